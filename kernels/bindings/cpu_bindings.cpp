@@ -1,0 +1,118 @@
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+
+#include "bindings/bindings.h"
+#include "cpu/kernels_cpu.h"
+
+namespace py = pybind11;
+
+namespace streamedit::bindings {
+
+namespace {
+
+template <typename T>
+void require(const py::array& a, const char* name, int ndim) {
+    if (!py::isinstance<py::array_t<T>>(a) || !py::dtype::of<T>().is(a.dtype()))
+        throw py::value_error(std::string(name) + ": wrong dtype");
+    if (a.ndim() != ndim) throw py::value_error(std::string(name) + ": wrong number of dimensions");
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + ": must be C-contiguous");
+}
+
+py::tuple barycentric_warp(const py::array& lm_cur, const py::array& lm_ref,
+                           const py::array& triangles, int height, int width, int num_threads) {
+    require<float>(lm_cur, "lm_cur", 2);
+    require<float>(lm_ref, "lm_ref", 2);
+    require<int32_t>(triangles, "triangles", 2);
+    if (lm_cur.shape(1) != 2 || lm_ref.shape(1) != 2 || lm_cur.shape(0) != lm_ref.shape(0))
+        throw py::value_error("lm_cur, lm_ref: expected two (N, 2) arrays");
+    if (triangles.shape(1) != 3) throw py::value_error("triangles: expected (T, 3)");
+    if (height < 0 || width < 0) throw py::value_error("height, width: must be >= 0");
+    py::array_t<float> map({py::ssize_t(height), py::ssize_t(width), py::ssize_t(2)});
+    py::array_t<uint8_t> mask({py::ssize_t(height), py::ssize_t(width)});
+    const float* cur = static_cast<const float*>(lm_cur.data());
+    const float* ref = static_cast<const float*>(lm_ref.data());
+    const int32_t* tri = static_cast<const int32_t*>(triangles.data());
+    const int n = static_cast<int>(lm_cur.shape(0)), t = static_cast<int>(triangles.shape(0));
+    float* map_ptr = map.mutable_data();
+    uint8_t* mask_ptr = mask.mutable_data();
+    {
+        py::gil_scoped_release release;
+        cpu::barycentric_warp(cur, ref, n, tri, t, height, width, map_ptr, mask_ptr, num_threads);
+    }
+    return py::make_tuple(map, mask);
+}
+
+template <typename T>
+void grid_sample_typed(const py::array& src, const py::array& map,
+                       const std::optional<py::array>& fallback,
+                       const std::optional<py::array>& valid, py::array& out, int border,
+                       int num_threads) {
+    const int channels = static_cast<int>(src.shape(2));
+    GridSampleArgs<T> a{};
+    a.src = static_cast<const T*>(src.data());
+    a.hs = static_cast<int>(src.shape(0));
+    a.ws = static_cast<int>(src.shape(1));
+    a.map = static_cast<const float*>(map.data());
+    a.h = static_cast<int>(map.shape(0));
+    a.w = static_cast<int>(map.shape(1));
+    a.fallback = fallback ? static_cast<const T*>(fallback->data()) : nullptr;
+    a.valid = valid ? static_cast<const uint8_t*>(valid->data()) : nullptr;
+    a.out = static_cast<T*>(out.mutable_data());
+    a.border = static_cast<Border>(border);
+    py::gil_scoped_release release;
+    cpu::grid_sample<T>(a, channels, num_threads);
+}
+
+// src (Hs, Ws, C); map (H, W, 2) float32; fallback (H, W, C) like src; valid (H, W) uint8;
+// out (H, W, C) like src, written in place.
+void grid_sample(const py::array& src, const py::array& map,
+                 const std::optional<py::array>& fallback, const std::optional<py::array>& valid,
+                 py::array out, int border, int num_threads) {
+    const bool is_u8 = py::dtype::of<uint8_t>().is(src.dtype());
+    const bool is_f32 = py::dtype::of<float>().is(src.dtype());
+    if (!is_u8 && !is_f32) throw py::value_error("src: dtype must be uint8 or float32");
+    if (src.ndim() != 3 || src.shape(2) < 1 || src.shape(2) > 4)
+        throw py::value_error("src: expected (Hs, Ws, C) with C in 1..4");
+    if (!(src.flags() & py::array::c_style)) throw py::value_error("src: must be C-contiguous");
+    require<float>(map, "map", 3);
+    if (map.shape(2) != 2) throw py::value_error("map: expected (H, W, 2)");
+    auto same_as_out = [&](const py::array& a, const char* name) {
+        if (!a.dtype().is(src.dtype()) || a.ndim() != 3 || a.shape(0) != map.shape(0) ||
+            a.shape(1) != map.shape(1) || a.shape(2) != src.shape(2) ||
+            !(a.flags() & py::array::c_style))
+            throw py::value_error(std::string(name) + ": expected C-contiguous (H, W, C) like src");
+    };
+    same_as_out(out, "out");
+    if (!out.writeable()) throw py::value_error("out: must be writeable");
+    if (fallback) same_as_out(*fallback, "fallback");
+    if (valid) {
+        require<uint8_t>(*valid, "valid", 2);
+        if (valid->shape(0) != map.shape(0) || valid->shape(1) != map.shape(1))
+            throw py::value_error("valid: expected (H, W)");
+    }
+    if (border != static_cast<int>(Border::kReplicate) && border != static_cast<int>(Border::kZero))
+        throw py::value_error("border: must be 0 (replicate) or 1 (zero)");
+    if (is_u8)
+        grid_sample_typed<uint8_t>(src, map, fallback, valid, out, border, num_threads);
+    else
+        grid_sample_typed<float>(src, map, fallback, valid, out, border, num_threads);
+}
+
+}  // namespace
+
+void register_cpu(py::module_& m) {
+    m.def("barycentric_warp", &barycentric_warp, py::arg("lm_cur"), py::arg("lm_ref"),
+          py::arg("triangles"), py::arg("height"), py::arg("width"), py::arg("num_threads") = 0,
+          "C++ barycentric landmark warp -> (map (H, W, 2) float32, mask (H, W) uint8)");
+    m.def("grid_sample", &grid_sample, py::arg("src"), py::arg("map"), py::arg("fallback"),
+          py::arg("valid"), py::arg("out"), py::arg("border"), py::arg("num_threads") = 0,
+          "C++ grid-sample into `out`");
+    m.def("default_num_threads", &cpu::default_num_threads,
+          "Threads the C++ kernels use when num_threads <= 0");
+}
+
+}  // namespace streamedit::bindings

@@ -1,0 +1,25 @@
+// C++ (CPU) kernels. Multi-threaded with OpenMP when it is available; num_threads <= 0 means
+// "all threads OpenMP would use" (OMP_NUM_THREADS or the core count).
+#pragma once
+
+#include <cstdint>
+
+#include "common/bilinear.h"
+
+namespace streamedit::cpu {
+
+// Barycentric landmark warp (see common/barycentric.h for the rules).
+//   lm_cur, lm_ref: (n, 2) float32, px      triangles: (t, 3) int32 landmark indices
+//   map:  (h, w, 2) float32 out, absolute reference px; NaN where no triangle covers the pixel
+//   mask: (h, w) uint8 out, 1 where a triangle covers the pixel
+void barycentric_warp(const float* lm_cur, const float* lm_ref, int n, const int32_t* triangles,
+                      int t, int h, int w, float* map, uint8_t* mask, int num_threads);
+
+// Grid-sample with fallback (see common/bilinear.h). channels in 1..4.
+template <typename T>
+void grid_sample(const GridSampleArgs<T>& args, int channels, int num_threads);
+
+// Number of threads a call with num_threads <= 0 uses.
+int default_num_threads();
+
+}  // namespace streamedit::cpu
