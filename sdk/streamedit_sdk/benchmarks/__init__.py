@@ -1,0 +1,1 @@
+"""Benchmarks behind ``streamedit bench-kernels`` (and, later, ``streamedit bench``)."""

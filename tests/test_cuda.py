@@ -1,0 +1,70 @@
+"""CUDA kernels against the C++ kernels, on the device. Skipped without a GPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamedit_sdk import kernels
+
+from conftest import face_mesh, smooth_map
+
+pytestmark = pytest.mark.cuda
+
+
+def _device_library():
+    """torch or CuPy, whichever is installed with CUDA; else skip with the reason."""
+    if not kernels.cuda_available():
+        pytest.skip("no CUDA device (or kernels built without CUDA): CUDA parity runs on a GPU")
+    try:
+        import cupy
+
+        return "cupy", cupy.asarray, cupy.asnumpy
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        return "torch", lambda a: torch.from_numpy(np.ascontiguousarray(a)).cuda(), \
+            lambda t: t.cpu().numpy()
+    except ImportError:
+        pytest.skip("CUDA device present but neither CuPy nor torch is installed")
+
+
+def test_barycentric_warp_cuda_matches_cpp(rng):
+    _, to_dev, to_host = _device_library()
+    for (w, h) in ((512, 512), (1280, 720), (333, 211)):
+        pts, tris = face_mesh(w, h, rng, n=478)
+        ref = pts + rng.normal(0, 4, pts.shape).astype(np.float32)
+        cpu = kernels.barycentric_warp(pts, ref, tris, h, w)
+        dev = kernels.barycentric_warp(to_dev(pts), to_dev(ref), to_dev(tris), h, w)
+        dev_map, dev_mask = to_host(dev.map), to_host(dev.mask)
+        np.testing.assert_array_equal(dev_mask, cpu.mask)
+        np.testing.assert_allclose(dev_map, cpu.map, atol=1e-3, equal_nan=True)
+
+
+def test_barycentric_warp_cuda_accepts_host_landmarks(rng):
+    _, to_dev, to_host = _device_library()
+    pts, tris = face_mesh(128, 96, rng)
+    cpu = kernels.barycentric_warp(pts, pts * 1.01, tris, 96, 128)
+    dev = kernels.barycentric_warp(pts, pts * 1.01, tris, 96, 128, impl="cuda")
+    np.testing.assert_allclose(to_host(dev.map) if hasattr(dev.map, "get") or not hasattr(
+        dev.map, "to_host") else dev.map.to_host(), cpu.map, atol=1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_grid_sample_cuda_matches_cpp(rng, dtype, channels):
+    _, to_dev, to_host = _device_library()
+    h, w = 257, 311
+    src = rng.uniform(0, 255, (h, w, channels)).astype(dtype)
+    m = smooth_map(h, w, rng, amplitude=30.0)
+    m[::9, ::4] = np.nan
+    fb = rng.uniform(0, 255, (h, w, channels)).astype(dtype)
+    valid = (rng.uniform(size=(h, w)) > 0.05).astype(np.uint8)
+    for border in ("replicate", "zero"):
+        cpu = kernels.grid_sample(src, m, fallback=fb, valid=valid, border=border)
+        dev = kernels.grid_sample(to_dev(src), to_dev(m), fallback=to_dev(fb),
+                                  valid=to_dev(valid), border=border)
+        diff = np.abs(to_host(dev).astype(np.float64) - cpu.astype(np.float64)).max()
+        assert diff <= (1 if dtype == np.uint8 else 1e-3)

@@ -1,0 +1,76 @@
+"""Packaging: the runtime imports no torch, the extension is there, the CLI runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import streamedit_sdk
+from streamedit_sdk import cli
+from streamedit_sdk.benchmarks import kernels as bench
+from streamedit_sdk.geometry import delaunay, frame_anchors
+
+
+def test_runtime_does_not_import_torch():
+    code = ("import sys, streamedit_sdk, streamedit_sdk.kernels, streamedit_sdk.cli, "
+            "streamedit_sdk.benchmarks.kernels; streamedit_sdk.kernels.cuda_available(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_extension_reports_its_build():
+    from streamedit_sdk import _kernels
+
+    assert isinstance(_kernels.built_with_cuda, bool)
+    assert _kernels.default_num_threads() >= 1
+
+
+def test_console_command_is_installed():
+    script = Path(sys.executable).parent / "streamedit"  # installed beside the interpreter
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"streamedit {streamedit_sdk.__version__}"
+
+
+def test_bench_kernels_prints_a_table_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    assert cli.main(["bench-kernels", "--size", "64x48", "--repeat", "2", "--json",
+                     str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "| 64x48 | grid_sample uint8x3 |" in text and "| 64x48 | barycentric_warp |" in text
+    report = json.loads(path.read_text())
+    assert {"machine", "results", "date"} <= set(report)
+    assert {r["kernel"] for r in report["results"]} == {"grid_sample uint8x3", "barycentric_warp"}
+    assert all(r["ms"] > 0 and r["baseline_ms"] > 0 for r in report["results"])
+
+
+def test_targets_are_judged_on_1080p_rows_only():
+    rows = [bench.Row("1920x1080", "grid_sample uint8x3", 2.0, "cv2.remap", 1.0, 2),
+            bench.Row("1920x1080", "barycentric_warp", 4.0, "numpy reference", 100.0, 2),
+            bench.Row("512x512", "grid_sample uint8x3", 9.0, "cv2.remap", 1.0, 2)]
+    verdicts = bench.check_targets(rows)
+    assert len(verdicts) == 2
+    assert verdicts[0].startswith("MISS grid_sample") and verdicts[1].startswith("PASS")
+
+
+def test_bad_size_is_a_usage_error(capsys):
+    try:
+        cli.main(["bench-kernels", "--size", "512"])
+    except SystemExit as e:
+        assert e.code == 2
+    assert "size must look like 1280x720" in capsys.readouterr().err
+
+
+def test_delaunay_covers_the_frame_with_anchors(rng):
+    pts = np.concatenate([rng.uniform(20, 80, (30, 2)), frame_anchors(100, 90)])
+    tris = delaunay(pts)
+    assert tris.shape[1] == 3 and tris.min() >= 0 and tris.max() < len(pts)
+    # total triangle area == frame area (the anchors' hull)
+    p = pts[tris]
+    u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    area = 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]).sum()
+    assert abs(area - 99 * 89) < 1e-3
