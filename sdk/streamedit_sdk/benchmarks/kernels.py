@@ -59,20 +59,32 @@ def synthetic_face_mesh(width: int, height: int, seed: int = 0):
     return cur, ref.astype(np.float32), delaunay(cur)
 
 
-def _median_ms(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+def _median_ms_pair(fn_a: Callable[[], object], fn_b: Callable[[], object], repeat: int,
+                    rounds: int = 5) -> tuple[float, float]:
+    """Median ms per call of two functions, timed in alternating blocks.
+
+    Blocks (not single calls) alternate: a slow drift of the machine's load hits both sides
+    alike, while neither library's thread pool is interrupted by the other's between calls
+    (both OpenMP and OpenCV spin-wait briefly after a parallel region).
+    """
+    per_round = max(1, -(-repeat // rounds))
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for fn, out in ((fn_a, times[0]), (fn_b, times[1])):
+            fn()  # warm-up: caches, thread pool
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                fn()
+                out.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def run(sizes=DEFAULT_SIZES, repeat: int = 50, threads: int = 0,
-        reference_repeat: int = 3) -> list[Row]:
-    """Measure both kernels and their baselines at each (width, height)."""
+        reference_repeat: int = 5) -> list[Row]:
+    """Measure both kernels and their baselines at each (width, height).
+
+    The landmark warp and its (slow) numpy baseline are timed over ``reference_repeat`` calls.
+    """
     n_threads = threads if threads > 0 else kernels._ext().default_num_threads()
     old_cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(n_threads)
@@ -87,16 +99,17 @@ def run(sizes=DEFAULT_SIZES, repeat: int = 50, threads: int = 0,
             warp = kernels.barycentric_warp(cur, ref, tris, height, width, num_threads=threads)
             smap = np.nan_to_num(warp.map, nan=-1.0)
             out = np.empty_like(src)
-            gs_ms = _median_ms(lambda: kernels.grid_sample(
-                src, smap, out=out, num_threads=threads), repeat)
-            cv_ms = _median_ms(lambda: cv2.remap(
-                src, smap, None, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REPLICATE),
+            gs_ms, cv_ms = _median_ms_pair(
+                lambda: kernels.grid_sample(src, smap, out=out, num_threads=threads),
+                lambda: cv2.remap(src, smap, None, cv2.INTER_LINEAR, dst=out,
+                                  borderMode=cv2.BORDER_REPLICATE),
                 repeat)
             rows.append(Row(size, "grid_sample uint8x3", gs_ms, "cv2.remap", cv_ms, n_threads))
-            bw_ms = _median_ms(lambda: kernels.barycentric_warp(
-                cur, ref, tris, height, width, num_threads=threads), repeat)
-            np_ms = _median_ms(lambda: kernels.barycentric_warp(
-                cur, ref, tris, height, width, impl="numpy"), reference_repeat, warmup=1)
+            bw_ms, np_ms = _median_ms_pair(
+                lambda: kernels.barycentric_warp(cur, ref, tris, height, width,
+                                                 num_threads=threads),
+                lambda: kernels.barycentric_warp(cur, ref, tris, height, width, impl="numpy"),
+                reference_repeat, rounds=reference_repeat)
             rows.append(Row(size, "barycentric_warp", bw_ms, "numpy reference", np_ms, n_threads))
             log.info("%s done", size)
     finally:
