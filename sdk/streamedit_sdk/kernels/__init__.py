@@ -106,21 +106,25 @@ def _side(value: Any, name: str) -> int:
     return v
 
 
+def _small_host_array(obj: Any, name: str, kinds: str, holds: str, columns: int,
+                      shape: str) -> np.ndarray:
+    """Check a small (K, columns) host array (landmarks, triangles); returned unconverted."""
+    arr = np.asarray(obj)
+    if arr.dtype.kind not in kinds:
+        raise ValueError(f"{name} must {holds}, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != columns:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    return arr
+
+
 def _host_landmarks(obj: Any, name: str) -> np.ndarray:
-    arr = np.asarray(obj) if not isinstance(obj, np.ndarray) else obj
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (N, 2) (x, y in px), got {arr.shape}")
+    arr = _small_host_array(obj, name, "fiu", "hold real numbers", 2, "(N, 2) (x, y in px)")
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _host_triangles(obj: Any, n_landmarks: int) -> np.ndarray:
-    arr = np.asarray(obj) if not isinstance(obj, np.ndarray) else obj
-    if arr.dtype.kind not in "iu":
-        raise ValueError(f"triangles must be integer landmark indices, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"triangles must have shape (T, 3), got {arr.shape}")
+    arr = _small_host_array(obj, "triangles", "iu", "be integer landmark indices", 3, "(T, 3)")
+    # Range check before the int32 conversion, which could wrap a large index into range.
     if arr.size and (arr.min() < 0 or arr.max() >= n_landmarks):
         bad = int(np.flatnonzero(((arr < 0) | (arr >= n_landmarks)).any(axis=1))[0])
         raise ValueError(
