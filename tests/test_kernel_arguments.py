@@ -64,10 +64,25 @@ def test_bad_arguments_raise_value_error_with_a_useful_message(call, message):
         call()
 
 
-def test_out_may_not_alias_an_input():
+@pytest.mark.parametrize("impl", ["cpp", "numpy"])
+def test_out_may_not_alias_an_input(impl):
     src = np.zeros((4, 4, 3), np.uint8)
     with pytest.raises(ValueError, match="out must not share memory with src"):
-        kernels.grid_sample(src, _map(4, 4), out=src)
+        kernels.grid_sample(src, _map(4, 4), out=src, impl=impl)
+
+
+def test_unknown_impl_is_refused_before_anything_else():
+    with pytest.raises(ValueError, match=r"impl must be one of 'auto', 'cpp', 'cuda', 'numpy'"):
+        kernels.grid_sample(FakeDeviceArray((4, 4, 3), "|u1"), FakeDeviceArray((4, 4, 2), "<f4"),
+                            impl="gpu")
+    with pytest.raises(ValueError, match=r"impl must be one of"):
+        kernels.barycentric_warp(np.zeros((3, 2)), np.zeros((3, 2)), [[0, 1, 2]], 4, 4,
+                                 impl="c++")
+
+
+def test_cuda_impl_with_host_images_is_refused():
+    with pytest.raises(ValueError, match="impl='cuda' needs CUDA arrays"):
+        kernels.grid_sample(np.zeros((4, 4, 3), np.uint8), _map(4, 4), impl="cuda")
 
 
 def test_read_only_out_is_refused():

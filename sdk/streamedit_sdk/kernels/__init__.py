@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 Impl = Literal["auto", "cpp", "cuda", "numpy"]
 MAX_SIDE = 1 << 15  # largest frame side the kernels accept, px
 _BORDERS = {"replicate": 0, "zero": 1}
+_IMPLS = ("auto", "cpp", "cuda", "numpy")
 
 
 class LandmarkWarp(NamedTuple):
@@ -94,6 +95,11 @@ def _stream_handle(stream: Any, infos: list[ArrayInfo]) -> int:
         if hasattr(stream, attr):
             return int(getattr(stream, attr))
     return int(stream)
+
+
+def _check_impl(impl: str) -> None:
+    if impl not in _IMPLS:
+        raise ValueError(f"impl must be one of {', '.join(map(repr, _IMPLS))}, got {impl!r}")
 
 
 def _side(value: Any, name: str) -> int:
@@ -151,6 +157,7 @@ def barycentric_warp(lm_cur: Any, lm_ref: Any, triangles: Any, height: int, widt
         ``LandmarkWarp(map, mask)``: map (H, W, 2) float32 absolute reference px (NaN outside
         every triangle), mask (H, W) uint8.
     """
+    _check_impl(impl)
     height, width = _side(height, "height"), _side(width, "width")
     args = {"lm_cur": lm_cur, "lm_ref": lm_ref, "triangles": triangles}
     on_device = [name for name, a in args.items() if is_device_array(a)]
@@ -165,8 +172,6 @@ def barycentric_warp(lm_cur: Any, lm_ref: Any, triangles: Any, height: int, widt
     tris = _host_triangles(triangles, cur.shape[0])
     if impl == "numpy":
         return LandmarkWarp(*reference.barycentric_warp(cur, ref, tris, height, width))
-    if impl != "cpp" and impl != "auto":
-        raise ValueError(f"impl must be 'auto', 'cpp', 'cuda' or 'numpy', got {impl!r}")
     return LandmarkWarp(*_ext().barycentric_warp(cur, ref, tris, height, width, num_threads))
 
 
@@ -217,6 +222,7 @@ def grid_sample(src: Any, map: Any, fallback: Any = None, valid: Any = None,
     Returns:
         (H, W, C) or (H, W) image of src's dtype, in the caller's array library.
     """
+    _check_impl(impl)
     if border not in _BORDERS:
         raise ValueError(f"border must be one of {sorted(_BORDERS)}, got {border!r}")
     given = {"src": src, "map": map, "fallback": fallback, "valid": valid, "out": out}
@@ -227,9 +233,12 @@ def grid_sample(src: Any, map: Any, fallback: Any = None, valid: Any = None,
         raise ValueError(
             f"{on_device[0]} is a CUDA array but {host} is a host array: pass all arrays on the "
             "same side")
+    if impl == "cuda" and not on_device:
+        raise ValueError("impl='cuda' needs CUDA arrays (torch, CuPy, ...): src is a host array; "
+                         "upload the images or use impl='auto'")
     device = impl == "cuda" or (impl == "auto" and bool(on_device))
     if device:
-        _require_cuda(on_device[0] if on_device else "impl='cuda'")
+        _require_cuda(on_device[0])
     elif on_device:
         raise ValueError(f"{on_device[0]} is a CUDA array but impl={impl!r} runs on the host")
     infos = {k: inspect(v, k) for k, v in given.items()}
@@ -266,24 +275,22 @@ def _grid_sample_host(arrays: dict[str, np.ndarray], out_shape: tuple, channels:
                else v) for k, v in arrays.items()}
     if "valid" in as3 and as3["valid"].dtype == np.bool_:
         as3["valid"] = as3["valid"].view(np.uint8)
-    if impl == "numpy":
-        res = reference.grid_sample(as3["src"], as3["map"], as3.get("fallback"),
-                                    as3.get("valid"), border)
-        if "out" in arrays:
-            as3["out"][...] = res
-            return arrays["out"]
-        return res.reshape(out_shape)
-    if impl not in ("auto", "cpp"):
-        raise ValueError(f"impl must be 'auto', 'cpp', 'cuda' or 'numpy', got {impl!r}")
     out = arrays.get("out")
-    if out is None:
-        out = np.empty(out_shape, arrays["src"].dtype)
-    else:
+    if out is not None:
         if not out.flags.writeable:
             raise ValueError("out must be writeable")
         for k in ("src", "map", "fallback", "valid"):
             if k in arrays and np.may_share_memory(out, arrays[k]):
                 raise ValueError(f"out must not share memory with {k}: pass a separate array")
+    if impl == "numpy":
+        res = reference.grid_sample(as3["src"], as3["map"], as3.get("fallback"),
+                                    as3.get("valid"), border)
+        if out is None:
+            return res.reshape(out_shape)
+        as3["out"][...] = res
+        return out
+    if out is None:
+        out = np.empty(out_shape, arrays["src"].dtype)
     _ext().grid_sample(as3["src"], as3["map"], as3.get("fallback"), as3.get("valid"),
                        out.reshape(h, w, channels), _BORDERS[border], num_threads)
     return out
