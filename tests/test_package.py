@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import streamedit_sdk
 from streamedit_sdk import cli
@@ -57,12 +58,15 @@ def test_targets_are_judged_on_1080p_rows_only():
     assert verdicts[0].startswith("MISS grid_sample") and verdicts[1].startswith("PASS")
 
 
-def test_bad_size_is_a_usage_error(capsys):
-    try:
-        cli.main(["bench-kernels", "--size", "512"])
-    except SystemExit as e:
-        assert e.code == 2
-    assert "size must look like 1280x720" in capsys.readouterr().err
+@pytest.mark.parametrize("args, message", [
+    (["--size", "512"], "size must look like 1280x720"),
+    (["--repeat", "0"], "--repeat: must be a whole number >= 1, got '0'"),
+])
+def test_bad_options_are_usage_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench-kernels", *args])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_delaunay_covers_the_frame_with_anchors(rng):

@@ -22,6 +22,16 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def _cmd_bench_kernels(args: argparse.Namespace) -> int:
     from .benchmarks import kernels as bench
     from .benchmarks.machine import describe
@@ -63,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time the C++ kernels against cv2.remap and a numpy reference")
     p.add_argument("--size", type=_size, action="append",
                    help="frame size WxH, repeatable (default: 512x512 1280x720 1920x1080)")
-    p.add_argument("--repeat", type=int, default=50, help="timed calls per kernel (default 50)")
+    p.add_argument("--repeat", type=_positive_int, default=50,
+                   help="timed calls per kernel (default 50)")
     p.add_argument("--threads", type=int, default=0,
                    help="threads for the C++ kernels and OpenCV (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the results and machine as JSON")
@@ -78,9 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if getattr(args, "repeat", 1) < 1:
-        print("streamedit: --repeat must be at least 1", file=sys.stderr)
-        return 2
     return int(args.func(args) or 0)
 
 
