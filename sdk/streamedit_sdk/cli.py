@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .cli_edit import add_commands
 
 log = logging.getLogger("streamedit")
 
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads for the C++ kernels and OpenCV (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the results and machine as JSON")
     p.set_defaults(func=_cmd_bench_kernels)
+
+    add_commands(sub)
 
     p = sub.add_parser("info", help="print the machine, versions and kernel build as JSON")
     p.set_defaults(func=_cmd_info)

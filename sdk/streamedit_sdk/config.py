@@ -1,0 +1,98 @@
+"""Typed configuration of the editor, validated once when it is built."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Backend = Literal["ort-cpu", "ort-cuda", "trt", "torch"]
+Mode = Literal["replace", "residual"]
+ColorOrder = Literal["rgb", "bgr"]
+Region = Literal["person", "face", "frame"]
+FlowPreset = Literal["ultrafast", "fast", "medium"]
+
+BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch")
+AVAILABLE_BACKENDS: tuple[str, ...] = ("ort-cpu",)
+MODES: tuple[str, ...] = ("replace", "residual")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a number in [{low}, {high}]; got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReplacementConfig:
+    """Adaptive reference replacement (paper §3.2): when and how a new reference is taken.
+
+    Every frame gets a score: the fraction of the region (``region``) whose uncertainty sigma is
+    above ``pixel_sigma``. The policy averages the score over the last ``window`` frames measured
+    against the current reference and replaces the reference when that average exceeds
+    ``replace_above``. Hysteresis: after a replacement the policy is disarmed until the average
+    falls below ``rearm_below`` (a reference that stays poor is kept rather than replaced on every
+    frame), and two replacements are at least ``min_gap`` frames apart.
+    """
+
+    enabled: bool = True  # False keeps the first reference for the whole stream
+    region: Region = "person"  # where the score is measured: selfie mask, face hull or frame
+    pixel_sigma: float = 0.06  # Laplace scale (intensity, 0..1) above which a pixel is uncertain
+    window: int = 5  # frames averaged by the sliding window
+    replace_above: float = 0.12  # replace when the windowed uncertain fraction exceeds this
+    rearm_below: float = 0.06  # hysteresis: re-arm once the windowed fraction drops below this
+    min_gap: int = 15  # fewest frames between two replacements
+    inpaint_radius: int = 5  # px, radius of the default OpenCV inpainting of uncertain pixels
+
+    def __post_init__(self) -> None:
+        _check_choice("region", self.region, ("person", "face", "frame"))
+        _check_range("pixel_sigma", self.pixel_sigma, 1e-4, 1.0)
+        _check_range("replace_above", self.replace_above, 0.0, 1.0)
+        _check_range("rearm_below", self.rearm_below, 0.0, 1.0)
+        if self.rearm_below > self.replace_above:
+            raise ValueError(f"rearm_below ({self.rearm_below}) must not exceed replace_above "
+                             f"({self.replace_above}): the hysteresis band would be inverted")
+        for name in ("window", "min_gap", "inpaint_radius"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+
+
+@dataclass(frozen=True)
+class EditorConfig:
+    """Everything a :class:`~streamedit_sdk.StreamEditor` needs to know, checked at construction."""
+
+    backend: Backend = "ort-cpu"  # engine runtime: onnxruntime CPU + the C++ kernels
+    mode: Mode = "replace"  # replace: warp edited pixels; residual: warp the edit delta
+    color_order: ColorOrder = "rgb"  # channel order of frames passed in and returned
+    work_side: int = 512  # longest side (px) at which correspondence is estimated
+    flow_preset: FlowPreset = "fast"  # DIS optical-flow preset refining the landmark map
+    sigma_window: int = 9  # px (at work size): box filter estimating the Laplace scale
+    sigma_floor: float = 0.01  # smallest Laplace scale (intensity 0..1), keeps log finite
+    num_threads: int = 0  # threads for the C++ kernels and OpenCV; 0: library default
+    replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
+
+    def __post_init__(self) -> None:
+        _check_choice("backend", self.backend, BACKENDS)
+        if self.backend not in AVAILABLE_BACKENDS:
+            raise ValueError(
+                f"backend {self.backend!r} is not available in this release (it needs the GPU "
+                f"engines): use one of {', '.join(AVAILABLE_BACKENDS)}")
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("color_order", self.color_order, ("rgb", "bgr"))
+        _check_choice("flow_preset", self.flow_preset, ("ultrafast", "fast", "medium"))
+        if not isinstance(self.work_side, int) or not 64 <= self.work_side <= 4096:
+            raise ValueError(f"work_side must be a whole number in [64, 4096]; got "
+                             f"{self.work_side!r}")
+        if not isinstance(self.sigma_window, int) or self.sigma_window < 1:
+            raise ValueError(f"sigma_window must be a whole number >= 1; got "
+                             f"{self.sigma_window!r}")
+        _check_range("sigma_floor", self.sigma_floor, 1e-6, 1.0)
+        if not isinstance(self.num_threads, int) or self.num_threads < 0:
+            raise ValueError(f"num_threads must be a whole number >= 0; got {self.num_threads!r}")
+        if not isinstance(self.replacement, ReplacementConfig):
+            raise TypeError("replacement must be a ReplacementConfig")

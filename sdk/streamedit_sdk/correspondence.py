@@ -1,0 +1,98 @@
+"""Dense correspondence current -> reference with a per-pixel uncertainty.
+
+:class:`FlowCorrespondence` is the estimator that needs no weights: the landmark map (barycentric
+warp over the face mesh, border anchors elsewhere) initialises OpenCV's DIS optical flow, which
+refines it over the whole frame; the uncertainty is the Laplace scale of the photometric residual
+that remains (its maximum-likelihood estimate over a small window, the quantity the paper's
+eq. 2 learns to predict). The learned PPCE network plugs in behind the same two calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+
+
+@dataclass(frozen=True)
+class ReferenceFeatures:
+    """What an estimator keeps per reference. ``gray``: (h, w) uint8 at work size."""
+
+    gray: np.ndarray
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """Output of an estimator at work size (h, w).
+
+    map: (h, w, 2) float32, absolute reference px (x, y), finite everywhere.
+    sigma: (h, w) float32 Laplace scale of the intensity error (0..1 units), > 0.
+    """
+
+    map: np.ndarray
+    sigma: np.ndarray
+
+
+class CorrespondenceModel(Protocol):
+    """The two model operations the editor sequences (encode reference, predict)."""
+
+    def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures: ...
+
+    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures,
+                init_map: np.ndarray) -> Correspondence: ...
+
+
+def identity_map(height: int, width: int) -> np.ndarray:
+    """(h, w, 2) float32 map of every pixel to itself."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return np.stack([xs, ys], axis=-1)
+
+
+class FlowCorrespondence:
+    """Landmark-initialised DIS flow with a residual-based Laplace scale (no weights)."""
+
+    def __init__(self, preset: str = "fast", sigma_window: int = 9,
+                 sigma_floor: float = 0.01) -> None:
+        # DIS starts from the flow passed to calc() when it has the frame's size and CV_32FC2
+        # (OpenCV 4 and 5); that is how the landmark map initialises it.
+        self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+        self._window = sigma_window
+        self._floor = sigma_floor
+        self._grid: np.ndarray | None = None
+
+    def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures:
+        return ReferenceFeatures(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures,
+                init_map: np.ndarray) -> Correspondence:
+        """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px."""
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grid = self._identity(*gray.shape)
+        flow = np.ascontiguousarray(init_map - grid)
+        flow = self._dis.calc(gray, reference.gray, flow)  # gray(x) ~ ref(x + flow(x))
+        corr = grid + flow
+        return Correspondence(corr, self.residual_sigma(gray, reference.gray, corr))
+
+    def residual_sigma(self, gray: np.ndarray, ref_gray: np.ndarray,
+                       corr: np.ndarray) -> np.ndarray:
+        """Laplace scale: windowed mean |gray - ref(map)| in 0..1; 1 where the map leaves ref."""
+        warped = cv2.remap(ref_gray, corr, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0).astype(np.float32)
+        resid = np.abs(gray.astype(np.float32) - warped) * (1.0 / 255.0)
+        h, w = gray.shape
+        outside = ((corr[..., 0] < -0.5) | (corr[..., 0] > w - 0.5)
+                   | (corr[..., 1] < -0.5) | (corr[..., 1] > h - 0.5))
+        resid[outside] = 1.0
+        sigma = cv2.blur(resid, (self._window, self._window))
+        return np.maximum(sigma, self._floor, out=sigma)
+
+    def _identity(self, h: int, w: int) -> np.ndarray:
+        if self._grid is None or self._grid.shape[:2] != (h, w):
+            self._grid = identity_map(h, w)
+        return self._grid

@@ -1,0 +1,226 @@
+"""StreamEditor: carries the edit of one reference frame onto every later frame of a stream."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ops
+from .config import EditorConfig
+from .correspondence import FlowCorrespondence, identity_map
+from .frames import from_rgb, resize_to, to_rgb
+from .inpaint import Inpainter, OpenCVInpainter
+from .landmarks import LandmarkTracker, face_hull_mask
+from .replacement import ReplacementPolicy, uncertain_fraction
+from .segmentation import PersonSegmenter
+
+log = logging.getLogger(__name__)
+
+
+class NoFaceError(ValueError):
+    """The reference frame shows no face the landmark tracker can find."""
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What :meth:`StreamEditor.process` returns for one frame.
+
+    frame: (H, W, 3) uint8 edited frame, in the configured channel order.
+    map: (H, W, 2) float32 correspondence current -> reference, absolute reference px (x, y).
+    sigma: (H, W) float32 Laplace scale of the correspondence error (intensity, 0..1 units).
+    reference_id: stream index of the frame that is the reference for this output.
+    replaced: True when this frame became the new reference (ARR).
+    face_found: False when no landmarks were found (the map comes from image content alone).
+    uncertain_fraction: share of the ARR region whose sigma is above the pixel threshold.
+    index: stream index of this frame (0 for the first ``process`` call).
+    """
+
+    frame: np.ndarray
+    map: np.ndarray
+    sigma: np.ndarray
+    reference_id: int
+    replaced: bool
+    face_found: bool
+    uncertain_fraction: float
+    index: int
+
+
+@dataclass
+class EditorStats:
+    """Counters over the stream since the last :meth:`StreamEditor.reset`."""
+
+    frames: int = 0
+    faces_lost: int = 0  # frames without landmarks, edited from image content alone
+    reinitialized: int = 0  # frame-size changes that re-initialised the reference
+    reference_ids: list[int] = field(default_factory=list)  # stream index of every reference
+
+    @property
+    def references(self) -> int:
+        return len(self.reference_ids)
+
+
+class StreamEditor:
+    """Edit propagation for one stream, in the MediaPipe manner.
+
+    >>> with StreamEditor(EditorConfig()) as ed:
+    ...     ed.set_reference(frame0, edited0)
+    ...     for frame in frames:
+    ...         out = ed.process(frame).frame
+
+    Frames are uint8 (H, W, 3) RGB (``EditorConfig.color_order="bgr"`` for OpenCV frames);
+    grayscale and RGBA frames are converted. Thread-safety: one editor per stream, used from one
+    thread at a time; several editors may run in one process (each owns its MediaPipe graphs).
+    """
+
+    def __init__(self, config: EditorConfig | None = None, *,
+                 inpainter: Inpainter | None = None) -> None:
+        self.config = config or EditorConfig()
+        cfg = self.config
+        self._model = FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor)
+        self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
+        self._tracker = LandmarkTracker()
+        self._segmenter = PersonSegmenter() if cfg.replacement.region == "person" else None
+        self._policy = ReplacementPolicy(cfg.replacement)
+        self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
+        self._ref: ops.Reference | None = None
+        self._prev_map: np.ndarray | None = None
+        self._index = 0
+        self.stats = EditorStats()
+        self._closed = False
+
+    # -- public API -------------------------------------------------------------------------
+    def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0) -> None:
+        """Take ``frame`` as the reference and ``edited`` as its edit.
+
+        Both (H, W, 3) uint8 in the configured channel order, same size. ``index`` is the stream
+        index of ``frame`` (reported as ``reference_id``). Raises :class:`NoFaceError` when the
+        frame shows no face, and ``ValueError`` when the sizes differ.
+        """
+        self._check_open()
+        rgb = to_rgb(frame, self.config.color_order, name="reference frame")
+        edit = to_rgb(edited, self.config.color_order, name="edited reference")
+        if edit.shape != rgb.shape:
+            raise ValueError(
+                f"edited reference is {edit.shape[1]}x{edit.shape[0]} but the reference frame is "
+                f"{rgb.shape[1]}x{rgb.shape[0]}: resize the edit to the frame size or pick the "
+                "frame it was made from (--ref-frame)")
+        work = self._work(rgb)
+        landmarks = self._tracker.detect(work)
+        if landmarks is None:
+            raise NoFaceError(f"no face found in the reference frame (stream index {index}): "
+                              "pick a frame that shows the face (--ref-frame N)")
+        self._initial = (rgb, edit, index)
+        self._start(rgb, edit, index, work, landmarks)
+
+    def process(self, frame: np.ndarray) -> EditResult:
+        """Edit the next frame of the stream. Never drops a frame: one result per call."""
+        self._check_open()
+        if self._ref is None:
+            raise RuntimeError("no reference: call set_reference(frame, edited) before process()")
+        cfg = self.config
+        rgb = to_rgb(frame, cfg.color_order)
+        if rgb.shape != self._ref.rgb.shape:
+            self._reinitialize(rgb.shape)
+        ref = self._ref
+        h, w = rgb.shape[:2]
+        work = self._work(rgb)
+        wh, ww = work.shape[:2]
+        landmarks = self._tracker.track(work)
+        prior = self._prev_map if self._prev_map is not None else identity_map(wh, ww)
+        if landmarks is not None and ref.mesh is not None:
+            init = ops.landmark_map(ref.mesh, landmarks, wh, ww, prior, cfg.num_threads)
+        else:
+            init = prior
+        if landmarks is None:
+            self.stats.faces_lost += 1
+        corr = self._model.predict(work, ref.features, init)
+        self._prev_map = corr.map
+        full_map = ops.upscale_map(corr.map, w, h)
+        output = ops.propagate(ref, full_map, rgb, cfg.mode, cfg.num_threads)
+        fraction = uncertain_fraction(corr.sigma, self._region(work, landmarks),
+                                      cfg.replacement.pixel_sigma)
+        sigma = resize_to(corr.sigma, w, h)
+        replaced = self._policy.update(fraction)
+        if replaced:
+            uncertain = sigma > cfg.replacement.pixel_sigma
+            output = ops.edit_for_new_reference(output, rgb, uncertain, cfg.mode, self._inpainter)
+            log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
+                     self._index, self._policy.windowed, ref.index)
+            self._start(rgb, output, self._index, work, landmarks)
+            self._policy.replaced()
+        result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
+                            replaced, landmarks is not None, fraction, self._index)
+        self._index += 1
+        self.stats.frames += 1
+        return result
+
+    def reset(self) -> None:
+        """Start a new stream with the reference given to :meth:`set_reference`."""
+        self._check_open()
+        self._tracker.reset()
+        self._policy.reset()
+        self._index = 0
+        self.stats = EditorStats()
+        self._prev_map = None
+        if self._initial is not None:
+            rgb, edit, index = self._initial
+            work = self._work(rgb)
+            self._start(rgb, edit, index, work, self._tracker.detect(work))
+
+    def close(self) -> None:
+        """Release the MediaPipe graphs. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._tracker.close()
+        if self._segmenter is not None:
+            self._segmenter.close()
+
+    def __enter__(self) -> "StreamEditor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
+               landmarks: np.ndarray | None) -> None:
+        self._ref = ops.encode_reference(index, rgb, edited, work, landmarks, self._model)
+        self._prev_map = None
+        self.stats.reference_ids.append(index)
+
+    def _reinitialize(self, shape: tuple[int, ...]) -> None:
+        old = self._ref
+        h, w = shape[:2]
+        log.warning("frame %d is %dx%d but the stream was %dx%d: re-initialising the reference "
+                    "at the new size", self._index, w, h, old.rgb.shape[1], old.rgb.shape[0])
+        rgb, edit = resize_to(old.rgb, w, h), resize_to(old.edited, w, h)
+        work = self._work(rgb)
+        self._tracker.reset()
+        self._policy.reset()
+        self._start(rgb, edit, old.index, work, self._tracker.detect(work))
+        self.stats.reference_ids.pop()  # the same reference, resized: not a new one
+        self.stats.reinitialized += 1
+
+    def _work(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.config.work_side / max(h, w))
+        return resize_to(rgb, max(2, round(w * scale)), max(2, round(h * scale)))
+
+    def _region(self, work: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
+        region = self.config.replacement.region
+        if region == "person" and self._segmenter is not None:
+            mask = self._segmenter.mask(work)
+            if mask.any():
+                return mask
+        if region in ("person", "face") and landmarks is not None:
+            return face_hull_mask(landmarks, work.shape[1], work.shape[0])
+        return None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this StreamEditor is closed: create a new one")
+
+

@@ -1,0 +1,64 @@
+"""Frame conversion at the edge of the SDK: whatever comes in leaves as RGB uint8 HxWx3."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def to_rgb(frame: np.ndarray, color_order: str = "rgb", *, name: str = "frame") -> np.ndarray:
+    """Convert a frame to C-contiguous RGB uint8 (H, W, 3).
+
+    Accepts (H, W) or (H, W, 1) grayscale, (H, W, 3) in ``color_order`` ("rgb" or "bgr") and
+    (H, W, 4) with alpha (alpha dropped). uint16 is scaled to 8 bits; float arrays are read as
+    0..1 intensities. Anything else raises a ``ValueError`` that names ``name``.
+    """
+    a = np.asarray(frame)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(f"{name} must be an image (H, W), (H, W, 3) or (H, W, 4); got shape "
+                         f"{a.shape}")
+    if a.shape[0] < 2 or a.shape[1] < 2:
+        raise ValueError(f"{name} is {a.shape[1]}x{a.shape[0]} px: too small to edit")
+    a = _to_uint8(a, name)
+    if a.ndim == 2:
+        return cv2.cvtColor(a, cv2.COLOR_GRAY2RGB)
+    if a.shape[2] == 4:
+        code = cv2.COLOR_BGRA2RGB if color_order == "bgr" else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(a, code)
+    if color_order == "bgr":
+        return cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(a)
+
+
+def from_rgb(rgb: np.ndarray, color_order: str) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> the caller's channel order (a view-free copy only for BGR)."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if color_order == "bgr" else rgb
+
+
+def _to_uint8(a: np.ndarray, name: str) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.uint16:
+        return (a >> 8).astype(np.uint8)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} holds NaN or infinite values")
+        return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    raise ValueError(f"{name} must be uint8 (or uint16, float 0..1); got {a.dtype}")
+
+
+def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize with area averaging when shrinking and bilinear when growing."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    shrink = width < image.shape[1] and height < image.shape[0]
+    return cv2.resize(image, (width, height),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

@@ -1,0 +1,141 @@
+"""Face landmarks (MediaPipe face mesh) and the triangulation the landmark warp runs on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import _mediapipe
+from .geometry import delaunay, frame_anchors
+
+log = logging.getLogger(__name__)
+
+NUM_LANDMARKS = 478  # face mesh with refined iris points
+# Named points of the MediaPipe face mesh used to place stickers and measure the face.
+FACE_LEFT, FACE_RIGHT = 234, 454  # outer face contour at the ears (image left / right)
+CHEEK_LEFT, CHEEK_RIGHT = 205, 425
+FOREHEAD = 151
+NOSE_TIP = 1
+
+
+class LandmarkTracker:
+    """MediaPipe face mesh: ``track`` in video mode, ``detect`` on a single image.
+
+    Both return ``(478, 2) float32`` landmarks in pixels (x, y) of the given frame, or ``None``
+    when no face is found. Frames are RGB uint8 (H, W, 3). A face too small for the face mesh's
+    own short-range detector is retried once with the full-range detector on a crop around it.
+    One tracker per stream: the video mode keeps state between frames. Not thread-safe.
+    """
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        mp = _mediapipe.solutions()
+        self._video = mp.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+        self._still = mp.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=min_confidence)
+        self._far = mp.face_detection.FaceDetection(model_selection=1,
+                                                    min_detection_confidence=min_confidence)
+
+    def track(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Landmarks of the next frame of a stream (uses the previous frames)."""
+        pts = self._run(self._video, rgb)
+        return pts if pts is not None else self._small_face(rgb)
+
+    def detect(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Landmarks of one image, independent of the stream (for references)."""
+        pts = self._run(self._still, rgb)
+        return pts if pts is not None else self._small_face(rgb)
+
+    def reset(self) -> None:
+        """Forget the tracked face (next ``track`` detects afresh)."""
+        mp = _mediapipe.solutions()
+        self._video.close()
+        self._video = mp.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
+                                            refine_landmarks=True)
+
+    def close(self) -> None:
+        for graph in (self._video, self._still, self._far):
+            graph.close()
+
+    @staticmethod
+    def _run(mesh, rgb: np.ndarray):
+        with _mediapipe.quiet():
+            found = mesh.process(rgb).multi_face_landmarks
+        if not found:
+            return None
+        h, w = rgb.shape[:2]
+        pts = np.array([(p.x * w, p.y * h) for p in found[0].landmark], np.float32)
+        return pts if len(pts) == NUM_LANDMARKS else None
+
+    def _small_face(self, rgb: np.ndarray) -> np.ndarray | None:
+        h, w = rgb.shape[:2]
+        with _mediapipe.quiet():
+            dets = self._far.process(rgb).detections
+        if not dets:
+            return None
+        box = dets[0].location_data.relative_bounding_box
+        cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
+        half = max(box.width * w, box.height * h) * 1.2  # crop of ~2.4 face sizes
+        x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+        x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        scale = 256.0 / max(crop.shape[:2])  # the mesh wants the face large in its input
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        pts = self._run(self._still, crop)
+        if pts is None:
+            return None
+        return (pts + 0.5) / scale - 0.5 + np.array([x0, y0], np.float32)
+
+    def __enter__(self) -> "LandmarkTracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class WarpMesh:
+    """Triangulation of the reference landmarks plus fixed anchors on the frame border.
+
+    ``points_ref``: (478 + A, 2) float32 px of the reference; ``triangles``: (T, 3) int32.
+    The anchors make the landmark map defined over the whole frame (background assumed still);
+    the triangles come from a Delaunay triangulation of the reference and are reused for every
+    frame, so a pixel maps through the triangle it falls in on the current frame.
+    """
+
+    points_ref: np.ndarray
+    triangles: np.ndarray
+    anchors: np.ndarray
+
+    @classmethod
+    def build(cls, landmarks_ref: np.ndarray, width: int, height: int) -> "WarpMesh":
+        anchors = frame_anchors(width, height, per_side=4)
+        points = np.concatenate([landmarks_ref.astype(np.float32), anchors])
+        return cls(points, delaunay(points), anchors)
+
+    def current_points(self, landmarks_cur: np.ndarray) -> np.ndarray:
+        return np.concatenate([landmarks_cur.astype(np.float32), self.anchors])
+
+
+def face_hull_mask(landmarks: np.ndarray, width: int, height: int,
+                   grow: float = 0.15) -> np.ndarray:
+    """(H, W) bool: convex hull of the landmarks, grown by ``grow`` of the face width."""
+    mask = np.zeros((height, width), np.uint8)
+    hull = cv2.convexHull(np.round(landmarks).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    k = int(face_width(landmarks) * grow) * 2 + 1
+    if k > 1:
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return mask.astype(bool)
+
+
+def face_width(landmarks: np.ndarray) -> float:
+    """Distance between the two ends of the face contour, px."""
+    return float(np.linalg.norm(landmarks[FACE_RIGHT] - landmarks[FACE_LEFT]))

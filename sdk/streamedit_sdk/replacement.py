@@ -1,0 +1,58 @@
+"""Adaptive reference replacement (paper §3.2): the decision, separate from the mechanics."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .config import ReplacementConfig
+
+
+def uncertain_fraction(sigma: np.ndarray, region: np.ndarray | None, pixel_sigma: float) -> float:
+    """Fraction of ``region`` (bool, like sigma; None: all) where sigma > ``pixel_sigma``."""
+    bad = sigma > pixel_sigma
+    if region is None:
+        return float(bad.mean())
+    n = int(region.sum())
+    return float(bad[region].sum()) / n if n else float(bad.mean())
+
+
+class ReplacementPolicy:
+    """Sliding-window trigger with hysteresis and a minimum gap (see :class:`ReplacementConfig`).
+
+    Call :meth:`update` once per frame with the frame's uncertain fraction; when it returns True
+    the caller replaces the reference and calls :meth:`replaced`.
+    """
+
+    def __init__(self, config: ReplacementConfig) -> None:
+        self._cfg = config
+        self._scores: deque[float] = deque(maxlen=config.window)
+        self._armed = True
+        self._since = 0
+
+    @property
+    def windowed(self) -> float:
+        """Mean uncertain fraction over the window (0 before the first frame)."""
+        return float(np.mean(self._scores)) if self._scores else 0.0
+
+    def update(self, fraction: float) -> bool:
+        cfg = self._cfg
+        self._scores.append(fraction)
+        self._since += 1
+        avg = self.windowed
+        if not self._armed and avg < cfg.rearm_below:
+            self._armed = True
+        return (cfg.enabled and self._armed and self._since >= cfg.min_gap
+                and avg > cfg.replace_above)
+
+    def replaced(self) -> None:
+        """A new reference was taken: its frames start a new window; disarm (hysteresis)."""
+        self._scores.clear()
+        self._since = 0
+        self._armed = False
+
+    def reset(self) -> None:
+        self._scores.clear()
+        self._since = 0
+        self._armed = True
