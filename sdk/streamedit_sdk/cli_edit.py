@@ -23,7 +23,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         return _fail("edit", f"unknown style {args.style!r}: choose one of {', '.join(STYLES)}")
     try:
         config = EditorConfig(
-            backend=args.backend, mode=args.mode, work_side=args.work_side,
+            backend=args.backend, mode=args.mode or default_mode(args.sticker is not None),
+            work_side=args.work_side,
             replacement=ReplacementConfig(enabled=not args.no_replace,
                                           replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
@@ -50,6 +51,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"side by side: {out.compare.resolve()}")
     print(f"frame strip:  {out.strip.resolve()}")
     return 0
+
+
+def default_mode(sticker: bool) -> str:
+    """A sticker is a local edit: carrying its difference keeps the rest of the face live
+    (mouths open, eyes blink); whole-frame edits (styles, edited images) carry the pixels."""
+    return "residual" if sticker else "replace"
 
 
 def _fail(command: str, message: str) -> int:
@@ -91,9 +98,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="where the sticker goes (default: cheek)")
     p.add_argument("--ref-frame", type=_frame_index, default=0, metavar="N",
                    help="index of the reference frame (default 0)")
-    p.add_argument("--mode", choices=MODES, default="replace",
+    p.add_argument("--mode", choices=MODES,
                    help="replace: warp the edited pixels (paper); residual: warp the edit's "
-                   "difference and add it to the live frame")
+                   "difference and add it to the live frame (default: residual for --sticker, "
+                   "replace otherwise)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="inference backend (default ort-cpu)")
     p.add_argument("--work-side", type=int, default=512, metavar="PX",

@@ -46,11 +46,15 @@ class ReplacementConfig:
     replace_above: float = 0.12  # replace when the windowed uncertain fraction exceeds this
     rearm_below: float = 0.06  # hysteresis: re-arm once the windowed fraction drops below this
     min_gap: int = 15  # fewest frames between two replacements
+    inpaint_sigma: float = 0.15  # sigma above which a pixel is taken as unseen by the old
+    # reference (occluded or new content) and its edit is inpainted at replacement; between
+    # pixel_sigma and this, the carried edit is kept (misalignment, not missing content)
     inpaint_radius: int = 5  # px, radius of the default OpenCV inpainting of uncertain pixels
 
     def __post_init__(self) -> None:
         _check_choice("region", self.region, ("person", "face", "frame"))
         _check_range("pixel_sigma", self.pixel_sigma, 1e-4, 1.0)
+        _check_range("inpaint_sigma", self.inpaint_sigma, 1e-4, 1.0)
         _check_range("replace_above", self.replace_above, 0.0, 1.0)
         _check_range("rearm_below", self.rearm_below, 0.0, 1.0)
         if self.rearm_below > self.replace_above:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from . import synthetic
+from .config import EditorConfig
 from .pipeline import EditSpec, EditSummary, edit_video
 from .video import VideoReader, VideoWriter
 
@@ -32,7 +33,8 @@ def run_demo(out_dir: str | Path, frames: int = 90, fps: int = 30,
         for frame in synthetic.clip(frames)[0]:
             writer.write(frame)
     summary = edit_video(clip_path, out / "demo.mp4", EditSpec(sticker="star"),
-                         compare=out / "demo_compare.mp4", progress=progress)
+                         config=EditorConfig(mode="residual"), compare=out / "demo_compare.mp4",
+                         progress=progress)
     strip = out / "demo_frames.png"
     _write_strip(out / "demo_compare.mp4", strip, picks=4)
     return DemoOutputs(clip_path, out / "demo.mp4", out / "demo_compare.mp4", strip, summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
@@ -137,18 +138,23 @@ class StreamEditor:
             self.stats.faces_lost += 1
         corr = self._model.predict(work, ref.features, init)
         self._prev_map = corr.map
-        full_map = ops.upscale_map(corr.map, w, h)
-        output = ops.propagate(ref, full_map, rgb, cfg.mode, cfg.num_threads)
+        full_map = ops.resize_map(corr.map, w, h)
+        carried = ops.carry_edit(ref, full_map, cfg.num_threads)
+        output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
         fraction = uncertain_fraction(corr.sigma, self._region(work, landmarks),
                                       cfg.replacement.pixel_sigma)
         sigma = resize_to(corr.sigma, w, h)
         replaced = self._policy.update(fraction)
         if replaced:
-            uncertain = sigma > cfg.replacement.pixel_sigma
-            output = ops.edit_for_new_reference(output, rgb, uncertain, cfg.mode, self._inpainter)
+            unseen = sigma > cfg.replacement.inpaint_sigma
+            if ref.to_origin is not None:
+                carried = dataclasses.replace(carried, to_origin=ops.retrace_to_origin(
+                    ref.origin, carried, work, self._model))
+            output, trace = ops.edit_for_new_reference(ref, carried, rgb, unseen,
+                                                       self._inpainter)
             log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                      self._index, self._policy.windowed, ref.index)
-            self._start(rgb, output, self._index, work, landmarks)
+            self._start(rgb, output, self._index, work, landmarks, trace)
             self._policy.replaced()
         result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, landmarks is not None, fraction, self._index)
@@ -186,8 +192,9 @@ class StreamEditor:
 
     # -- internals --------------------------------------------------------------------------
     def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
-               landmarks: np.ndarray | None) -> None:
-        self._ref = ops.encode_reference(index, rgb, edited, work, landmarks, self._model)
+               landmarks: np.ndarray | None,
+               trace: tuple[ops.Origin, np.ndarray, np.ndarray] | None = None) -> None:
+        self._ref = ops.encode_reference(index, rgb, edited, work, landmarks, self._model, trace)
         self._prev_map = None
         self.stats.reference_ids.append(index)
 

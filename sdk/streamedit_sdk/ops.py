@@ -14,11 +14,27 @@ from .landmarks import WarpMesh
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The user's edit, which every later reference is traced back to.
+
+    delta: (H, W, 3) float32 ``edited - frame`` of the reference the user edited.
+    features: the correspondence model's cache of that frame (work size).
+    """
+
+    index: int
+    delta: np.ndarray
+    features: ReferenceFeatures
+
+
+@dataclass(frozen=True)
 class Reference:
     """One reference frame and its edit, with what the per-frame work reuses.
 
     rgb, edited: (H, W, 3) uint8 full-resolution frame and its edited version.
     delta: (H, W, 3) float32 ``edited - rgb`` (the residual mode warps it).
+    to_origin: (H, W, 2) float32 map of this reference's pixels into the origin (absolute origin
+        px), or None for the origin itself; known: (H, W) uint8, 255 on pixels whose edit was
+        traced to the origin (the others were inpainted), or None.
     landmarks: (478, 2) float32 px at work size, or None where no face was found.
     mesh: triangulation of those landmarks plus border anchors, or None.
     features: what the correspondence model cached for this reference (work size).
@@ -28,19 +44,31 @@ class Reference:
     rgb: np.ndarray
     edited: np.ndarray
     delta: np.ndarray
+    origin: Origin
+    to_origin: np.ndarray | None
+    known: np.ndarray | None
     landmarks: np.ndarray | None
     mesh: WarpMesh | None
     features: ReferenceFeatures
 
 
 def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.ndarray,
-                     landmarks: np.ndarray | None, model: CorrespondenceModel) -> Reference:
-    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks in its px."""
+                     landmarks: np.ndarray | None, model: CorrespondenceModel,
+                     trace: tuple[Origin, np.ndarray, np.ndarray] | None = None) -> Reference:
+    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks in its px.
+
+    ``trace``: (origin, to_origin, known) for a reference taken by replacement; None makes this
+    reference the origin of the user's edit.
+    """
     mesh = None
     if landmarks is not None:
         mesh = WarpMesh.build(landmarks, work.shape[1], work.shape[0])
     delta = edited.astype(np.float32) - rgb.astype(np.float32)
-    return Reference(index, rgb, edited, delta, landmarks, mesh, model.encode_reference(work))
+    features = model.encode_reference(work)
+    origin, to_origin, known = (trace if trace is not None
+                                else (Origin(index, delta, features), None, None))
+    return Reference(index, rgb, edited, delta, origin, to_origin, known, landmarks, mesh,
+                     features)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -58,8 +86,8 @@ def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
     return out
 
 
-def upscale_map(small: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a map of work-size px to (height, width, 2) float32 full-resolution px.
+def resize_map(small: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize a map of px at one size to (height, width, 2) float32 px at another.
 
     Pixel centres are aligned (x_full = (x_work + 0.5) * sx - 0.5), as in ``cv2.resize``.
     """
@@ -73,33 +101,96 @@ def upscale_map(small: np.ndarray, width: int, height: int) -> np.ndarray:
     return big
 
 
-def propagate(reference: Reference, corr_map: np.ndarray, frame: np.ndarray, mode: str,
-              num_threads: int = 0) -> np.ndarray:
-    """Output frame (H, W, 3) uint8: the edit carried onto ``frame`` through ``corr_map``.
+@dataclass(frozen=True)
+class CarriedEdit:
+    """The edit carried onto the current frame, as a difference.
 
-    replace: the edited reference sampled at the map (paper §3.3); pixels whose map leaves the
-    reference show the live frame. residual: the live frame plus the edit delta sampled at the
-    map (zero outside the reference), so live lighting stays and revealed regions stay real.
+    delta: (H, W, 3) float32 to add to the frame's own pixels.
+    to_origin: (H, W, 2) float32 map current -> origin (absolute origin px).
+    known: (H, W) bool, pixels whose delta comes from the origin; None: all of them.
+    """
+
+    delta: np.ndarray
+    to_origin: np.ndarray
+    known: np.ndarray | None
+
+
+def carry_edit(reference: Reference, corr_map: np.ndarray, num_threads: int = 0) -> CarriedEdit:
+    """Sample the edit at ``corr_map`` (current -> reference px), tracing it to the origin.
+
+    For a reference taken by replacement the maps are composed (current -> reference ->
+    origin) and the user's delta is sampled once at the composed map: a sticker baked into a
+    reference while the cheek was stretched by a smile comes back undistorted when the face
+    relaxes, and it stays as sharp after ten replacements as after one. Pixels the origin never
+    saw (inpainted at a replacement) take the reference's own delta.
+    """
+    def sample(src: np.ndarray, at: np.ndarray, border: str = "zero") -> np.ndarray:
+        return kernels.grid_sample(src, at, border=border, num_threads=num_threads)
+
+    if reference.to_origin is None:
+        return CarriedEdit(sample(reference.delta, corr_map), corr_map, None)
+    to_origin = sample(reference.to_origin, corr_map, "replicate")
+    delta = sample(reference.origin.delta, to_origin)
+    known = None
+    if reference.known is not None:
+        known = sample(reference.known, corr_map) >= 128
+        if not known.all():
+            own = sample(reference.delta, corr_map)
+            delta[~known] = own[~known]
+    return CarriedEdit(delta, to_origin, known)
+
+
+def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
+              frame: np.ndarray, mode: str, num_threads: int = 0) -> np.ndarray:
+    """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
+
+    replace (paper §3.3): the reference's pixels sampled at the map plus the carried delta, i.e.
+    the edited reference warped; pixels whose map leaves the reference show the live frame.
+    residual: the live frame plus the carried delta, so live lighting stays, mouths open and
+    eyes blink, and revealed regions stay real.
     """
     if mode == "replace":
-        return kernels.grid_sample(reference.edited, corr_map, fallback=frame,
+        base = kernels.grid_sample(reference.rgb, corr_map, fallback=frame,
                                    num_threads=num_threads)
-    delta = kernels.grid_sample(reference.delta, corr_map, border="zero", num_threads=num_threads)
-    delta += frame
-    return np.clip(delta, 0, 255, out=delta).astype(np.uint8)
+        return _add(base, carried.delta)
+    return _add(frame, carried.delta)
 
 
-def edit_for_new_reference(output: np.ndarray, frame: np.ndarray, uncertain: np.ndarray,
-                           mode: str, inpainter: Inpainter) -> np.ndarray:
+def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: np.ndarray,
+                      model: CorrespondenceModel) -> np.ndarray:
+    """Map of a new reference into the origin, (H, W, 2) float32 origin px, at full size.
+
+    The composed map (new -> old reference -> origin) chains the errors of every map on the way,
+    and a reference is taken exactly when things look hardest (a smile, a turn). So the model
+    also matches the new frame directly against the origin, starting from the composed map; the
+    estimator keeps, per pixel, whichever explains the frame better.
+    """
+    h, w = carried.to_origin.shape[:2]
+    composed = resize_map(carried.to_origin, work.shape[1], work.shape[0])
+    return resize_map(model.predict(work, origin.features, composed).map, w, h)
+
+
+def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
+                           unseen: np.ndarray, inpainter: Inpainter
+                           ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
     """Edited version of ``frame`` when it becomes the reference (paper §3.2-3.3).
 
-    The old edit carried onto ``frame`` (``output``) with the ``uncertain`` pixels (H, W bool)
-    inpainted. In residual mode the delta is inpainted instead, so new content keeps its own
-    pixels plus a delta continued from its surroundings.
+    ``frame + delta``, with the carried delta inpainted over the pixels the old reference did
+    not see (``unseen``, (H, W) bool: occluded or new content) and those never traced to the
+    origin. Unedited pixels of the new reference are exactly the live frame, so resampling blur
+    and inpainting never pile up over successive replacements.
+
+    Returns the new edited frame (H, W, 3) uint8 and the trace for :func:`encode_reference`
+    (origin, map to the origin, known as uint8 0/255).
     """
-    if mode == "replace":
-        return inpainter.inpaint(output, uncertain)
-    delta = output.astype(np.float32) - frame.astype(np.float32)
-    delta = inpainter.inpaint(delta, uncertain)
-    delta += frame
-    return np.clip(delta, 0, 255, out=delta).astype(np.uint8)
+    known = ~unseen if carried.known is None else carried.known & ~unseen
+    delta = inpainter.inpaint(carried.delta, ~known)
+    return _add(frame, delta), (reference.origin, carried.to_origin,
+                                known.view(np.uint8) * np.uint8(255))
+
+
+def _add(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """uint8 frame + float32 delta, rounded and clipped to uint8."""
+    out = delta + frame
+    out += 0.5
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
