@@ -1,0 +1,102 @@
+"""Bad input to the editor: clear errors or documented fallbacks, never a lost frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import synthetic
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return synthetic.astronaut()
+
+
+@pytest.fixture
+def editor(photo):
+    with se.StreamEditor() as ed:
+        ed.set_reference(photo, photo)
+        yield ed
+
+
+def test_process_before_reference():
+    with se.StreamEditor() as ed, pytest.raises(RuntimeError, match="set_reference"):
+        ed.process(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_edited_reference_of_other_size(photo):
+    with se.StreamEditor() as ed, pytest.raises(ValueError, match="resize the edit"):
+        ed.set_reference(photo, photo[:256])
+
+
+def test_reference_without_face():
+    blank = np.full((256, 256, 3), 128, np.uint8)
+    with se.StreamEditor() as ed, pytest.raises(se.NoFaceError, match="--ref-frame"):
+        ed.set_reference(blank, blank)
+
+
+def test_face_lost_mid_stream_carries_on(editor, photo):
+    gray = np.full_like(photo, 90)
+    results = [editor.process(f) for f in (photo, gray, gray, photo)]
+    assert [r.face_found for r in results] == [True, False, False, True]
+    assert editor.stats.faces_lost == 2
+    assert all(r.frame.shape == photo.shape for r in results)
+
+
+def test_frame_size_change_reinitialises(editor, photo, caplog):
+    editor.process(photo)
+    small = np.ascontiguousarray(photo[::2, ::2])
+    r = editor.process(small)
+    assert r.frame.shape == small.shape and r.map.shape == small.shape[:2] + (2,)
+    assert editor.stats.reinitialized == 1
+    assert "re-initialising" in caplog.text
+
+
+@pytest.mark.parametrize("convert", [
+    lambda f: f.mean(axis=2).astype(np.uint8),  # grayscale
+    lambda f: np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]),  # RGBA
+])
+def test_grayscale_and_rgba_frames(editor, photo, convert):
+    r = editor.process(convert(photo))
+    assert r.frame.shape == photo.shape and r.frame.dtype == np.uint8
+
+
+def test_bad_frames_are_named(editor):
+    with pytest.raises(ValueError, match="frame must be an image"):
+        editor.process(np.zeros((4, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match="NaN"):
+        editor.process(np.full((8, 8, 3), np.nan, np.float32))
+
+
+def test_closed_editor(photo):
+    ed = se.StreamEditor()
+    ed.close()
+    ed.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        ed.set_reference(photo, photo)
+
+
+def test_reset_restarts_stream(editor, photo):
+    editor.process(photo)
+    editor.reset()
+    r = editor.process(photo)
+    assert r.index == 0 and editor.stats.frames == 1 and editor.stats.reference_ids == [0]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"backend": "trt"}, "not available"),
+    ({"backend": "nope"}, "backend must be one of"),
+    ({"mode": "blend"}, "mode must be one of"),
+    ({"work_side": 10}, "work_side"),
+    ({"replacement": se.ReplacementConfig}, "ReplacementConfig"),
+])
+def test_config_validation(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        se.EditorConfig(**kwargs)
+
+
+def test_replacement_hysteresis_validation():
+    with pytest.raises(ValueError, match="hysteresis"):
+        se.ReplacementConfig(replace_above=0.05, rearm_below=0.1)
