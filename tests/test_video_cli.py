@@ -128,3 +128,10 @@ def test_no_face_in_reference(tmp_path, capsys):
     assert main(["edit", str(video), "-o", str(tmp_path / "o.mp4"), "--sticker", "star",
                  "-q"]) == 2
     assert "--ref-frame" in capsys.readouterr().err
+    import cv2
+    edited = tmp_path / "edited.png"
+    cv2.imwrite(str(edited), np.full((128, 128, 3), 30, np.uint8))
+    assert main(["edit", str(video), "-o", str(tmp_path / "o.mp4"), "--edited-ref", str(edited),
+                 "-q"]) == 2
+    assert "no face found in the reference frame" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists()

@@ -32,9 +32,8 @@ class LandmarkTracker:
 
     def __init__(self, min_confidence: float = 0.5) -> None:
         mp = _mediapipe.solutions()
-        self._video = mp.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+        self._confidence = min_confidence
+        self._video = self._video_mesh()
         self._still = mp.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True,
             min_detection_confidence=min_confidence)
@@ -53,10 +52,14 @@ class LandmarkTracker:
 
     def reset(self) -> None:
         """Forget the tracked face (next ``track`` detects afresh)."""
-        mp = _mediapipe.solutions()
         self._video.close()
-        self._video = mp.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
-                                            refine_landmarks=True)
+        self._video = self._video_mesh()
+
+    def _video_mesh(self):
+        return _mediapipe.solutions().face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=self._confidence,
+            min_tracking_confidence=self._confidence)
 
     def close(self) -> None:
         for graph in (self._video, self._still, self._far):

@@ -118,6 +118,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     if compare is not None:
         writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path))
     start = time.perf_counter()
+    frames = 0
     try:
         with StreamEditor(config) as editor:
             editor.set_reference(reference, edited, index=ref_frame)
@@ -127,13 +128,14 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
                 if compare is not None:
                     writers[1].write(_side_by_side(frame, result.frame))
             stats = editor.stats
+            frames = stats.frames
     finally:
         for w in writers:
             w.close()
+            if frames == 0:  # failed before the first frame: leave no empty file behind
+                w.path.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
-    if stats.frames == 0:
-        for w in writers:
-            w.path.unlink(missing_ok=True)
+    if frames == 0:
         raise VideoError(f"{reader.path} holds no decodable video frames")
     return EditSummary(Path(input), out_path, stats.frames, tuple(stats.reference_ids),
                        stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
