@@ -70,6 +70,12 @@ def _synthetic_video(path: Path, frames: int = 6) -> None:
             w.write(photo)
 
 
+def test_unknown_style_fails_before_decoding(tmp_path, capsys):
+    assert main(["edit", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"),
+                 "--style", "bogus", "-q"]) == 2
+    assert "unknown style 'bogus': choose one of cartoon" in capsys.readouterr().err
+
+
 def test_missing_and_unreadable_input(tmp_path, capsys):
     assert main(["edit", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o.mp4"),
                  "--style", "cartoon", "-q"]) == 2

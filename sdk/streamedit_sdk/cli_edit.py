@@ -16,11 +16,8 @@ _USER_ERRORS = (ValueError, FileNotFoundError, ImportError)
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
-    from .edits import STYLES
     from .pipeline import EditSpec, edit_video
 
-    if args.style is not None and args.style not in STYLES:
-        return _fail("edit", f"unknown style {args.style!r}: choose one of {', '.join(STYLES)}")
     try:
         config = EditorConfig(
             backend=args.backend, mode=args.mode or default_mode(args.sticker is not None),

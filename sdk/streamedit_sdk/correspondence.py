@@ -58,14 +58,12 @@ class FlowCorrespondence:
     """Landmark-initialised DIS flow with a residual-based Laplace scale (no weights)."""
 
     def __init__(self, preset: str = "fast", sigma_window: int = 9,
-                 sigma_floor: float = 0.01, fuse: bool = False, margin: float = 1.5 / 255) -> None:
+                 sigma_floor: float = 0.01) -> None:
         # DIS starts from the flow passed to calc() when it has the frame's size and CV_32FC2
         # (OpenCV 4 and 5); that is how the landmark map initialises it.
         self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
         self._window = sigma_window
         self._floor = sigma_floor
-        self._fuse = fuse  # choose per pixel between the initial map and the flow by residual
-        self._margin = margin  # residual (0..1) by which the flow must beat the initial map
         self._grid: np.ndarray | None = None
 
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures:
@@ -78,18 +76,8 @@ class FlowCorrespondence:
         grid = self._identity(*gray.shape)
         flow = np.ascontiguousarray(init_map - grid)
         flow = self._dis.calc(gray, reference.gray, flow)  # gray(x) ~ ref(x + flow(x))
-        refined = grid + flow
-        if not self._fuse:
-            return Correspondence(refined, self.residual_sigma(gray, reference.gray, refined))
-        # Keep the initial (landmark) map wherever the flow does not explain the frame clearly
-        # better: on smooth skin DIS wanders, while the face mesh moves rigidly with the head.
-        cost_init = self.residual_sigma(gray, reference.gray, init_map)
-        cost_flow = self.residual_sigma(gray, reference.gray, refined)
-        keep = (cost_init <= cost_flow + self._margin).astype(np.float32)
-        keep = cv2.blur(keep, (self._window, self._window))
-        corr = refined + keep[..., None] * (init_map - refined)
-        sigma = cost_flow + keep * (cost_init - cost_flow)
-        return Correspondence(corr, sigma)
+        corr = grid + flow
+        return Correspondence(corr, self.residual_sigma(gray, reference.gray, corr))
 
     def residual_sigma(self, gray: np.ndarray, ref_gray: np.ndarray,
                        corr: np.ndarray) -> np.ndarray:

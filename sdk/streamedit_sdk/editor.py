@@ -165,15 +165,13 @@ class StreamEditor:
     def reset(self) -> None:
         """Start a new stream with the reference given to :meth:`set_reference`."""
         self._check_open()
-        self._tracker.reset()
-        self._policy.reset()
         self._index = 0
         self.stats = EditorStats()
-        self._prev_map = None
-        if self._initial is not None:
-            rgb, edit, index = self._initial
-            work = self._work(rgb)
-            self._start(rgb, edit, index, work, self._tracker.detect(work))
+        if self._initial is None:
+            self._tracker.reset()
+            self._policy.reset()
+        else:
+            self._restart(*self._initial)
 
     def close(self) -> None:
         """Release the MediaPipe graphs. Idempotent."""
@@ -203,13 +201,16 @@ class StreamEditor:
         h, w = shape[:2]
         log.warning("frame %d is %dx%d but the stream was %dx%d: re-initialising the reference "
                     "at the new size", self._index, w, h, old.rgb.shape[1], old.rgb.shape[0])
-        rgb, edit = resize_to(old.rgb, w, h), resize_to(old.edited, w, h)
-        work = self._work(rgb)
-        self._tracker.reset()
-        self._policy.reset()
-        self._start(rgb, edit, old.index, work, self._tracker.detect(work))
+        self._restart(resize_to(old.rgb, w, h), resize_to(old.edited, w, h), old.index)
         self.stats.reference_ids.pop()  # the same reference, resized: not a new one
         self.stats.reinitialized += 1
+
+    def _restart(self, rgb: np.ndarray, edited: np.ndarray, index: int) -> None:
+        """Fresh tracking and replacement state around a new origin reference."""
+        self._tracker.reset()
+        self._policy.reset()
+        work = self._work(rgb)
+        self._start(rgb, edited, index, work, self._tracker.detect(work))
 
     def _work(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]

@@ -35,8 +35,8 @@ class Reference:
     to_origin: (H, W, 2) float32 map of this reference's pixels into the origin (absolute origin
         px), or None for the origin itself; known: (H, W) uint8, 255 on pixels whose edit was
         traced to the origin (the others were inpainted), or None.
-    landmarks: (478, 2) float32 px at work size, or None where no face was found.
-    mesh: triangulation of those landmarks plus border anchors, or None.
+    mesh: triangulation of the reference's landmarks (work-size px) plus border anchors, or
+        None where no face was found.
     features: what the correspondence model cached for this reference (work size).
     """
 
@@ -47,7 +47,6 @@ class Reference:
     origin: Origin
     to_origin: np.ndarray | None
     known: np.ndarray | None
-    landmarks: np.ndarray | None
     mesh: WarpMesh | None
     features: ReferenceFeatures
 
@@ -67,8 +66,7 @@ def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.n
     features = model.encode_reference(work)
     origin, to_origin, known = (trace if trace is not None
                                 else (Origin(index, delta, features), None, None))
-    return Reference(index, rgb, edited, delta, origin, to_origin, known, landmarks, mesh,
-                     features)
+    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,

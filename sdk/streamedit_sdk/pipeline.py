@@ -39,6 +39,8 @@ class EditSpec:
         if len(given) != 1:
             raise ValueError("give exactly one edit: an edited reference image, a style or a "
                              "sticker")
+        if self.style is not None:
+            edits.style(self.style)  # unknown names fail here, before any video is decoded
 
     def apply(self, reference: np.ndarray) -> np.ndarray:
         """The edited reference, RGB uint8 like ``reference``."""

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,6 @@ class VideoWriter:
         if self._video is None:
             self._start_video(w, h)
         elif (w, h) != self._size:
-            import cv2
             if not self._warned_size:
                 log.warning("%s: frame %d is %dx%d, the video is %dx%d: resizing", self.path,
                             self.frames, w, h, *self._size)

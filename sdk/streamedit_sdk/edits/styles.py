@@ -51,10 +51,14 @@ STYLES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def apply_style(name: str, rgb: np.ndarray) -> np.ndarray:
-    """Apply the built-in style ``name`` (one of :data:`STYLES`) to an RGB uint8 frame."""
+def style(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The built-in style ``name``; ``ValueError`` listing the choices for an unknown one."""
     try:
-        fn = STYLES[name]
+        return STYLES[name]
     except KeyError:
         raise ValueError(f"unknown style {name!r}: choose one of {', '.join(STYLES)}") from None
-    return fn(rgb)
+
+
+def apply_style(name: str, rgb: np.ndarray) -> np.ndarray:
+    """Apply the built-in style ``name`` (one of :data:`STYLES`) to an RGB uint8 frame."""
+    return style(name)(rgb)
