@@ -36,10 +36,12 @@ class ReplacementConfig:
     against the current reference and replaces the reference when that average exceeds
     ``replace_above``. Hysteresis: after a replacement the policy is disarmed until the average
     falls below ``rearm_below`` (a reference that stays poor is kept rather than replaced on every
-    frame), and two replacements are at least ``min_gap`` frames apart.
+    frame), and two replacements are at least ``min_gap`` frames apart. ``interval`` replaces
+    all of this with a fixed schedule (the baseline ARR is measured against).
     """
 
     enabled: bool = True  # False keeps the first reference for the whole stream
+    interval: int = 0  # > 0: a new reference every `interval` frames instead of ARR; 0: ARR
     region: Region = "person"  # where the score is measured: selfie mask, face hull or frame
     pixel_sigma: float = 0.06  # Laplace scale (intensity, 0..1) above which a pixel is uncertain
     window: int = 5  # frames averaged by the sliding window
@@ -60,6 +62,9 @@ class ReplacementConfig:
         if self.rearm_below > self.replace_above:
             raise ValueError(f"rearm_below ({self.rearm_below}) must not exceed replace_above "
                              f"({self.replace_above}): the hysteresis band would be inverted")
+        if not isinstance(self.interval, int) or self.interval < 0:
+            raise ValueError(f"interval must be a whole number >= 0 (0: adaptive); got "
+                             f"{self.interval!r}")
         for name in ("window", "min_gap", "inpaint_radius"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

@@ -15,6 +15,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from .timing import NullTimer, Timer
+
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
             "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -58,13 +60,15 @@ class FlowCorrespondence:
     """Landmark-initialised DIS flow with a residual-based Laplace scale (no weights)."""
 
     def __init__(self, preset: str = "fast", sigma_window: int = 9,
-                 sigma_floor: float = 0.01) -> None:
+                 sigma_floor: float = 0.01, timer: Timer | None = None) -> None:
+        """``timer`` receives the stages ``flow`` and ``sigma``."""
         # DIS starts from the flow passed to calc() when it has the frame's size and CV_32FC2
         # (OpenCV 4 and 5); that is how the landmark map initialises it.
         self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
         self._window = sigma_window
         self._floor = sigma_floor
         self._grid: np.ndarray | None = None
+        self._timer = timer or NullTimer()
 
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures:
         return ReferenceFeatures(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -72,12 +76,15 @@ class FlowCorrespondence:
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures,
                 init_map: np.ndarray) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px."""
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        grid = self._identity(*gray.shape)
-        flow = np.ascontiguousarray(init_map - grid)
-        flow = self._dis.calc(gray, reference.gray, flow)  # gray(x) ~ ref(x + flow(x))
-        corr = grid + flow
-        return Correspondence(corr, self.residual_sigma(gray, reference.gray, corr))
+        with self._timer.stage("flow"):
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            grid = self._identity(*gray.shape)
+            flow = np.ascontiguousarray(init_map - grid)
+            flow = self._dis.calc(gray, reference.gray, flow)  # gray(x) ~ ref(x + flow(x))
+            corr = grid + flow
+        with self._timer.stage("sigma"):
+            sigma = self.residual_sigma(gray, reference.gray, corr)
+        return Correspondence(corr, sigma)
 
     def residual_sigma(self, gray: np.ndarray, ref_gray: np.ndarray,
                        corr: np.ndarray) -> np.ndarray:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from . import ops
 from .config import EditorConfig
 from .correspondence import FlowCorrespondence, identity_map
-from .frames import from_rgb, resize_to, to_rgb
+from .frames import from_rgb, resize_to, to_rgb, to_work
 from .inpaint import Inpainter, OpenCVInpainter
 from .landmarks import LandmarkTracker, face_hull_mask
 from .replacement import ReplacementPolicy, uncertain_fraction
 from .segmentation import PersonSegmenter
+from .timing import NullTimer, Timer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,20 @@ class EditorStats:
         return len(self.reference_ids)
 
 
+@dataclass(frozen=True)
+class _Observation:
+    """What is measured on a frame before it meets the reference (pipelinable).
+
+    rgb: (H, W, 3) uint8 full size; work: the same at work size; landmarks: (478, 2) float32
+    work px or None; region: (h, w) bool ARR region at work size or None (whole frame).
+    """
+
+    rgb: np.ndarray
+    work: np.ndarray
+    landmarks: np.ndarray | None
+    region: np.ndarray | None
+
+
 class StreamEditor:
     """Edit propagation for one stream, in the MediaPipe manner.
 
@@ -76,10 +93,17 @@ class StreamEditor:
     """
 
     def __init__(self, config: EditorConfig | None = None, *,
-                 inpainter: Inpainter | None = None) -> None:
+                 inpainter: Inpainter | None = None, timer: Timer | None = None) -> None:
+        """``inpainter``: fills what an old reference did not see (default OpenCV Telea).
+        ``timer``: receives every stage's wall time (e.g. :class:`~.timing.StageTimer`);
+        stages: convert, resize, landmarks, segmentation, landmark_warp, the correspondence model's
+        own (flow, sigma), propagation, uncertainty, reference_update (which contains one more
+        call of the model's stages when it re-matches a reference against the origin)."""
         self.config = config or EditorConfig()
         cfg = self.config
-        self._model = FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor)
+        self._timer = timer or NullTimer()
+        self._model = FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor,
+                                         timer=self._timer)
         self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
         self._tracker = LandmarkTracker()
         self._segmenter = PersonSegmenter() if cfg.replacement.region == "person" else None
@@ -117,50 +141,47 @@ class StreamEditor:
 
     def process(self, frame: np.ndarray) -> EditResult:
         """Edit the next frame of the stream. Never drops a frame: one result per call."""
-        self._check_open()
-        if self._ref is None:
-            raise RuntimeError("no reference: call set_reference(frame, edited) before process()")
-        cfg = self.config
-        rgb = to_rgb(frame, cfg.color_order)
+        self._check_started()
+        with self._timer.stage("convert"):
+            rgb = to_rgb(frame, self.config.color_order)
         if rgb.shape != self._ref.rgb.shape:
             self._reinitialize(rgb.shape)
-        ref = self._ref
-        h, w = rgb.shape[:2]
-        work = self._work(rgb)
-        wh, ww = work.shape[:2]
-        landmarks = self._tracker.track(work)
-        prior = self._prev_map if self._prev_map is not None else identity_map(wh, ww)
-        if landmarks is not None and ref.mesh is not None:
-            init = ops.landmark_map(ref.mesh, landmarks, wh, ww, prior, cfg.num_threads)
-        else:
-            init = prior
-        if landmarks is None:
-            self.stats.faces_lost += 1
-        corr = self._model.predict(work, ref.features, init)
-        self._prev_map = corr.map
-        full_map = ops.resize_map(corr.map, w, h)
-        carried = ops.carry_edit(ref, full_map, cfg.num_threads)
-        output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
-        fraction = uncertain_fraction(corr.sigma, self._region(work, landmarks),
-                                      cfg.replacement.pixel_sigma)
-        sigma = resize_to(corr.sigma, w, h)
-        replaced = self._policy.update(fraction)
-        if replaced:
-            unseen = sigma > cfg.replacement.inpaint_sigma
-            if ref.to_origin is not None:
-                carried = dataclasses.replace(carried, to_origin=ops.retrace_to_origin(
-                    ref.origin, carried, work, self._model))
-            output, trace = ops.edit_for_new_reference(ref, carried, rgb, unseen,
-                                                       self._inpainter)
-            log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
-                     self._index, self._policy.windowed, ref.index)
-            self._start(rgb, output, self._index, work, landmarks, trace)
-            self._policy.replaced()
-        result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
-                            replaced, landmarks is not None, fraction, self._index)
-        self._index += 1
-        self.stats.frames += 1
-        return result
+        return self._edit(self._observe(rgb))
+
+    def stream(self, frames: Iterable[np.ndarray], *,
+               pipelined: bool = True) -> Iterator[EditResult]:
+        """Edit every frame of ``frames`` in order, one :class:`EditResult` each.
+
+        Same results as calling :meth:`process` on each frame. ``pipelined``: measure frame
+        t + 1 (landmarks, person mask) on a worker thread while frame t is matched and
+        propagated; faster on two or more cores, and each output waits for the next input frame
+        (one frame more latency on a live source).
+        """
+        self._check_started()
+        if not pipelined:
+            for frame in frames:
+                yield self.process(frame)
+            return
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool:
+            pending: Future | None = pool.submit(self._convert_observe, first)
+            try:
+                while pending is not None:
+                    obs = pending.result()
+                    pending = None
+                    if obs.rgb.shape != self._ref.rgb.shape:
+                        self._reinitialize(obs.rgb.shape)  # nothing else is running now
+                        obs = self._observe(obs.rgb)
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        pending = pool.submit(self._convert_observe, nxt)
+                    yield self._edit(obs)
+            finally:
+                if pending is not None:  # the consumer stopped early; the pool waits for it
+                    pending.cancel()
 
     def reset(self) -> None:
         """Start a new stream with the reference given to :meth:`set_reference`."""
@@ -189,6 +210,69 @@ class StreamEditor:
         self.close()
 
     # -- internals --------------------------------------------------------------------------
+    def _convert_observe(self, frame: np.ndarray) -> _Observation:
+        with self._timer.stage("convert"):
+            rgb = to_rgb(frame, self.config.color_order)
+        return self._observe(rgb)
+
+    def _observe(self, rgb: np.ndarray) -> _Observation:
+        """Landmarks and ARR region of a frame; touches only the tracker and segmenter."""
+        with self._timer.stage("resize"):
+            work = self._work(rgb)
+        with self._timer.stage("landmarks"):
+            landmarks = self._tracker.track(work)
+        with self._timer.stage("segmentation"):
+            region = self._region(work, landmarks)
+        return _Observation(rgb, work, landmarks, region)
+
+    def _edit(self, obs: _Observation) -> EditResult:
+        """Match the observed frame to the reference, carry the edit, decide on ARR."""
+        cfg, timer, ref = self.config, self._timer, self._ref
+        rgb, work, landmarks = obs.rgb, obs.work, obs.landmarks
+        h, w = rgb.shape[:2]
+        wh, ww = work.shape[:2]
+        prior = self._prev_map if self._prev_map is not None else identity_map(wh, ww)
+        with timer.stage("landmark_warp"):
+            if landmarks is not None and ref.mesh is not None:
+                init = ops.landmark_map(ref.mesh, landmarks, wh, ww, prior, cfg.num_threads)
+            else:
+                init = prior
+        if landmarks is None:
+            self.stats.faces_lost += 1
+        corr = self._model.predict(work, ref.features, init)
+        self._prev_map = corr.map
+        with timer.stage("propagation"):
+            full_map = ops.resize_map(corr.map, w, h)
+            carried = ops.carry_edit(ref, full_map, cfg.num_threads)
+            output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
+        with timer.stage("uncertainty"):
+            fraction = uncertain_fraction(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
+            sigma = resize_to(corr.sigma, w, h)
+        replaced = self._policy.update(fraction, abs(self._index - ref.index))
+        if replaced:
+            with timer.stage("reference_update"):
+                output = self._replace(ref, carried, obs, output, sigma)
+        result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
+                            replaced, landmarks is not None, fraction, self._index)
+        self._index += 1
+        self.stats.frames += 1
+        return result
+
+    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, obs: _Observation,
+                 output: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """Make the observed frame the reference (ARR); returns its edited version."""
+        unseen = sigma > self.config.replacement.inpaint_sigma
+        if ref.to_origin is not None:
+            carried = dataclasses.replace(carried, to_origin=ops.retrace_to_origin(
+                ref.origin, carried, obs.work, self._model))
+        output, trace = ops.edit_for_new_reference(ref, carried, obs.rgb, output, unseen,
+                                                   self._inpainter)
+        log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
+                 self._index, self._policy.windowed, ref.index)
+        self._start(obs.rgb, output, self._index, obs.work, obs.landmarks, trace)
+        self._policy.replaced()
+        return output
+
     def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
                landmarks: np.ndarray | None,
                trace: tuple[ops.Origin, np.ndarray, np.ndarray] | None = None) -> None:
@@ -213,9 +297,7 @@ class StreamEditor:
         self._start(rgb, edited, index, work, self._tracker.detect(work))
 
     def _work(self, rgb: np.ndarray) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        scale = min(1.0, self.config.work_side / max(h, w))
-        return resize_to(rgb, max(2, round(w * scale)), max(2, round(h * scale)))
+        return to_work(rgb, self.config.work_side)
 
     def _region(self, work: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
         region = self.config.replacement.region
@@ -230,5 +312,10 @@ class StreamEditor:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this StreamEditor is closed: create a new one")
+
+    def _check_started(self) -> None:
+        self._check_open()
+        if self._ref is None:
+            raise RuntimeError("no reference: call set_reference(frame, edited) before process()")
 
 

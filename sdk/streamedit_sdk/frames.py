@@ -62,3 +62,14 @@ def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
     shrink = width < image.shape[1] and height < image.shape[0]
     return cv2.resize(image, (width, height),
                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def work_size(width: int, height: int, side: int) -> tuple[int, int]:
+    """(width, height) with the longest side at most ``side`` px, aspect kept, never enlarged."""
+    scale = min(1.0, side / max(height, width))
+    return max(2, round(width * scale)), max(2, round(height * scale))
+
+
+def to_work(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` reduced to :func:`work_size` (the frame itself when already small enough)."""
+    return resize_to(rgb, *work_size(rgb.shape[1], rgb.shape[0], side))

@@ -19,11 +19,13 @@ class Origin:
 
     delta: (H, W, 3) float32 ``edited - frame`` of the reference the user edited.
     features: the correspondence model's cache of that frame (work size).
+    edited: (H, W, 3) uint8 the user's edited reference itself.
     """
 
     index: int
     delta: np.ndarray
     features: ReferenceFeatures
+    edited: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.n
     delta = edited.astype(np.float32) - rgb.astype(np.float32)
     features = model.encode_reference(work)
     origin, to_origin, known = (trace if trace is not None
-                                else (Origin(index, delta, features), None, None))
+                                else (Origin(index, delta, features, edited), None, None))
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features)
 
 
@@ -142,16 +144,25 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
               frame: np.ndarray, mode: str, num_threads: int = 0) -> np.ndarray:
     """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
 
-    replace (paper §3.3): the reference's pixels sampled at the map plus the carried delta, i.e.
-    the edited reference warped; pixels whose map leaves the reference show the live frame.
+    replace (paper §3.3): the edited pixels warped onto the frame. They are sampled once from
+    the user's edited reference at the map traced to it (so the look does not change when ARR
+    switches references, and does not blur over successive switches); pixels the user's
+    reference never saw come from the current reference's edit (inpainted at a switch).
+    Pixels whose map leaves the source show the live frame.
     residual: the live frame plus the carried delta, so live lighting stays, mouths open and
     eyes blink, and revealed regions stay real.
     """
-    if mode == "replace":
-        base = kernels.grid_sample(reference.rgb, corr_map, fallback=frame,
-                                   num_threads=num_threads)
-        return _add(base, carried.delta)
-    return _add(frame, carried.delta)
+    if mode != "replace":
+        return _add(frame, carried.delta)
+
+    def warp(edited: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return kernels.grid_sample(edited, at, fallback=frame, num_threads=num_threads)
+
+    out = warp(reference.origin.edited, carried.to_origin)
+    if carried.known is not None and not carried.known.all():
+        own = warp(reference.edited, corr_map)
+        out[~carried.known] = own[~carried.known]
+    return out
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: np.ndarray,
@@ -169,22 +180,24 @@ def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: np.ndarray,
 
 
 def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
-                           unseen: np.ndarray, inpainter: Inpainter
+                           output: np.ndarray, unseen: np.ndarray, inpainter: Inpainter
                            ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
     """Edited version of ``frame`` when it becomes the reference (paper §3.2-3.3).
 
-    ``frame + delta``, with the carried delta inpainted over the pixels the old reference did
-    not see (``unseen``, (H, W) bool: occluded or new content) and those never traced to the
-    origin. Unedited pixels of the new reference are exactly the live frame, so resampling blur
-    and inpainting never pile up over successive replacements.
+    Where the old reference saw the content, the edit is what this frame was just given
+    (``output``, from :func:`propagate`), so nothing jumps at the switch. Over the pixels it
+    did not see (``unseen``, (H, W) bool: occluded or new content) and those never traced to
+    the origin, the carried delta is inpainted and added to the live frame. In residual mode
+    the new edited frame is the live frame plus the delta everywhere, so resampling blur and
+    inpainting never pile up over successive replacements.
 
     Returns the new edited frame (H, W, 3) uint8 and the trace for :func:`encode_reference`
     (origin, map to the origin, known as uint8 0/255).
     """
     known = ~unseen if carried.known is None else carried.known & ~unseen
-    delta = inpainter.inpaint(carried.delta, ~known)
-    return _add(frame, delta), (reference.origin, carried.to_origin,
-                                known.view(np.uint8) * np.uint8(255))
+    edited = _add(frame, inpainter.inpaint(carried.delta, ~known))
+    edited[known] = output[known]
+    return edited, (reference.origin, carried.to_origin, known.view(np.uint8) * np.uint8(255))
 
 
 def _add(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:

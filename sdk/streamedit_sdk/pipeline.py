@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,8 +125,15 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     try:
         with StreamEditor(config) as editor:
             editor.set_reference(reference, edited, index=ref_frame)
-            for frame in _progress(reader, total, progress, Path(input).name):
-                result = editor.process(frame)
+            fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
+
+            def feed():
+                for frame in _progress(reader, total, progress, Path(input).name):
+                    fed.append(frame)
+                    yield frame
+
+            for result in editor.stream(feed(), pipelined=True):
+                frame = fed.popleft()
                 writers[0].write(result.frame)
                 if compare is not None:
                     writers[1].write(_side_by_side(frame, result.frame))

@@ -21,38 +21,40 @@ def uncertain_fraction(sigma: np.ndarray, region: np.ndarray | None, pixel_sigma
 class ReplacementPolicy:
     """Sliding-window trigger with hysteresis and a minimum gap (see :class:`ReplacementConfig`).
 
-    Call :meth:`update` once per frame with the frame's uncertain fraction; when it returns True
-    the caller replaces the reference and calls :meth:`replaced`.
+    Call :meth:`update` once per frame with the frame's uncertain fraction and its distance in
+    frames from the current reference; when it returns True the caller replaces the reference
+    and calls :meth:`replaced`. With ``config.interval`` the schedule is fixed instead: a new
+    reference whenever the current one is ``interval`` frames away.
     """
 
     def __init__(self, config: ReplacementConfig) -> None:
         self._cfg = config
         self._scores: deque[float] = deque(maxlen=config.window)
         self._armed = True
-        self._since = 0
 
     @property
     def windowed(self) -> float:
         """Mean uncertain fraction over the window (0 before the first frame)."""
         return float(np.mean(self._scores)) if self._scores else 0.0
 
-    def update(self, fraction: float) -> bool:
+    def update(self, fraction: float, distance: int) -> bool:
+        """fraction: this frame's uncertain fraction; distance: |frame - reference| in frames."""
         cfg = self._cfg
         self._scores.append(fraction)
-        self._since += 1
+        if not cfg.enabled:
+            return False
+        if cfg.interval:
+            return distance >= cfg.interval
         avg = self.windowed
         if not self._armed and avg < cfg.rearm_below:
             self._armed = True
-        return (cfg.enabled and self._armed and self._since >= cfg.min_gap
-                and avg > cfg.replace_above)
+        return self._armed and distance >= cfg.min_gap and avg > cfg.replace_above
 
     def replaced(self) -> None:
         """A new reference was taken: its frames start a new window; disarm (hysteresis)."""
         self._scores.clear()
-        self._since = 0
         self._armed = False
 
     def reset(self) -> None:
         self._scores.clear()
-        self._since = 0
         self._armed = True

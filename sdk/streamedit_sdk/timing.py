@@ -1,0 +1,65 @@
+"""Per-stage wall-clock timing of the editor, for benchmarks (``streamedit bench``)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+import numpy as np
+
+
+class Timer(Protocol):
+    """What the editor and the correspondence models time their stages with."""
+
+    def stage(self, name: str) -> AbstractContextManager[None]: ...
+
+
+class NullTimer:
+    """Times nothing (the default): ``stage`` is a no-op context manager."""
+
+    def stage(self, name: str) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+@dataclass(frozen=True)
+class StageStats:
+    """Latency of one stage over its calls, milliseconds."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+
+
+class StageTimer:
+    """Records the duration of every ``with timer.stage(name):`` block, per name.
+
+    Safe to share between the editor's thread and its pipelining worker (appends only).
+    """
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}  # stage -> durations, seconds
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.samples.setdefault(name, []).append(time.perf_counter() - start)
+
+    def clear(self) -> None:
+        self.samples = {}
+
+    def summary(self) -> dict[str, StageStats]:
+        """p50 / p99 / mean per stage, in the order the stages were first seen."""
+        return {name: percentiles(values) for name, values in self.samples.items() if values}
+
+
+def percentiles(seconds: list[float]) -> StageStats:
+    """:class:`StageStats` of durations given in seconds (must not be empty)."""
+    ms = np.asarray(seconds, np.float64) * 1e3
+    return StageStats(len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 99)),
+                      float(ms.mean()))

@@ -1,0 +1,97 @@
+"""``StreamEditor.stream`` (pipelined), stage timing and the fixed replacement schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import edits, synthetic
+from streamedit_sdk.replacement import ReplacementPolicy
+from streamedit_sdk.timing import StageTimer
+from streamedit_sdk.video import VideoReader
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return synthetic.clip(24)[0]
+
+
+def _results(frames, config, pipelined=None, timer=None):
+    with se.StreamEditor(config, timer=timer) as ed:
+        ed.set_reference(frames[0], edits.apply_style("teal-orange", frames[0]))
+        if pipelined is None:
+            results = [ed.process(f) for f in frames]
+        else:
+            results = list(ed.stream(frames, pipelined=pipelined))
+        return results, ed.stats
+
+
+def _assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x.frame, y.frame)
+        assert (x.reference_id, x.replaced, x.index) == (y.reference_id, y.replaced, y.index)
+
+
+def test_pipelined_stream_gives_the_same_frames(frames):
+    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=7))
+    plain, stats = _results(frames, config)
+    _assert_same(plain, _results(frames, config, pipelined=True)[0])
+    _assert_same(plain, _results(frames, config, pipelined=False)[0])
+    assert stats.reference_ids == [0, 7, 14, 21]
+
+
+def test_pipelined_stream_on_a_real_clip_with_replacements(clips):
+    clip = [f for _, f in zip(range(45), VideoReader(clips / "s13_fullbody.mp4"))]
+    plain, stats = _results(clip, se.EditorConfig())
+    assert stats.references > 1, "the dancing clip must trigger ARR"
+    _assert_same(plain, _results(clip, se.EditorConfig(), pipelined=True)[0])
+
+
+def test_stream_handles_a_size_change(frames):
+    small = [f[::2, ::2].copy() for f in frames[4:8]]
+    mixed = frames[:4] + small + frames[8:10]
+    results, stats = _results(mixed, se.EditorConfig(), pipelined=True)
+    assert [r.frame.shape[0] for r in results] == [512] * 4 + [256] * 4 + [512] * 2
+    assert stats.reinitialized == 2
+
+
+def test_stream_can_stop_early_and_the_editor_goes_on(frames):
+    with se.StreamEditor() as ed:
+        ed.set_reference(frames[0], frames[0])
+        for r in ed.stream(frames):
+            if r.index == 3:
+                break
+        assert ed.process(frames[5]).index == 4  # the pipelined frame 4 was never edited
+
+
+def test_timer_records_every_stage(frames):
+    timer = StageTimer()
+    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=5))
+    _results(frames[:12], config, timer=timer)
+    stages = timer.summary()
+    for name in ("convert", "resize", "landmarks", "segmentation", "landmark_warp",
+                 "propagation", "uncertainty"):
+        assert stages[name].count == 12, name
+        assert 0 < stages[name].p50_ms <= stages[name].p99_ms
+    assert stages["reference_update"].count == 2  # frames 5 and 10
+    # the second replacement re-matches the new reference against the origin: one more call
+    assert stages["flow"].count == stages["sigma"].count == 13
+
+
+@pytest.mark.parametrize("reference, expected", [(0, [4, 8]), (5, [0, 4, 8])])
+def test_fixed_schedule_keeps_references_within_the_interval(reference, expected):
+    policy = ReplacementPolicy(se.ReplacementConfig(interval=4))
+    taken, ref = [], reference
+    for t in range(11):
+        if policy.update(0.0, abs(t - ref)):
+            taken.append(t)
+            ref = t
+            policy.replaced()
+    assert taken == expected
+
+
+def test_interval_is_validated():
+    with pytest.raises(ValueError, match="interval"):
+        se.ReplacementConfig(interval=-1)
