@@ -1,11 +1,26 @@
-"""Shared fixtures and helpers for the kernel tests."""
+"""Shared fixtures: the real clips, a seeded generator, synthetic meshes and maps."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from streamedit_sdk.geometry import delaunay, frame_anchors
+
+
+CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
+                            Path(__file__).resolve().parents[1].parent / "shared" / "clips"))
+
+
+@pytest.fixture
+def clips() -> Path:
+    """The real portrait clips (../shared/clips or $STREAMEDIT_CLIPS); skips where missing."""
+    if not CLIPS.is_dir():
+        pytest.skip(f"no portrait clips at {CLIPS}")
+    return CLIPS
 
 
 @pytest.fixture

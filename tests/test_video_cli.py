@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +12,14 @@ from streamedit_sdk import synthetic
 from streamedit_sdk.cli import main
 from streamedit_sdk.video import VideoReader, VideoWriter
 
-CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
-                            Path(__file__).resolve().parents[1].parent / "shared" / "clips"))
-needs_clips = pytest.mark.skipif(not CLIPS.is_dir(), reason=f"no portrait clips at {CLIPS}")
-
 
 def _count(path: Path) -> tuple[int, bool]:
     reader = VideoReader(path)
     return sum(1 for _ in reader), reader.info.has_audio
 
 
-@needs_clips
-def test_edit_keeps_every_frame_and_the_audio(tmp_path, capsys):
-    src = CLIPS / "d18.mp4"
+def test_edit_keeps_every_frame_and_the_audio(clips, tmp_path, capsys):
+    src = clips / "d18.mp4"
     out = tmp_path / "out.mp4"
     assert main(["edit", str(src), "-o", str(out), "--sticker", "star", "-q"]) == 0
     n_in, audio_in = _count(src)
@@ -36,13 +30,12 @@ def test_edit_keeps_every_frame_and_the_audio(tmp_path, capsys):
     assert f"edited {n_in} frames" in line and "references" in line and "audio copied" in line
 
 
-@needs_clips
 @pytest.mark.parametrize("name, frames, replaced", [
     ("s13_fullbody.mp4", 60, True),  # dancing arms: new content, the reference must change
     ("d0.mp4", 78, False),  # a head on a green screen, no large motion
 ])
-def test_reference_replacement_on_clips(name, frames, replaced):
-    reader = iter(VideoReader(CLIPS / name))
+def test_reference_replacement_on_clips(clips, name, frames, replaced):
+    reader = iter(VideoReader(clips / name))
     first = next(reader)
     with se.StreamEditor() as ed:
         ed.set_reference(first, first)
@@ -141,3 +134,17 @@ def test_no_face_in_reference(tmp_path, capsys):
                  "-q"]) == 2
     assert "no face found in the reference frame" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_replace_every_sets_a_fixed_schedule(tmp_path, capsys):
+    src = tmp_path / "moving.mp4"
+    with VideoWriter(src, 25) as w:
+        for frame in synthetic.clip(12)[0]:
+            w.write(frame)
+    out = tmp_path / "out.mp4"
+    assert main(["edit", str(src), "-o", str(out), "--style", "teal-orange",
+                 "--replace-every", "5", "-q"]) == 0
+    assert "3 references (frames 0, 5, 10)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a schedule and no replacement at all contradict
+        main(["edit", str(src), "-o", str(out), "--style", "cartoon", "--replace-every", "5",
+              "--no-replace"])

@@ -6,31 +6,14 @@ import argparse
 import datetime as dt
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
 from . import __version__
-from .cli_edit import add_commands
+from . import cli_edit, cli_eval
+from .cli_common import positive_int, size
 
 log = logging.getLogger("streamedit")
-
-
-def _size(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d+)x(\d+)", text.strip().lower())
-    if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
-        raise argparse.ArgumentTypeError(f"size must look like 1280x720 (WxH), got {text!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
 
 
 def _cmd_bench_kernels(args: argparse.Namespace) -> int:
@@ -72,16 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench-kernels",
                        help="time the C++ kernels against cv2.remap and a numpy reference")
-    p.add_argument("--size", type=_size, action="append",
+    p.add_argument("--size", type=size, action="append",
                    help="frame size WxH, repeatable (default: 512x512 1280x720 1920x1080)")
-    p.add_argument("--repeat", type=_positive_int, default=50,
+    p.add_argument("--repeat", type=positive_int, default=50,
                    help="timed calls per kernel (default 50)")
     p.add_argument("--threads", type=int, default=0,
                    help="threads for the C++ kernels and OpenCV (default: all cores)")
     p.add_argument("--json", metavar="FILE", help="also write the results and machine as JSON")
     p.set_defaults(func=_cmd_bench_kernels)
 
-    add_commands(sub)
+    cli_edit.add_commands(sub)
+    cli_eval.add_commands(sub)
 
     p = sub.add_parser("info", help="print the machine, versions and kernel build as JSON")
     p.set_defaults(func=_cmd_info)

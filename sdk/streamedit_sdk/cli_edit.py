@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
+from .cli_common import USER_ERRORS, fail, fraction, frame_index, positive_int
 from .config import BACKENDS, MODES, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
-
-# Errors a user can fix: printed as one line, exit status 2 (no traceback).
-_USER_ERRORS = (ValueError, FileNotFoundError, ImportError)
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
@@ -23,6 +20,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
             backend=args.backend, mode=args.mode or default_mode(args.sticker is not None),
             work_side=args.work_side,
             replacement=ReplacementConfig(enabled=not args.no_replace,
+                                          interval=args.replace_every or 0,
                                           replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
@@ -30,8 +28,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
                              progress=not args.quiet)
-    except _USER_ERRORS as exc:
-        return _fail("edit", str(exc))
+    except USER_ERRORS as exc:
+        return fail("edit", str(exc))
     print(summary.line())
     return 0
 
@@ -41,8 +39,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         out = run_demo(args.output, frames=args.frames, progress=not args.quiet)
-    except _USER_ERRORS as exc:
-        return _fail("demo", str(exc))
+    except USER_ERRORS as exc:
+        return fail("demo", str(exc))
     print(out.summary.line())
     print(f"edited clip:  {out.output.resolve()}")
     print(f"side by side: {out.compare.resolve()}")
@@ -54,27 +52,6 @@ def default_mode(sticker: bool) -> str:
     """A sticker is a local edit: carrying its difference keeps the rest of the face live
     (mouths open, eyes blink); whole-frame edits (styles, edited images) carry the pixels."""
     return "residual" if sticker else "replace"
-
-
-def _fail(command: str, message: str) -> int:
-    print(f"streamedit {command}: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
-    return value
-
-
-def _frame_index(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a frame index >= 0, got {text!r}")
-    return int(text)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -93,7 +70,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       help="sticker image (PNG with alpha), or 'star' for the built-in one")
     p.add_argument("--sticker-at", default="cheek", choices=["cheek", "cheek-right", "forehead"],
                    help="where the sticker goes (default: cheek)")
-    p.add_argument("--ref-frame", type=_frame_index, default=0, metavar="N",
+    p.add_argument("--ref-frame", type=frame_index, default=0, metavar="N",
                    help="index of the reference frame (default 0)")
     p.add_argument("--mode", choices=MODES,
                    help="replace: warp the edited pixels (paper); residual: warp the edit's "
@@ -103,11 +80,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="inference backend (default ort-cpu)")
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")
-    p.add_argument("--replace-above", type=_fraction, default=0.12, metavar="F",
+    p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",
                    help="replace the reference when this share of the person is uncertain "
                    "(default 0.12)")
-    p.add_argument("--no-replace", action="store_true",
-                   help="keep the first reference for the whole video (no ARR)")
+    replace = p.add_mutually_exclusive_group()
+    replace.add_argument("--replace-every", type=positive_int, metavar="N",
+                         help="a new reference every N frames instead of ARR")
+    replace.add_argument("--no-replace", action="store_true",
+                         help="keep the first reference for the whole video (no ARR)")
     p.add_argument("--compare", type=Path, metavar="FILE",
                    help="also write a side-by-side video, input | output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

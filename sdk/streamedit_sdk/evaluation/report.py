@@ -1,0 +1,158 @@
+"""What ``streamedit eval`` reports: the scores, their JSON / CSV form, a table and a plot.
+
+JSON shape (stable; ``tests/test_eval.py`` checks it)::
+
+    {"video": str, "frames": int, "fps": float,
+     "arr":           {"psnr": dB, "ssim": 0..1, "references": int},
+     "fixed":         {"psnr", "ssim", "references", "interval": frames},
+     "landmark_only": {"psnr", "ssim", "references", "interval"},
+     "dis":           {"psnr", "ssim", "references", "interval"},
+     "sigma_spearman": -1..1, "warp_error_ratio": float,
+     "style": str, "warp_error_ratio_per_frame_style": float}
+
+Means are over frames 1..N-1 (frame 0 is every method's first reference). Values that cannot
+be computed (a constant sigma, a clip of one frame) are ``null``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+METHODS: tuple[str, ...] = ("arr", "fixed", "landmark_only", "dis")
+REPORT_KEYS: tuple[str, ...] = ("video", "frames", "fps", *METHODS, "sigma_spearman",
+                                "warp_error_ratio", "style", "warp_error_ratio_per_frame_style")
+METHOD_KEYS: tuple[str, ...] = ("psnr", "ssim", "references")
+INTERVAL_METHODS: tuple[str, ...] = ("fixed", "landmark_only", "dis")
+
+
+@dataclass
+class MethodScores:
+    """Per-frame scores of one method. psnr / ssim: one value per frame 1..N-1."""
+
+    psnr: list[float]
+    ssim: list[float]
+    reference_ids: list[int]  # frames that were references, in order (frame 0 first)
+    interval: int | None = None  # frames between references, for fixed schedules
+
+    def summary(self) -> dict:
+        out = {"psnr": _mean(self.psnr), "ssim": _mean(self.ssim),
+               "references": len(self.reference_ids)}
+        if self.interval is not None:
+            out["interval"] = self.interval
+        return out
+
+
+@dataclass
+class EvalReport:
+    """Everything one ``eval`` run measured on one video."""
+
+    video: str
+    frames: int
+    fps: float  # StreamEditor.process calls per second in the arr run (no decode, no scoring)
+    methods: dict[str, MethodScores]
+    sigma_spearman: float  # rank correlation of sigma with |prediction - frame|, arr run
+    warp_error_ratio: float  # E(edited output) / E(input), see consistency.py
+    style: str  # the built-in style edited for warp_error_ratio
+    warp_error_ratio_per_frame_style: float  # the same for the style applied to every frame
+
+    def to_json(self) -> dict:
+        out = {"video": self.video, "frames": self.frames, "fps": _finite(self.fps)}
+        for name in METHODS:
+            out[name] = self.methods[name].summary()
+        out.update(sigma_spearman=_finite(self.sigma_spearman),
+                   warp_error_ratio=_finite(self.warp_error_ratio), style=self.style,
+                   warp_error_ratio_per_frame_style=_finite(
+                       self.warp_error_ratio_per_frame_style))
+        return out
+
+    def table(self) -> str:
+        """Plain-text summary for the terminal."""
+        lines = [f"{self.video}: {self.frames} frames, SDK {self.fps:.1f} fps",
+                 f"{'method':<14} {'refs':>5} {'interval':>8} {'PSNR dB':>8} {'SSIM':>7}"]
+        for name in METHODS:
+            s = self.methods[name].summary()
+            interval = s.get("interval")
+            lines.append(f"{name:<14} {s['references']:>5} "
+                         f"{'-' if interval is None else interval:>8} "
+                         f"{_fmt(s['psnr'], 2):>8} {_fmt(s['ssim'], 4):>7}")
+        lines.append(f"sigma_spearman {_fmt(self.sigma_spearman, 3)}   warp_error_ratio "
+                     f"{_fmt(self.warp_error_ratio, 3)} ({self.style}; styled per frame: "
+                     f"{_fmt(self.warp_error_ratio_per_frame_style, 3)})")
+        return "\n".join(lines)
+
+
+def write_csv(report: EvalReport, path: str | Path) -> None:
+    """One row per frame 1..N-1: psnr and ssim per method, the arr run's reference."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    refs = _reference_of_frame(report.methods["arr"].reference_ids, report.frames)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["frame", *(f"{m}_{k}" for m in METHODS for k in ("psnr", "ssim")),
+                      "arr_reference"])
+        for i in range(1, report.frames):
+            row = [i]
+            for m in METHODS:
+                s = report.methods[m]
+                row += [f"{s.psnr[i - 1]:.4f}", f"{s.ssim[i - 1]:.5f}"]
+            out.writerow(row + [refs[i]])
+
+
+def plot(report: EvalReport, path: str | Path) -> None:
+    """PSNR per frame for every method; vertical lines where the arr run took a reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
+    frames = np.arange(1, report.frames)
+    colours = {"arr": "tab:red", "fixed": "tab:blue", "landmark_only": "tab:gray",
+               "dis": "tab:green"}
+    for name in METHODS:
+        s = report.methods[name]
+        label = f"{name} ({_fmt(_mean(s.psnr), 2)} dB, {len(s.reference_ids)} refs)"
+        ax.plot(frames, s.psnr, lw=1.1, color=colours[name], label=label,
+                alpha=0.95 if name == "arr" else 0.75)
+    for k, ref in enumerate(report.methods["arr"].reference_ids[1:]):
+        ax.axvline(ref, color="tab:red", lw=0.7, ls="--", alpha=0.6,
+                   label="arr: new reference" if k == 0 else None)
+    for ref in report.methods["fixed"].reference_ids[1:]:
+        ax.plot([ref], [0], marker="|", ms=10, color="tab:blue", transform=ax.get_xaxis_transform())
+    ax.set_xlabel("frame")
+    ax.set_ylabel("PSNR of the reconstruction (dB)")
+    ax.set_title(f"{report.video}: reconstruction from the current reference (identity edit)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _reference_of_frame(reference_ids: list[int], frames: int) -> list[int]:
+    """Reference each frame was predicted from (frame r > 0 taking a reference used the old)."""
+    out, k = [0] * frames, 0
+    for i in range(1, frames):
+        out[i] = reference_ids[k]
+        if k + 1 < len(reference_ids) and reference_ids[k + 1] == i:
+            k += 1
+    return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

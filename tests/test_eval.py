@@ -1,0 +1,105 @@
+"""``streamedit eval``: the protocol's bookkeeping, the JSON / CSV / plot it writes, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import synthetic
+from streamedit_sdk.cli import main
+from streamedit_sdk.evaluation import METHOD_KEYS, METHODS, REPORT_KEYS, evaluate
+from streamedit_sdk.evaluation.consistency import WarpingError
+from streamedit_sdk.video import VideoWriter
+
+FRAMES = 20
+
+
+@pytest.fixture(scope="module")
+def clip_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("eval") / "moving.mp4"
+    with VideoWriter(path, 25) as writer:
+        for frame in synthetic.clip(FRAMES)[0]:
+            writer.write(frame)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(clip_path):
+    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=6))
+    return evaluate(clip_path, config, fixed_interval_frames=8)
+
+
+def test_json_has_the_documented_keys(report):
+    data = json.loads(json.dumps(report.to_json()))  # valid JSON, no NaN
+    assert tuple(data) == REPORT_KEYS
+    assert data["frames"] == FRAMES and data["fps"] > 0
+    for name in METHODS:
+        keys = METHOD_KEYS + (("interval",) if name != "arr" else ())
+        assert tuple(data[name]) == keys, name
+        assert 10.0 < data[name]["psnr"] <= 100.0 and 0.0 < data[name]["ssim"] <= 1.0
+    for key in ("sigma_spearman", "warp_error_ratio", "warp_error_ratio_per_frame_style"):
+        assert isinstance(data[key], float) and math.isfinite(data[key]), key
+
+
+def test_reference_budgets(report):
+    # arr here runs the SDK on a 6-frame schedule: references at 0, 6, 12, 18
+    assert report.methods["arr"].reference_ids == [0, 6, 12, 18]
+    for name in ("fixed", "landmark_only", "dis"):  # --fixed-interval 8: 0, 8, 16
+        assert report.methods[name].reference_ids == [0, 8, 16], name
+        assert report.methods[name].interval == 8
+    for name in METHODS:  # frames 1..N-1 are scored, frame 0 is the given reference
+        assert len(report.methods[name].psnr) == len(report.methods[name].ssim) == FRAMES - 1
+
+
+def test_scores_rank_the_methods_sensibly(report):
+    s = {name: report.to_json()[name] for name in METHODS}
+    # the refined map must beat the landmark warp alone on a moving head
+    assert s["fixed"]["psnr"] > s["landmark_only"]["psnr"] + 1.0
+    # sigma must rank the actual errors (measured 0.6-0.7 on the clips)
+    assert report.sigma_spearman > 0.3
+
+
+def test_default_interval_matches_the_arr_budget(clip_path):
+    report = evaluate(clip_path, se.EditorConfig(replacement=se.ReplacementConfig(interval=5)))
+    arr_refs = len(report.methods["arr"].reference_ids)  # 0, 5, 10, 15
+    assert arr_refs == 4
+    assert report.methods["fixed"].interval == round(FRAMES / arr_refs)
+
+
+def test_warping_error_of_the_input_itself_is_one(rng):
+    frames, _ = synthetic.clip(6)
+    steady = WarpingError(256, ("same", "noisy"))
+    for f in frames:
+        noisy = np.clip(f + rng.normal(0, 6, f.shape), 0, 255).astype(np.uint8)
+        steady.add(f, {"same": f, "noisy": noisy})
+    assert steady.ratio("same") == pytest.approx(1.0)
+    assert steady.ratio("noisy") > 1.5  # flicker raises the warping error
+
+
+def test_cli_writes_json_csv_and_plot(clip_path, tmp_path, capsys):
+    out = {k: tmp_path / f"e.{k}" for k in ("json", "csv", "png")}
+    assert main(["eval", str(clip_path), "--fixed-interval", "10", "-q", "--json",
+                 str(out["json"]), "--csv", str(out["csv"]), "--plot", str(out["png"])]) == 0
+    text = capsys.readouterr().out
+    assert "landmark_only" in text and "sigma_spearman" in text
+    data = json.loads(out["json"].read_text())
+    assert tuple(data) == REPORT_KEYS and data["fixed"]["interval"] == 10
+    with open(out["csv"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == FRAMES - 1 and float(rows[0]["dis_psnr"]) > 10
+    assert out["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_errors(tmp_path, clip_path, capsys):
+    assert main(["eval", str(tmp_path / "missing.mp4"), "-q"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["eval", str(clip_path), "--style", "nope", "-q"]) == 2
+    assert "style" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", str(clip_path), "--fixed-interval", "0"])
