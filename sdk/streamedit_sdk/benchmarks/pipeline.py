@@ -1,0 +1,210 @@
+"""``streamedit bench``: the editor end to end, per stage, against the DIS propagation baseline.
+
+For each frame size and backend, on the same frames and in the same process:
+
+* ``sdk``: ``StreamEditor.process`` per frame (latency p50 / p99, per-stage p50 / p99, fps);
+* ``sdk pipelined``: ``StreamEditor.stream(pipelined=True)`` (landmarks of frame t + 1 measured
+  while frame t is matched and propagated), fps;
+* ``baseline``: DIS optical flow (OpenCV, preset MEDIUM) current -> reference at the same work
+  size, the map upsampled and the edited reference warped with ``cv2.remap``, fps.
+
+``speedup = fps / baseline_fps`` (both without pipelining). Frames are in memory and decoding is
+excluded. The reference is replaced every :data:`REPLACE_EVERY` frames, about the rate ARR
+chose on the hardest clip, so fps includes reference updates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .. import edits, synthetic
+from ..baselines import DisBaseline
+from ..config import EditorConfig, ReplacementConfig
+from ..editor import StreamEditor
+from ..timing import StageStats, StageTimer, percentiles
+from ..video import VideoReader
+from . import memory
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZES = ((512, 512), (1280, 720), (1920, 1080))
+CYCLE = 24  # distinct frames per size, played forwards and backwards (smooth motion)
+WARMUP = 10  # untimed frames before each timed run
+REPLACE_EVERY = 30  # frames between reference updates during the timed runs
+STYLE = "teal-orange"  # the edit on the reference (its content does not change the cost)
+
+
+class FrameSource:
+    """The frames the bench times: the synthetic moving portrait, or the first :data:`CYCLE`
+    frames of a video; fitted to each size (scaled to fit, the rest mirrored)."""
+
+    def __init__(self, video: str | Path | None = None) -> None:
+        if video is None:
+            self.name = "synthetic portrait (scikit-image astronaut, moving head)"
+            self._frames = synthetic.clip(CYCLE)[0]
+        else:
+            reader = VideoReader(video)
+            self.name = reader.path.name
+            self._frames = [f for _, f in zip(range(CYCLE), reader)]
+            if not self._frames:
+                raise ValueError(f"{video} holds no decodable video frames")
+
+    def frames(self, width: int, height: int) -> list[np.ndarray]:
+        return [fit(f, width, height) for f in self._frames]
+
+
+def fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled to fit (width, height), the margins filled by mirroring it."""
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    sw, sh = min(width, round(w * scale)), min(height, round(h * scale))
+    small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1
+                       else cv2.INTER_LINEAR)
+    left, top = (width - sw) // 2, (height - sh) // 2
+    return cv2.copyMakeBorder(small, top, height - sh - top, left, width - sw - left,
+                              cv2.BORDER_REFLECT_101 if min(sw, sh) > 1 else cv2.BORDER_REPLICATE)
+
+
+def playback(frames: list[np.ndarray], n: int) -> Iterator[np.ndarray]:
+    """``n`` frames going back and forth through ``frames`` (0, 1, .., k-1, k-2, .., 0, 1, ..)."""
+    k = len(frames)
+    period = max(1, 2 * k - 2)
+    for i in range(n):
+        j = i % period
+        yield frames[j if j < k else period - j]
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One size x backend. Times in ms, memory in MiB."""
+
+    size: tuple[int, int]
+    backend: str
+    frames: int  # timed frames per mode
+    fps: float
+    p50_ms: float
+    p99_ms: float
+    stages: dict[str, StageStats]
+    fps_pipelined: float
+    baseline_fps: float
+    baseline_p50_ms: float
+    rss_mb: float  # peak resident memory of the process during this size's runs
+    gpu_mb: float | None  # peak device memory, where the backend uses a GPU
+
+    @property
+    def speedup(self) -> float:
+        return self.fps / self.baseline_fps
+
+    def to_json(self) -> dict:
+        return {"size": f"{self.size[0]}x{self.size[1]}", "backend": self.backend,
+                "frames": self.frames, "fps": round(self.fps, 2),
+                "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
+                "stages": {k: {"p50_ms": round(v.p50_ms, 3), "p99_ms": round(v.p99_ms, 3),
+                               "mean_ms": round(v.mean_ms, 3), "count": v.count}
+                           for k, v in self.stages.items()},
+                "fps_pipelined": round(self.fps_pipelined, 2),
+                "baseline_fps": round(self.baseline_fps, 2),
+                "baseline_p50_ms": round(self.baseline_p50_ms, 3),
+                "speedup": round(self.speedup, 3),
+                "speedup_pipelined": round(self.fps_pipelined / self.baseline_fps, 3),
+                "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb}
+
+
+def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
+        work_side: int = 512, progress: bool = True,
+        replace_every: int = REPLACE_EVERY) -> list[BenchResult]:
+    """Bench every size x backend; see the module docstring for what is timed."""
+    results = []
+    for width, height in sizes:
+        clip = source.frames(width, height)
+        for backend in backends:
+            config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
+                                  replacement=ReplacementConfig(interval=replace_every))
+            label = f"{width}x{height} {backend}"
+            memory.reset_peak()
+            base_fps, base_p50 = _baseline(clip, frames, work_side, _bar(progress, label,
+                                                                          "baseline"))
+            fps, lat, stages = _editor(clip, frames, config, _bar(progress, label, "sdk"))
+            fps_pipe = _editor_pipelined(clip, frames, config,
+                                         _bar(progress, label, "sdk pipelined"))
+            result = BenchResult((width, height), backend, frames, fps, lat.p50_ms, lat.p99_ms,
+                                 stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
+                                 None)
+            log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
+                     base_fps)
+            results.append(result)
+    return results
+
+
+def _edited(frame: np.ndarray) -> np.ndarray:
+    return edits.apply_style(STYLE, frame)
+
+
+def _editor(clip: list[np.ndarray], n: int, config: EditorConfig,
+            bar) -> tuple[float, StageStats, dict[str, StageStats]]:
+    timer = StageTimer()
+    latencies = []
+    with StreamEditor(config, timer=timer) as editor:
+        editor.set_reference(clip[0], _edited(clip[0]))
+        for i, frame in enumerate(playback(clip, WARMUP + n)):
+            if i == WARMUP:
+                timer.clear()
+            start = time.perf_counter()
+            editor.process(frame)
+            if i >= WARMUP:
+                latencies.append(time.perf_counter() - start)
+                bar.update(1)
+    bar.close()
+    return len(latencies) / sum(latencies), percentiles(latencies), timer.summary()
+
+
+def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar) -> float:
+    with StreamEditor(config) as editor:
+        editor.set_reference(clip[0], _edited(clip[0]))
+        start = None
+        for i, _ in enumerate(editor.stream(playback(clip, WARMUP + n), pipelined=True)):
+            if i == WARMUP - 1:
+                start = time.perf_counter()
+            elif i >= WARMUP:
+                bar.update(1)
+        seconds = time.perf_counter() - start
+    bar.close()
+    return n / seconds
+
+
+def _baseline(clip: list[np.ndarray], n: int, work_side: int, bar) -> tuple[float, float]:
+    """:class:`DisBaseline` propagating the edit from frame 0, fps and p50 ms."""
+    baseline = DisBaseline(work_side)
+    edited = _edited(clip[0])
+    reference = baseline.observe(clip[0])
+    times = []
+    for i, frame in enumerate(playback(clip, WARMUP + n)):
+        start = time.perf_counter()
+        baseline.warp(baseline.observe(frame), reference, edited)
+        if i >= WARMUP:
+            times.append(time.perf_counter() - start)
+            bar.update(1)
+    bar.close()
+    return len(times) / sum(times), percentiles(times).p50_ms
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(enabled: bool, label: str, what: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+    return tqdm(desc=f"{label} {what}", unit="frame", leave=False)

@@ -1,0 +1,107 @@
+"""``streamedit bench`` output: the JSON document, a terminal table, a plot, a README table.
+
+JSON shape (stable; ``tests/test_bench.py`` checks it)::
+
+    {"machine": {"cpu", "cores", "gpu", "versions": {...}, ...}, "source": str, "date": str,
+     "results": [{"size": "512x512", "backend": "ort-cpu", "frames", "fps", "p50_ms", "p99_ms",
+                  "stages": {name: {"p50_ms", "p99_ms", "mean_ms", "count"}},
+                  "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup",
+                  "speedup_pipelined", "rss_mb", "gpu_mb"}, ...]}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .pipeline import BenchResult
+
+RESULT_KEYS: tuple[str, ...] = (
+    "size", "backend", "frames", "fps", "p50_ms", "p99_ms", "stages", "fps_pipelined",
+    "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined", "rss_mb", "gpu_mb")
+STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
+
+
+def to_json(results: list[BenchResult], machine: dict, source: str) -> dict:
+    return {"machine": machine, "source": source, "results": [r.to_json() for r in results]}
+
+
+def format_table(report: dict) -> str:
+    """The results as a Markdown table (one row per size x backend), stages below it."""
+    m = report["machine"]
+    lines = [f"# {m['cpu']}, {m['cores']} cores, GPU: {m.get('gpu') or 'none'}; "
+             f"frames: {report['source']}", "", markdown_table(report), ""]
+    stages = _stage_names(report)
+    lines.append("| stage p50 / p99 ms | " + " | ".join(
+        f"{r['size']} {r['backend']}" for r in report["results"]) + " |")
+    lines.append("| --- |" + " ---: |" * len(report["results"]))
+    for name in stages:
+        cells = []
+        for r in report["results"]:
+            s = r["stages"].get(name)
+            cells.append("-" if s is None else f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_table(report: dict) -> str:
+    """One row per size x backend: fps, latency, baseline and speedup, memory."""
+    rows = ["| size | backend | fps | fps pipelined | p50 ms | p99 ms | DIS baseline fps | "
+            "speedup | peak RSS MB |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in report["results"]:
+        rows.append(f"| {r['size']} | {r['backend']} | {r['fps']:.1f} | "
+                    f"{r['fps_pipelined']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                    f"{r['baseline_fps']:.1f} | {r['speedup']:.2f} | {r['rss_mb']:.0f} |")
+    return "\n".join(rows)
+
+
+def plot(report: dict, path: str | Path) -> None:
+    """Left: fps of the SDK, pipelined and the baseline per size. Right: p50 per stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = report["results"]
+    labels = [f"{r['size']}\n{r['backend']}" for r in results]
+    x = np.arange(len(results))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    for k, (key, name) in enumerate((("fps", "SDK"), ("fps_pipelined", "SDK pipelined"),
+                                     ("baseline_fps", "DIS MEDIUM baseline"))):
+        bars = ax1.bar(x + (k - 1) * 0.27, [r[key] for r in results], 0.27, label=name)
+        ax1.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax1.set_xticks(x, labels)
+    ax1.set_ylabel("frames per second")
+    ax1.set_title("end to end (frames in memory)")
+    ax1.legend(fontsize=8)
+    bottom = np.zeros(len(results))
+    for name in _stage_names(report):
+        values = np.array([_per_frame_ms(r, name) for r in results])
+        ax2.bar(x, values, 0.5, bottom=bottom, label=name)
+        bottom += values
+    ax2.set_xticks(x, labels)
+    ax2.set_ylabel("mean ms per frame")
+    ax2.set_title("where the time goes (without pipelining)")
+    ax2.legend(fontsize=7, ncol=2)
+    m = report["machine"]
+    fig.suptitle(f"streamedit bench: {m['cpu']}, {m['cores']} cores, GPU {m.get('gpu') or 'none'}",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _per_frame_ms(result: dict, stage: str) -> float:
+    s = result["stages"].get(stage)
+    return 0.0 if s is None else s["mean_ms"] * s["count"] / max(1, result["frames"])
+
+
+def _stage_names(report: dict) -> list[str]:
+    names: list[str] = []
+    for r in report["results"]:
+        names += [n for n in r["stages"] if n not in names]
+    return names

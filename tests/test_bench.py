@@ -1,0 +1,78 @@
+"""``streamedit bench``: what it times, the JSON it writes, the README table made from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamedit_sdk.benchmarks import pipeline, report
+from streamedit_sdk.benchmarks.machine import describe
+from streamedit_sdk.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return pipeline.run(pipeline.FrameSource(), sizes=[(160, 120), (200, 200)],
+                        backends=["ort-cpu"], frames=12, progress=False, replace_every=4)
+
+
+def test_json_has_the_documented_keys(results):
+    data = json.loads(json.dumps(report.to_json(results, describe(), "synthetic")))
+    assert {"machine", "source", "results"} <= set(data)
+    assert {"cpu", "cores", "gpu", "versions"} <= set(data["machine"])
+    assert [r["size"] for r in data["results"]] == ["160x120", "200x200"]
+    for r in data["results"]:
+        assert tuple(r) == report.RESULT_KEYS
+        assert r["backend"] == "ort-cpu" and r["frames"] == 12 and r["gpu_mb"] is None
+        assert r["fps"] > 0 and r["fps_pipelined"] > 0 and r["baseline_fps"] > 0
+        assert r["speedup"] == pytest.approx(r["fps"] / r["baseline_fps"], rel=0.01)
+        assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mb"] > 50
+        for name in ("landmarks", "landmark_warp", "flow", "sigma", "propagation",
+                     "reference_update"):
+            assert tuple(r["stages"][name]) == report.STAGE_KEYS, name
+        assert r["stages"]["landmarks"]["count"] == 12
+        assert r["stages"]["reference_update"]["count"] == 3  # every 4 of 12 timed frames
+
+
+def test_frames_are_fitted_and_played_back_and_forth():
+    frame = np.zeros((100, 50, 3), np.uint8)
+    frame[:, :25] = 200
+    fitted = pipeline.fit(frame, 160, 90)
+    assert fitted.shape == (90, 160, 3)
+    order = [int(f[0, 0, 0]) for f in pipeline.playback([np.full((1, 1, 1), i) for i in range(4)],
+                                                        9)]
+    assert order == [0, 1, 2, 3, 2, 1, 0, 1, 2]
+
+
+def test_table_and_plot(results, tmp_path):
+    data = report.to_json(results, describe(), "synthetic")
+    table = report.format_table(data)
+    assert "| 160x120 | ort-cpu |" in table and "| landmarks |" in table
+    report.plot(data, tmp_path / "b.png")
+    assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_rejects_an_unavailable_backend(capsys):
+    assert main(["bench", "--backend", "trt", "-q"]) == 2
+    assert "not available" in capsys.readouterr().err
+
+
+def test_cli_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--size", "128x96", "--frames", "3", "-q", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["results"][0]["size"] == "128x96" and "date" in data
+    assert "| 128x96 | ort-cpu |" in capsys.readouterr().out
+
+
+def test_readme_table_comes_from_the_stored_results():
+    stored = sorted((ROOT / "bench" / "results").glob("*-pipeline-*.json"))
+    assert stored, "bench/results holds no pipeline benchmark"
+    table = report.markdown_table(json.loads(stored[-1].read_text()))
+    assert table in (ROOT / "README.md").read_text(), \
+        "README's benchmark table is stale: run python bench/update_readme.py"
