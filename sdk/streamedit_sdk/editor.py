@@ -243,7 +243,8 @@ class StreamEditor:
         self._prev_map = corr.map
         with timer.stage("propagation"):
             full_map = ops.resize_map(corr.map, w, h)
-            carried = ops.carry_edit(ref, full_map, cfg.num_threads)
+            carried = ops.carry_edit(ref, full_map, cfg.num_threads,
+                                     delta=cfg.mode == "residual")
             output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
         with timer.stage("uncertainty"):
             fraction = uncertain_fraction(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
@@ -251,16 +252,18 @@ class StreamEditor:
         replaced = self._policy.update(fraction, abs(self._index - ref.index))
         if replaced:
             with timer.stage("reference_update"):
-                output = self._replace(ref, carried, obs, output, sigma)
+                output = self._replace(ref, carried, full_map, obs, output, sigma)
         result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, landmarks is not None, fraction, self._index)
         self._index += 1
         self.stats.frames += 1
         return result
 
-    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, obs: _Observation,
-                 output: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, full_map: np.ndarray,
+                 obs: _Observation, output: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """Make the observed frame the reference (ARR); returns its edited version."""
+        if carried.delta is None:
+            carried = ops.carry_edit(ref, full_map, self.config.num_threads)
         unseen = sigma > self.config.replacement.inpaint_sigma
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin=ops.retrace_to_origin(

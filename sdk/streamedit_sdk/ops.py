@@ -95,49 +95,59 @@ def resize_map(small: np.ndarray, width: int, height: int) -> np.ndarray:
     if (h, w) == (height, width):
         return small
     sx, sy = width / w, height / h
-    big = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-    big[..., 0] = (big[..., 0] + 0.5) * sx - 0.5
-    big[..., 1] = (big[..., 1] + 0.5) * sy - 0.5
-    return big
+    # bilinear weights sum to one, so scaling the values first gives the same map, on 1/s^2
+    # as many pixels
+    scaled = small * np.array([sx, sy], np.float32)
+    scaled += np.array([0.5 * sx - 0.5, 0.5 * sy - 0.5], np.float32)
+    return cv2.resize(scaled, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass(frozen=True)
 class CarriedEdit:
-    """The edit carried onto the current frame, as a difference.
+    """The edit carried onto the current frame.
 
-    delta: (H, W, 3) float32 to add to the frame's own pixels.
     to_origin: (H, W, 2) float32 map current -> origin (absolute origin px).
-    known: (H, W) bool, pixels whose delta comes from the origin; None: all of them.
+    known: (H, W) bool, pixels whose edit comes from the origin; None: all of them.
+    delta: (H, W, 3) float32 to add to the frame's own pixels, or None where it was not asked
+        for (replace mode needs it only when a new reference is made).
     """
 
-    delta: np.ndarray
     to_origin: np.ndarray
     known: np.ndarray | None
+    delta: np.ndarray | None
 
 
-def carry_edit(reference: Reference, corr_map: np.ndarray, num_threads: int = 0) -> CarriedEdit:
-    """Sample the edit at ``corr_map`` (current -> reference px), tracing it to the origin.
+def carry_edit(reference: Reference, corr_map: np.ndarray, num_threads: int = 0, *,
+               delta: bool = True) -> CarriedEdit:
+    """Trace the edit at ``corr_map`` (current -> reference px) back to the origin.
 
     For a reference taken by replacement the maps are composed (current -> reference ->
-    origin) and the user's delta is sampled once at the composed map: a sticker baked into a
+    origin) and the user's edit is sampled once at the composed map: a sticker baked into a
     reference while the cheek was stretched by a smile comes back undistorted when the face
     relaxes, and it stays as sharp after ten replacements as after one. Pixels the origin never
-    saw (inpainted at a replacement) take the reference's own delta.
+    saw (inpainted at a replacement) take the reference's own edit. ``delta``: also sample the
+    edit's difference (residual mode, new references).
     """
     def sample(src: np.ndarray, at: np.ndarray, border: str = "zero") -> np.ndarray:
         return kernels.grid_sample(src, at, border=border, num_threads=num_threads)
 
     if reference.to_origin is None:
-        return CarriedEdit(sample(reference.delta, corr_map), corr_map, None)
+        return CarriedEdit(corr_map, None, sample(reference.delta, corr_map) if delta else None)
     to_origin = sample(reference.to_origin, corr_map, "replicate")
-    delta = sample(reference.origin.delta, to_origin)
     known = None
     if reference.known is not None:
         known = sample(reference.known, corr_map) >= 128
-        if not known.all():
-            own = sample(reference.delta, corr_map)
-            delta[~known] = own[~known]
-    return CarriedEdit(delta, to_origin, known)
+        if known.all():
+            known = None
+    if not delta:
+        return CarriedEdit(to_origin, known, None)
+    if known is None:
+        return CarriedEdit(to_origin, None, sample(reference.origin.delta, to_origin))
+    own = sample(reference.delta, corr_map)
+    carried = kernels.grid_sample(reference.origin.delta, to_origin, fallback=own,
+                                  valid=known.view(np.uint8), border="zero",
+                                  num_threads=num_threads)
+    return CarriedEdit(to_origin, known, carried)
 
 
 def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
@@ -155,14 +165,14 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
     if mode != "replace":
         return _add(frame, carried.delta)
 
-    def warp(edited: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return kernels.grid_sample(edited, at, fallback=frame, num_threads=num_threads)
-
-    out = warp(reference.origin.edited, carried.to_origin)
-    if carried.known is not None and not carried.known.all():
-        own = warp(reference.edited, corr_map)
-        out[~carried.known] = own[~carried.known]
-    return out
+    fallback = frame
+    valid = None
+    if carried.known is not None:  # pixels never traced to the origin: this reference's edit
+        fallback = kernels.grid_sample(reference.edited, corr_map, fallback=frame,
+                                       num_threads=num_threads)
+        valid = carried.known.view(np.uint8)
+    return kernels.grid_sample(reference.origin.edited, carried.to_origin, fallback=fallback,
+                               valid=valid, num_threads=num_threads)
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: np.ndarray,
