@@ -25,6 +25,15 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _opencv_version() -> str | None:
+    for dist in ("opencv-contrib-python", "opencv-python", "opencv-contrib-python-headless",
+                 "opencv-python-headless"):
+        version = _version(dist)
+        if version is not None:
+            return version
+    return None
+
+
 def describe() -> dict:
     """{cpu, cores, gpu, versions}: enough to tell whether two result files are comparable."""
     from .. import __version__
@@ -41,7 +50,9 @@ def describe() -> dict:
             "streamedit_sdk": __version__,
             "python": platform.python_version(),
             "numpy": _version("numpy"),
-            "opencv": _version("opencv-python-headless") or _version("opencv-python"),
+            "opencv": _opencv_version(),
+            "mediapipe": _version("mediapipe"),
+            "onnxruntime": _version("onnxruntime") or _version("onnxruntime-gpu"),
             "built_with_cuda": bool(ext.built_with_cuda),
             "built_with_openmp": bool(ext.built_with_openmp),
         },

@@ -18,24 +18,20 @@ def reset_peak() -> bool:
 
 def peak_rss_mb() -> float:
     """Peak resident set size since start or the last :func:`reset_peak`, MiB."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
+    kib = _status_kib("VmHWM")
+    if kib is not None:
+        return kib / 1024.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
-def rss_mb() -> float:
-    """Current resident set size, MiB (the peak where the current value is not available)."""
+def _status_kib(field: str) -> int | None:
+    """A ``kB`` field of /proc/self/status, or None where there is none."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
     except OSError:
         pass
-    return peak_rss_mb()
+    return None
