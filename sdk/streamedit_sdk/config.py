@@ -43,6 +43,8 @@ class ReplacementConfig:
     enabled: bool = True  # False keeps the first reference for the whole stream
     interval: int = 0  # > 0: a new reference every `interval` frames instead of ARR; 0: ARR
     region: Region = "person"  # where the score is measured: selfie mask, face hull or frame
+    region_every: int = 4  # frames one person mask serves (segmenting costs about as much as
+    # the face mesh; the score is averaged over `window` frames anyway); 1: every frame
     pixel_sigma: float = 0.06  # Laplace scale (intensity, 0..1) above which a pixel is uncertain
     window: int = 5  # frames averaged by the sliding window
     replace_above: float = 0.12  # replace when the windowed uncertain fraction exceeds this
@@ -65,7 +67,7 @@ class ReplacementConfig:
         if not isinstance(self.interval, int) or self.interval < 0:
             raise ValueError(f"interval must be a whole number >= 0 (0: adaptive); got "
                              f"{self.interval!r}")
-        for name in ("window", "min_gap", "inpaint_radius"):
+        for name in ("window", "min_gap", "inpaint_radius", "region_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")

@@ -17,7 +17,7 @@ from .frames import from_rgb, resize_to, to_rgb, to_work
 from .inpaint import Inpainter, OpenCVInpainter
 from .landmarks import LandmarkTracker, face_hull_mask
 from .replacement import ReplacementPolicy, uncertain_fraction
-from .segmentation import PersonSegmenter
+from .segmentation import PersonSegmenter, ReusedMask
 from .timing import NullTimer, Timer
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,8 @@ class StreamEditor:
                                          timer=self._timer)
         self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
         self._tracker = LandmarkTracker()
-        self._segmenter = PersonSegmenter() if cfg.replacement.region == "person" else None
+        self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
+                           if cfg.replacement.region == "person" else None)
         self._policy = ReplacementPolicy(cfg.replacement)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
         self._ref: ops.Reference | None = None
@@ -191,6 +192,8 @@ class StreamEditor:
         if self._initial is None:
             self._tracker.reset()
             self._policy.reset()
+            if self._segmenter is not None:
+                self._segmenter.reset()
         else:
             self._restart(*self._initial)
 
@@ -243,7 +246,7 @@ class StreamEditor:
         self._prev_map = corr.map
         with timer.stage("propagation"):
             full_map = ops.resize_map(corr.map, w, h)
-            carried = ops.carry_edit(ref, full_map, cfg.num_threads,
+            carried = ops.carry_edit(ref, corr.map, full_map, cfg.num_threads,
                                      delta=cfg.mode == "residual")
             output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
         with timer.stage("uncertainty"):
@@ -252,21 +255,22 @@ class StreamEditor:
         replaced = self._policy.update(fraction, abs(self._index - ref.index))
         if replaced:
             with timer.stage("reference_update"):
-                output = self._replace(ref, carried, full_map, obs, output, sigma)
+                output = self._replace(ref, carried, corr.map, full_map, obs, output, sigma)
         result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, landmarks is not None, fraction, self._index)
         self._index += 1
         self.stats.frames += 1
         return result
 
-    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, full_map: np.ndarray,
-                 obs: _Observation, output: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: np.ndarray,
+                 full_map: np.ndarray, obs: _Observation, output: np.ndarray,
+                 sigma: np.ndarray) -> np.ndarray:
         """Make the observed frame the reference (ARR); returns its edited version."""
         if carried.delta is None:
-            carried = ops.carry_edit(ref, full_map, self.config.num_threads)
+            carried = ops.carry_edit(ref, corr_map, full_map, self.config.num_threads)
         unseen = sigma > self.config.replacement.inpaint_sigma
         if ref.to_origin is not None:
-            carried = dataclasses.replace(carried, to_origin=ops.retrace_to_origin(
+            carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
                 ref.origin, carried, obs.work, self._model))
         output, trace = ops.edit_for_new_reference(ref, carried, obs.rgb, output, unseen,
                                                    self._inpainter)
@@ -296,6 +300,8 @@ class StreamEditor:
         """Fresh tracking and replacement state around a new origin reference."""
         self._tracker.reset()
         self._policy.reset()
+        if self._segmenter is not None:
+            self._segmenter.reset()
         work = self._work(rgb)
         self._start(rgb, edited, index, work, self._tracker.detect(work))
 

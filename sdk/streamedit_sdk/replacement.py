@@ -12,10 +12,10 @@ from .config import ReplacementConfig
 def uncertain_fraction(sigma: np.ndarray, region: np.ndarray | None, pixel_sigma: float) -> float:
     """Fraction of ``region`` (bool, like sigma; None: all) where sigma > ``pixel_sigma``."""
     bad = sigma > pixel_sigma
-    if region is None:
-        return float(bad.mean())
-    n = int(region.sum())
-    return float(bad[region].sum()) / n if n else float(bad.mean())
+    n = np.count_nonzero(region) if region is not None else 0
+    if not n:
+        return np.count_nonzero(bad) / bad.size
+    return np.count_nonzero(bad & region) / n
 
 
 class ReplacementPolicy:

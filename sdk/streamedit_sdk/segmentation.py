@@ -25,3 +25,32 @@ class PersonSegmenter:
 
     def close(self) -> None:
         self._graph.close()
+
+
+class ReusedMask:
+    """A segmenter run on every ``every``-th frame, its mask reused for the frames in between.
+
+    The person mask only weighs the ARR score, which is averaged over several frames anyway, and
+    the person moves little in a few frames; the segmentation network costs about as much as the
+    face mesh. A frame of another size is always segmented. Not thread-safe.
+    """
+
+    def __init__(self, segmenter: PersonSegmenter, every: int) -> None:
+        self._segmenter = segmenter
+        self._every = every
+        self._mask: np.ndarray | None = None
+        self._age = 0
+
+    def mask(self, rgb: np.ndarray) -> np.ndarray:
+        if self._mask is None or self._age >= self._every or self._mask.shape != rgb.shape[:2]:
+            self._mask = self._segmenter.mask(rgb)
+            self._age = 0
+        self._age += 1
+        return self._mask
+
+    def reset(self) -> None:
+        """Forget the mask (the next frame is segmented)."""
+        self._mask = None
+
+    def close(self) -> None:
+        self._segmenter.close()
