@@ -8,7 +8,7 @@ import pytest
 
 from streamedit_sdk import ops
 from streamedit_sdk.correspondence import ReferenceFeatures, identity_map
-from streamedit_sdk.frames import resize_to
+from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.kernels import reference as ref_kernels
 
 
@@ -64,3 +64,19 @@ def test_propagate_takes_unknown_pixels_from_the_current_reference():
     assert np.array_equal(out, expected)
     assert ops.propagate(reference, ops.CarriedEdit(to_origin, None, None, to_origin), corr, frame,
                          "replace").tolist() == from_origin.tolist()
+
+
+@pytest.mark.parametrize("shape, dtype", [((40, 30, 3), np.uint8), ((40, 30, 2), np.float32),
+                                          ((40, 30), np.uint8), ((40, 30, 3), np.int16),
+                                          ((40, 30, 6), np.float32)])
+def test_paste_is_a_masked_assignment(shape, dtype):
+    rng = np.random.default_rng(1)
+    dst = (rng.random(shape) * 100).astype(dtype)
+    src = (rng.random(shape) * 100).astype(dtype)
+    mask = rng.random(shape[:2]) > 0.4
+    expected = dst.copy()
+    expected[mask] = src[mask]
+    out = paste(dst, src[::1], mask)
+    assert out is dst and np.array_equal(dst, expected)
+    with pytest.raises(ValueError, match="differ"):
+        paste(dst, src[:-1], mask)

@@ -7,7 +7,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .frames import resize_to
+from .frames import paste, resize_to
 
 
 class Inpainter(Protocol):
@@ -23,10 +23,13 @@ class OpenCVInpainter:
     """Telea inpainting (``cv2.inpaint``), run at most at ``max_side`` px for speed.
 
     The fill is computed on a downscaled copy when the image is larger, upscaled, and pasted into
-    the masked pixels only, so unmasked pixels keep full resolution.
+    the masked pixels only, so unmasked pixels keep full resolution. What the editor inpaints is
+    the edit's difference, which is smooth where it matters: at 256 px the fill costs a quarter
+    of what it costs at 512 (75 -> 19 ms for a reference replacement here). ``radius`` is in
+    px of that downscaled copy.
     """
 
-    def __init__(self, radius: int = 5, max_side: int = 512) -> None:
+    def __init__(self, radius: int = 5, max_side: int = 256) -> None:
         self._radius = radius
         self._max_side = max_side
 
@@ -48,6 +51,4 @@ class OpenCVInpainter:
                                for c in range(planes.shape[2])], axis=-1)
             filled = filled.reshape(small.shape).astype(image.dtype)
         full = resize_to(filled, w, h) if scale < 1.0 else filled
-        out = image.copy()
-        out[mask] = full[mask]
-        return out
+        return paste(image.copy(), full, mask)

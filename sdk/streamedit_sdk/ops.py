@@ -9,7 +9,7 @@ import numpy as np
 
 from . import kernels
 from .correspondence import CorrespondenceModel, ReferenceFeatures
-from .frames import resize_to
+from .frames import paste, resize_to
 from .inpaint import Inpainter
 from .landmarks import WarpMesh
 
@@ -85,7 +85,7 @@ def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
     out = warp.map
     holes = warp.mask == 0
     if holes.any():
-        out[holes] = fallback[holes]
+        paste(out, fallback, holes)
     return out
 
 
@@ -216,7 +216,7 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     """
     known = ~unseen if carried.known is None else carried.known & ~unseen
     edited = _add(frame, inpainter.inpaint(carried.delta, ~known))
-    edited[known] = output[known]
+    paste(edited, output, known)
     wh, ww = carried.to_origin_work.shape[:2]
     known_work = resize_to(known.view(np.uint8) * np.uint8(255), ww, wh)
     return edited, (reference.origin, carried.to_origin_work, known_work)
