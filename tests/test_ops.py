@@ -80,3 +80,22 @@ def test_paste_is_a_masked_assignment(shape, dtype):
     assert out is dst and np.array_equal(dst, expected)
     with pytest.raises(ValueError, match="differ"):
         paste(dst, src[:-1], mask)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_opencv_inpainter_fills_only_the_mask_from_its_surroundings(dtype):
+    from streamedit_sdk.inpaint import OpenCVInpainter
+
+    h, w = 600, 800  # larger than max_side: the fill is computed downscaled
+    image = np.zeros((h, w, 3), dtype)
+    image[:, : w // 2] = 40
+    image[:, w // 2:] = 200
+    mask = np.zeros((h, w), bool)
+    mask[250:350, 100:200] = True  # inside the left half
+    mask[250:350, 600:700] = True  # inside the right half
+    out = OpenCVInpainter().inpaint(image, mask)
+    assert out.dtype == image.dtype and out.shape == image.shape
+    assert np.array_equal(out[~mask], image[~mask])
+    assert np.abs(out[260:340, 110:190].astype(float) - 40).max() <= 4
+    assert np.abs(out[260:340, 610:690].astype(float) - 200).max() <= 4
+    assert OpenCVInpainter().inpaint(image, np.zeros((h, w), bool)) is image
