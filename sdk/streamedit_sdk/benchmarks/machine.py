@@ -46,6 +46,7 @@ def describe() -> dict:
         "platform": platform.platform(),
         "gpu": None if not cuda_available() else "cuda",
         "kernel_threads": ext.default_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "versions": {
             "streamedit_sdk": __version__,
             "python": platform.python_version(),

@@ -6,7 +6,9 @@ For each frame size and backend, on the same frames and in the same process:
 * ``sdk pipelined``: ``StreamEditor.stream(pipelined=True)`` (landmarks of frame t + 1 measured
   while frame t is matched and propagated), fps;
 * ``baseline``: DIS optical flow (OpenCV, preset MEDIUM) current -> reference at the same work
-  size, the map upsampled and the edited reference warped with ``cv2.remap``, fps.
+  size, the map upsampled and the edited reference warped with ``cv2.remap``, fps. It runs
+  interleaved with ``sdk``, frame by frame (SDK on frame t, baseline on frame t, SDK on t + 1,
+  ...), so a slower or faster spell of a shared machine falls on both alike.
 
 ``speedup = fps / baseline_fps`` (both without pipelining). Frames are in memory and decoding is
 excluded. The reference is replaced every :data:`REPLACE_EVERY` frames, about the rate ARR
@@ -129,9 +131,9 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                   replacement=ReplacementConfig(interval=replace_every))
             label = f"{width}x{height} {backend}"
             memory.reset_peak()
-            base_fps, base_p50 = _baseline(clip, frames, work_side, _bar(progress, label,
-                                                                          "baseline"))
-            fps, lat, stages = _editor(clip, frames, config, _bar(progress, label, "sdk"))
+            fps, lat, stages, base = _editor(clip, frames, config, work_side,
+                                             _bar(progress, label, "sdk + baseline"))
+            base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
             result = BenchResult((width, height), backend, frames, fps, lat.p50_ms, lat.p99_ms,
@@ -147,22 +149,34 @@ def _edited(frame: np.ndarray) -> np.ndarray:
     return edits.apply_style(STYLE, frame)
 
 
-def _editor(clip: list[np.ndarray], n: int, config: EditorConfig,
-            bar) -> tuple[float, StageStats, dict[str, StageStats]]:
+def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int,
+            bar) -> tuple[float, StageStats, dict[str, StageStats], StageStats]:
+    """The editor frame by frame, each frame followed by the baseline on the same frame.
+
+    Returns the editor's fps, latency and stages, and the baseline's per-frame latency.
+    """
     timer = StageTimer()
-    latencies = []
+    latencies, base_latencies = [], []
+    baseline = DisBaseline(work_side)
+    edited = _edited(clip[0])
+    base_ref = baseline.observe(clip[0])
     with StreamEditor(config, timer=timer) as editor:
-        editor.set_reference(clip[0], _edited(clip[0]))
+        editor.set_reference(clip[0], edited)
         for i, frame in enumerate(playback(clip, WARMUP + n)):
             if i == WARMUP:
                 timer.clear()
             start = time.perf_counter()
             editor.process(frame)
+            middle = time.perf_counter()
+            baseline.warp(baseline.observe(frame), base_ref, edited)
+            end = time.perf_counter()
             if i >= WARMUP:
-                latencies.append(time.perf_counter() - start)
+                latencies.append(middle - start)
+                base_latencies.append(end - middle)
                 bar.update(1)
     bar.close()
-    return len(latencies) / sum(latencies), percentiles(latencies), timer.summary()
+    return (len(latencies) / sum(latencies), percentiles(latencies), timer.summary(),
+            percentiles(base_latencies))
 
 
 def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar) -> float:
@@ -177,22 +191,6 @@ def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar)
         seconds = time.perf_counter() - start
     bar.close()
     return n / seconds
-
-
-def _baseline(clip: list[np.ndarray], n: int, work_side: int, bar) -> tuple[float, float]:
-    """:class:`DisBaseline` propagating the edit from frame 0, fps and p50 ms."""
-    baseline = DisBaseline(work_side)
-    edited = _edited(clip[0])
-    reference = baseline.observe(clip[0])
-    times = []
-    for i, frame in enumerate(playback(clip, WARMUP + n)):
-        start = time.perf_counter()
-        baseline.warp(baseline.observe(frame), reference, edited)
-        if i >= WARMUP:
-            times.append(time.perf_counter() - start)
-            bar.update(1)
-    bar.close()
-    return len(times) / sum(times), percentiles(times).p50_ms
 
 
 class _NoBar:
