@@ -1,4 +1,7 @@
-"""Rewrite the benchmark table in README.md from the newest bench/results/*-pipeline-*.json.
+"""Rewrite README.md's result tables from the stored results.
+
+* bench table: the newest bench/results/*-pipeline-*.json (``streamedit bench --json``);
+* eval table: the newest bench/results/*-eval-*/ folder of ``streamedit eval --json`` files.
 
     python bench/update_readme.py            # rewrite
     python bench/update_readme.py --check    # exit 1 when the README is stale
@@ -6,44 +9,76 @@
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from streamedit_sdk.benchmarks.report import markdown_table
+from streamedit_sdk.evaluation.report import markdown_summary
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
+RESULTS = ROOT / "bench" / "results"
+BENCH = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
+EVAL = ("<!-- eval-table:start -->", "<!-- eval-table:end -->")
 
 
-def render(result_file: Path) -> str:
+def newest_bench() -> Path | None:
+    stored = sorted(RESULTS.glob("*-pipeline-*.json"))
+    return stored[-1] if stored else None
+
+
+def newest_eval() -> Path | None:
+    stored = sorted(p for p in RESULTS.glob("*-eval-*") if p.is_dir())
+    return stored[-1] if stored else None
+
+
+def render_bench(result_file: Path) -> str:
     report = json.loads(result_file.read_text(encoding="utf-8"))
     m = report["machine"]
     rel = result_file.relative_to(ROOT)
-    return (f"{START}\nFrom [`{rel}`]({rel}) ({report.get('date', 'undated')}; {m['cpu']}, "
+    return (f"From [`{rel}`]({rel}) ({report.get('date', 'undated')}; {m['cpu']}, "
             f"{m['cores']} cores, GPU: {m.get('gpu') or 'none'}; frames: {report['source']}):\n\n"
-            f"{markdown_table(report)}\n{END}")
+            f"{markdown_table(report)}")
+
+
+def render_eval(folder: Path) -> str:
+    files = sorted(folder.glob("*.json"), key=lambda p: [int(t) if t.isdigit() else t
+                                                         for t in re.split(r"(\d+)", p.stem)])
+    reports = [json.loads(p.read_text(encoding="utf-8")) for p in files]
+    rel = folder.relative_to(ROOT)
+    return (f"From [`{rel}/`]({rel}) ({len(reports)} clips; PSNR dB / SSIM):\n\n"
+            f"{markdown_summary(reports)}")
+
+
+def replace_section(text: str, markers: tuple[str, str], body: str) -> str:
+    start, end = markers
+    if start not in text or end not in text:
+        raise KeyError(f"README.md has no {start} ... {end} section")
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{body}\n{end}{rest.split(end, 1)[1]}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check, do not write")
     args = parser.parse_args()
-    stored = sorted((ROOT / "bench" / "results").glob("*-pipeline-*.json"))
-    if not stored:
-        print("no bench/results/*-pipeline-*.json: run streamedit bench --json first",
-              file=sys.stderr)
+    bench, evals = newest_bench(), newest_eval()
+    if bench is None or evals is None:
+        print("bench/results needs a *-pipeline-*.json (streamedit bench --json) and a *-eval-*/ "
+              "folder (streamedit eval --json per clip)", file=sys.stderr)
         return 2
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} section", file=sys.stderr)
+    try:
+        new = replace_section(text, BENCH, render_bench(bench))
+        new = replace_section(new, EVAL, render_eval(evals))
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
         return 2
-    head, rest = text.split(START, 1)
-    new = head + render(stored[-1]) + rest.split(END, 1)[1]
     if args.check:
         return 0 if new == text else 1
     readme.write_text(new, encoding="utf-8")
-    print(f"README.md table from {stored[-1].name}")
+    print(f"README.md tables from {bench.name} and {evals.name}/")
     return 0
 
 

@@ -47,6 +47,23 @@ def test_json_has_the_documented_keys(report):
         assert isinstance(data[key], float) and math.isfinite(data[key]), key
 
 
+def test_markdown_summary_has_a_row_per_clip_and_the_means(report):
+    from streamedit_sdk.evaluation.report import markdown_summary
+
+    one = report.to_json()
+    two = json.loads(json.dumps(one))
+    two["video"] = "other.mp4"
+    two["arr"]["psnr"] = one["arr"]["psnr"] + 2.0
+    lines = markdown_summary([one, two]).splitlines()
+    assert len(lines) == 2 + 2 + 1  # header, rule, two clips, means
+    assert lines[2].startswith(f"| {one['video']} | {FRAMES} |")
+    assert f"{one['arr']['psnr']:.2f} / {one['arr']['ssim']:.4f} (4 refs)" in lines[2]
+    assert "(every 8)" in lines[2]
+    gap = one["arr"]["psnr"] - one["fixed"]["psnr"]
+    assert f"| {gap:.2f} |" in lines[2] and f"| {gap + 2.0:.2f} |" in lines[3]
+    assert lines[4].startswith("| **mean** |") and f"| {gap + 1.0:.2f} |" in lines[4]
+
+
 def test_reference_budgets(report):
     # arr here runs the SDK on a 6-frame schedule: references at 0, 6, 12, 18
     assert report.methods["arr"].reference_ids == [0, 6, 12, 18]

@@ -86,6 +86,48 @@ class EvalReport:
         return "\n".join(lines)
 
 
+def markdown_summary(reports: list[dict]) -> str:
+    """One markdown row per ``eval --json`` report (as loaded), and the means over them.
+
+    PSNR dB / SSIM per method, with the number of references (arr) or the interval (the fixed
+    schedules); ``arr - fixed`` in dB; sigma's rank correlation; the warping-error ratio of the
+    propagated style (of the style applied to every frame in brackets); the SDK's fps.
+    """
+    def cell(r: dict, name: str) -> str:
+        m = r[name]
+        refs = m["references"]
+        extra = (f"{refs} ref{'s' if refs != 1 else ''}" if name == "arr"
+                 else f"every {m['interval']}")
+        return f"{_fmt(m['psnr'], 2)} / {_fmt(m['ssim'], 4)} ({extra})"
+
+    def mean(values: list) -> float | None:
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else None
+
+    head = ("| clip | frames | arr | fixed | landmark_only | dis | arr - fixed dB | "
+            "sigma_spearman | warp_error_ratio (per-frame style) | SDK fps |\n"
+            "| --- | ---: | --- | --- | --- | --- | ---: | ---: | --- | ---: |")
+    rows = [head]
+    for r in reports:
+        gap = (None if r["arr"]["psnr"] is None or r["fixed"]["psnr"] is None
+               else r["arr"]["psnr"] - r["fixed"]["psnr"])
+        rows.append(f"| {r['video']} | {r['frames']} | " + " | ".join(cell(r, m) for m in METHODS)
+                    + f" | {_fmt(gap, 2)} | {_fmt(r['sigma_spearman'], 3)} | "
+                    f"{_fmt(r['warp_error_ratio'], 2)} "
+                    f"({_fmt(r['warp_error_ratio_per_frame_style'], 2)}) | {_fmt(r['fps'], 1)} |")
+    means = {m: (mean([r[m]["psnr"] for r in reports]), mean([r[m]["ssim"] for r in reports]))
+             for m in METHODS}
+    gap = (None if means["arr"][0] is None or means["fixed"][0] is None
+           else means["arr"][0] - means["fixed"][0])
+    rows.append("| **mean** | | " + " | ".join(f"{_fmt(p, 2)} / {_fmt(q, 4)}"
+                                                for p, q in means.values())
+                + f" | {_fmt(gap, 2)} | {_fmt(mean([r['sigma_spearman'] for r in reports]), 3)}"
+                f" | {_fmt(mean([r['warp_error_ratio'] for r in reports]), 2)} "
+                f"({_fmt(mean([r['warp_error_ratio_per_frame_style'] for r in reports]), 2)})"
+                f" | {_fmt(mean([r['fps'] for r in reports]), 1)} |")
+    return "\n".join(rows)
+
+
 def write_csv(report: EvalReport, path: str | Path) -> None:
     """One row per frame 1..N-1: psnr and ssim per method, the arr run's reference."""
     path = Path(path)
