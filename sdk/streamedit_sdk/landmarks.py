@@ -21,19 +21,27 @@ FOREHEAD = 151
 NOSE_TIP = 1
 
 
+CROP_SIDE = 256  # px: a small face is meshed in a square crop of this side around it
+
+
 class LandmarkTracker:
     """MediaPipe face mesh: ``track`` in video mode, ``detect`` on a single image.
 
     Both return ``(478, 2) float32`` landmarks in pixels (x, y) of the given frame, or ``None``
     when no face is found. Frames are RGB uint8 (H, W, 3). A face too small for the face mesh's
-    own short-range detector is retried once with the full-range detector on a crop around it.
-    One tracker per stream: the video mode keeps state between frames. Not thread-safe.
+    own short-range detector (a full-body shot) is found with the full-range detector and meshed
+    in a square crop around it; ``track`` then follows it from frame to frame in a crop around
+    its last landmarks (a second video-mode mesh: no detector and no failing full-frame pass per
+    frame) until it is lost. One tracker per stream: the video mode keeps state between frames.
+    Not thread-safe.
     """
 
     def __init__(self, min_confidence: float = 0.5) -> None:
         mp = _mediapipe.solutions()
         self._confidence = min_confidence
         self._video = self._video_mesh()
+        self._crop_video = self._video_mesh()
+        self._small: np.ndarray | None = None  # last landmarks of a face followed in a crop
         self._still = mp.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True,
             min_detection_confidence=min_confidence)
@@ -42,8 +50,17 @@ class LandmarkTracker:
 
     def track(self, rgb: np.ndarray) -> np.ndarray | None:
         """Landmarks of the next frame of a stream (uses the previous frames)."""
+        if self._small is not None:
+            self._small = self._in_crop(self._crop_video, rgb, _box_around(self._small))
+            if self._small is not None:
+                return self._small
+            self._crop_video.close()  # lost: the next crop starts a fresh track
+            self._crop_video = self._video_mesh()
         pts = self._run(self._video, rgb)
-        return pts if pts is not None else self._small_face(rgb)
+        if pts is not None:
+            return pts
+        self._small = self._small_face(rgb)
+        return self._small
 
     def detect(self, rgb: np.ndarray) -> np.ndarray | None:
         """Landmarks of one image, independent of the stream (for references)."""
@@ -52,8 +69,11 @@ class LandmarkTracker:
 
     def reset(self) -> None:
         """Forget the tracked face (next ``track`` detects afresh)."""
-        self._video.close()
+        for graph in (self._video, self._crop_video):
+            graph.close()
         self._video = self._video_mesh()
+        self._crop_video = self._video_mesh()
+        self._small = None
 
     def _video_mesh(self):
         return _mediapipe.solutions().face_mesh.FaceMesh(
@@ -62,7 +82,7 @@ class LandmarkTracker:
             min_tracking_confidence=self._confidence)
 
     def close(self) -> None:
-        for graph in (self._video, self._still, self._far):
+        for graph in (self._video, self._crop_video, self._still, self._far):
             graph.close()
 
     @staticmethod
@@ -83,18 +103,25 @@ class LandmarkTracker:
             return None
         box = dets[0].location_data.relative_bounding_box
         cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
-        half = max(box.width * w, box.height * h) * 1.2  # crop of ~2.4 face sizes
-        x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
-        x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
-        if x1 - x0 < 8 or y1 - y0 < 8:
+        return self._in_crop(self._still, rgb, (cx, cy, max(box.width * w, box.height * h)))
+
+    def _in_crop(self, mesh, rgb: np.ndarray,
+                 box: tuple[float, float, float]) -> np.ndarray | None:
+        """Mesh a face of size ``box[2]`` px centred at ``box[:2]`` in a square crop around it
+        (~2.4 face sizes, :data:`CROP_SIDE` px, zero outside the frame); frame px out."""
+        cx, cy, size = box
+        half = size * 1.2
+        if not (np.isfinite(half) and half >= 4):
             return None
-        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        scale = 256.0 / max(crop.shape[:2])  # the mesh wants the face large in its input
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        pts = self._run(self._still, crop)
+        s = CROP_SIDE / (2 * half)  # crop px per frame px
+        x0, y0 = cx - half, cy - half
+        to_crop = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float32)
+        crop = cv2.warpAffine(rgb, to_crop, (CROP_SIDE, CROP_SIDE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT)
+        pts = self._run(mesh, crop)
         if pts is None:
             return None
-        return (pts + 0.5) / scale - 0.5 + np.array([x0, y0], np.float32)
+        return pts / s + np.array([x0, y0], np.float32)
 
     def __enter__(self) -> "LandmarkTracker":
         return self
@@ -125,6 +152,13 @@ class WarpMesh:
 
     def current_points(self, landmarks_cur: np.ndarray) -> np.ndarray:
         return np.concatenate([landmarks_cur.astype(np.float32), self.anchors])
+
+
+def _box_around(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """(centre x, centre y, size) px of the landmarks' bounding box, size its longer side."""
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    centre = (lo + hi) / 2
+    return float(centre[0]), float(centre[1]), float(max(hi - lo))
 
 
 def face_hull_mask(landmarks: np.ndarray, width: int, height: int,
