@@ -180,10 +180,11 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
     if carried.known is not None:  # pixels never traced to the origin: this reference's edit
         # few pixels (what an old reference did not see), so only they are sampled
         at = np.flatnonzero(~carried.known)  # (flat indices: much faster than a bool mask)
-        c = frame.shape[2]
-        out.reshape(-1, c)[at] = kernels.grid_sample(
-            reference.edited, corr_map.reshape(-1, 2)[at][:, None],
-            fallback=frame.reshape(-1, c)[at][:, None], num_threads=num_threads)[:, 0]
+        if at.size:
+            c = frame.shape[2]
+            out.reshape(-1, c)[at] = kernels.grid_sample(
+                reference.edited, corr_map.reshape(-1, 2)[at][:, None],
+                fallback=frame.reshape(-1, c)[at][:, None], num_threads=num_threads)[:, 0]
     return out
 
 

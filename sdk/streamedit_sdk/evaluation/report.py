@@ -101,8 +101,7 @@ def markdown_summary(reports: list[dict]) -> str:
         return f"{_fmt(m['psnr'], 2)} / {_fmt(m['ssim'], 4)} ({extra})"
 
     def mean(values: list) -> float | None:
-        values = [v for v in values if v is not None]
-        return float(np.mean(values)) if values else None
+        return _mean([v for v in values if v is not None])
 
     head = ("| clip | frames | arr | fixed | landmark_only | dis | arr - fixed dB | "
             "sigma_spearman | warp_error_ratio (per-frame style) | SDK fps |\n"

@@ -53,6 +53,11 @@ __all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "cuda_available", 
 log = logging.getLogger(__name__)
 
 Impl = Literal["auto", "cpp", "cuda", "numpy"]
+# OpenMP threads that spin after a kernel take the cores from OpenCV's and MediaPipe's threads,
+# which run next (DIS flow was 30 % slower here); sleep instead. libgomp reads this when it
+# loads, with the extension (imported lazily below); a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 MAX_SIDE = 1 << 15  # largest frame side the kernels accept, px
 _BORDERS = {"replicate": 0, "zero": 1}
 _IMPLS = ("auto", "cpp", "cuda", "numpy")
@@ -66,10 +71,6 @@ class LandmarkWarp(NamedTuple):
 
 
 def _ext():
-    # OpenMP threads that spin after a kernel take the cores from OpenCV's and MediaPipe's
-    # threads, which run next (DIS flow was 30 % slower here); sleep instead. Read by libgomp
-    # when it loads, i.e. at the first import of the extension; a value the user set is kept.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from .. import _kernels  # the compiled extension; imported lazily for a clear error
 
     return _kernels
