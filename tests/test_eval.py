@@ -120,3 +120,16 @@ def test_cli_errors(tmp_path, clip_path, capsys):
     assert "style" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["eval", str(clip_path), "--fixed-interval", "0"])
+
+
+def test_cli_says_what_to_do_when_frame_0_has_no_face(tmp_path, capsys):
+    path = tmp_path / "noface.mp4"
+    frames = synthetic.clip(6)[0]
+    with VideoWriter(path, 25) as writer:
+        writer.write(np.full_like(frames[0], 128))  # frame 0: grey, no face
+        for frame in frames[1:]:
+            writer.write(frame)
+    assert main(["eval", str(path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "frame 0 shows no face" in err and "trim the clip" in err
+    assert "--ref-frame" not in err  # eval has no such option

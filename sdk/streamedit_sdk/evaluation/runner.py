@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import edits
 from ..config import EditorConfig
-from ..editor import StreamEditor
+from ..editor import NoFaceError, StreamEditor
 from ..metrics import psnr, spearman, ssim
 from ..video import VideoError, VideoReader
 from .consistency import WarpingError
@@ -54,8 +54,13 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
     arr_method = EditorMethod(config)
     sigma_pairs: list[tuple[np.ndarray, np.ndarray]] = []
     rng = np.random.default_rng(0)
-    arr = _score(arr_method.predict(frames("arr")),
-                 on_frame=lambda p: sigma_pairs.append(_sigma_sample(p, rng)))
+    try:
+        arr = _score(arr_method.predict(frames("arr")),
+                     on_frame=lambda p: sigma_pairs.append(_sigma_sample(p, rng)))
+    except NoFaceError as exc:
+        raise NoFaceError(f"{reader.path.name}: frame 0 shows no face the landmark tracker can "
+                          "find, and eval takes frame 0 as every method's first reference: "
+                          "trim the clip to start on a visible face") from exc
     n = len(arr.psnr) + 1
     if n < 2:
         raise VideoError(f"{reader.path} has {n} frame(s): evaluation needs at least 2")
