@@ -190,10 +190,7 @@ class StreamEditor:
         self._index = 0
         self.stats = EditorStats()
         if self._initial is None:
-            self._tracker.reset()
-            self._policy.reset()
-            if self._segmenter is not None:
-                self._segmenter.reset()
+            self._forget_stream()
         else:
             self._restart(*self._initial)
 
@@ -298,12 +295,16 @@ class StreamEditor:
 
     def _restart(self, rgb: np.ndarray, edited: np.ndarray, index: int) -> None:
         """Fresh tracking and replacement state around a new origin reference."""
+        self._forget_stream()
+        work = self._work(rgb)
+        self._start(rgb, edited, index, work, self._tracker.detect(work))
+
+    def _forget_stream(self) -> None:
+        """Drop what was learnt from earlier frames: tracked face, ARR window, person mask."""
         self._tracker.reset()
         self._policy.reset()
         if self._segmenter is not None:
             self._segmenter.reset()
-        work = self._work(rgb)
-        self._start(rgb, edited, index, work, self._tracker.detect(work))
 
     def _work(self, rgb: np.ndarray) -> np.ndarray:
         return to_work(rgb, self.config.work_side)

@@ -54,8 +54,7 @@ class LandmarkTracker:
             self._small = self._in_crop(self._crop_video, rgb, _box_around(self._small))
             if self._small is not None:
                 return self._small
-            self._crop_video.close()  # lost: the next crop starts a fresh track
-            self._crop_video = self._video_mesh()
+            self._new_crop_track()  # lost: the next small face starts a fresh track
         pts = self._run(self._video, rgb)
         if pts is not None:
             return pts
@@ -69,9 +68,12 @@ class LandmarkTracker:
 
     def reset(self) -> None:
         """Forget the tracked face (next ``track`` detects afresh)."""
-        for graph in (self._video, self._crop_video):
-            graph.close()
+        self._video.close()
         self._video = self._video_mesh()
+        self._new_crop_track()
+
+    def _new_crop_track(self) -> None:
+        self._crop_video.close()
         self._crop_video = self._video_mesh()
         self._small = None
 
