@@ -102,9 +102,31 @@ void grid_sample(const py::array& src, const py::array& map,
         grid_sample_typed<float>(src, map, fallback, valid, out, border, num_threads);
 }
 
+// cur, ref (H, W) float32; map (H, W, 2) float32, refined in place.
+void lk_refine(const py::array& cur, const py::array& ref, py::array map, int iterations,
+               int window, float damping, float max_step, int num_threads) {
+    require<float>(cur, "cur", 2);
+    require<float>(ref, "ref", 2);
+    require<float>(map, "map", 3);
+    if (ref.shape(0) != cur.shape(0) || ref.shape(1) != cur.shape(1) ||
+        map.shape(0) != cur.shape(0) || map.shape(1) != cur.shape(1) || map.shape(2) != 2)
+        throw py::value_error("cur, ref, map: expected (H, W), (H, W), (H, W, 2)");
+    if (!map.writeable()) throw py::value_error("map: must be writeable");
+    if (window < 1 || window % 2 == 0) throw py::value_error("window: must be odd and >= 1");
+    const float* c = static_cast<const float*>(cur.data());
+    const float* r = static_cast<const float*>(ref.data());
+    float* m = static_cast<float*>(map.mutable_data());
+    const int h = static_cast<int>(cur.shape(0)), w = static_cast<int>(cur.shape(1));
+    py::gil_scoped_release release;
+    cpu::lk_refine(c, r, h, w, m, iterations, window, damping, max_step, num_threads);
+}
+
 }  // namespace
 
 void register_cpu(py::module_& m) {
+    m.def("lk_refine", &lk_refine, py::arg("cur"), py::arg("ref"), py::arg("map"),
+          py::arg("iterations"), py::arg("window"), py::arg("damping"), py::arg("max_step"),
+          py::arg("num_threads") = 0, "C++ Lucas-Kanade refinement of `map` in place");
     m.def("barycentric_warp", &barycentric_warp, py::arg("lm_cur"), py::arg("lm_ref"),
           py::arg("triangles"), py::arg("height"), py::arg("width"), py::arg("num_threads") = 0,
           "C++ barycentric landmark warp -> (map (H, W, 2) float32, mask (H, W) uint8)");

@@ -19,6 +19,11 @@ void barycentric_warp(const float* lm_cur, const float* lm_ref, int n, const int
 template <typename T>
 void grid_sample(const GridSampleArgs<T>& args, int channels, int num_threads);
 
+// Lucas-Kanade refinement of a map in place (rules in cpu/lk_refine.cpp).
+//   cur, ref: (h, w) float32 grey;  map: (h, w, 2) float32, reference px, updated in place
+void lk_refine(const float* cur, const float* ref, int h, int w, float* map, int iterations,
+               int window, float damping, float max_step, int num_threads);
+
 // Number of threads a call with num_threads <= 0 uses.
 int default_num_threads();
 

@@ -1,4 +1,5 @@
-"""Landmark warp and grid-sample kernels: checked entry points over C++, CUDA and numpy.
+"""Landmark warp, grid-sample and Lucas-Kanade kernels: checked entry points over C++, CUDA
+(landmark warp, grid-sample) and numpy.
 
 Conventions
 -----------
@@ -39,6 +40,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from . import reference
+from .refine import lk_refine
 from ._arrays import (
     ArrayInfo,
     allocate_device,
@@ -48,7 +50,8 @@ from ._arrays import (
     require_same_size,
 )
 
-__all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "cuda_available", "reference"]
+__all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "lk_refine", "cuda_available",
+           "reference"]
 
 log = logging.getLogger(__name__)
 

@@ -124,3 +124,42 @@ def grid_sample(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = 
     fill = fallback if fallback is not None else np.zeros((h, w, ch), src.dtype)
     out[take_fallback] = fill[take_fallback]
     return out
+
+
+def lk_refine(cur: np.ndarray, ref: np.ndarray, map: np.ndarray, iterations: int, window: int,
+              damping: float, max_step: float) -> np.ndarray:
+    """Reference Lucas-Kanade refinement (rules in kernels/cpu/lk_refine.cpp). cur, ref (H, W)
+    float32; map (H, W, 2) float32. Returns the refined map (a new array)."""
+    m = map.astype(np.float32, copy=True)
+    h, w = cur.shape
+    r = window // 2
+    norm = np.float32(1.0 / (window * window))
+    damp, step_max, eighth, two = (np.float32(damping), np.float32(max_step), np.float32(0.125),
+                                   np.float32(2.0))
+
+    def box(x: np.ndarray) -> np.ndarray:
+        p = np.pad(x, ((0, 0), (r, r)), mode="edge")
+        rows = np.zeros_like(x)
+        for j in range(window):
+            rows = rows + p[:, j:j + w]
+        p = np.pad(rows, ((r, r), (0, 0)), mode="edge")
+        out = np.zeros_like(x)
+        for j in range(window):
+            out = out + p[j:j + h]
+        return out * norm
+
+    for _ in range(iterations):
+        wp = np.pad(grid_sample(ref[..., None], m, None, None, "replicate")[..., 0], 1,
+                    mode="edge")
+        up, mid, dn = wp[:-2], wp[1:-1], wp[2:]
+        gx = ((up[:, 2:] - up[:, :-2]) + two * (mid[:, 2:] - mid[:, :-2])
+              + (dn[:, 2:] - dn[:, :-2])) * eighth
+        gy = ((dn[:, :-2] - up[:, :-2]) + two * (dn[:, 1:-1] - up[:, 1:-1])
+              + (dn[:, 2:] - up[:, 2:])) * eighth
+        gt = mid[:, 1:-1] - cur
+        a, b, c = box(gx * gx) + damp, box(gx * gy), box(gy * gy) + damp
+        p, q = box(gx * gt), box(gy * gt)
+        det = a * c - b * b
+        m[..., 0] += np.clip((b * q - c * p) / det, -step_max, step_max)
+        m[..., 1] += np.clip((b * p - a * q) / det, -step_max, step_max)
+    return m

@@ -1,0 +1,62 @@
+"""Lucas-Kanade refinement of a dense map: the checked entry point over C++ and numpy.
+
+Forward-additive Gauss-Newton (Lucas & Kanade 1981; Baker & Matthews 2004, eq. 10) at every
+pixel over a ``window`` x ``window`` box: the reference is warped by the map, and the damped
+2x2 normal equations ``(sum g g^T + damping I) step = -sum g (ref(map) - cur)`` (g: Sobel
+gradient of the warped reference) give a step, clipped to ``max_step`` px, added to the map.
+Where the image is flat the step is ~0 (damping). The exact rules are in
+``kernels/cpu/lk_refine.cpp``; :func:`streamedit_sdk.kernels.reference.lk_refine` follows them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import reference
+from ._arrays import inspect, require, require_same_size
+
+
+def lk_refine(cur: Any, ref: Any, map: Any, *, iterations: int = 3, window: int = 5,
+              damping: float = 1e-3, max_step: float = 2.0, impl: str = "auto",
+              num_threads: int = 0) -> np.ndarray:
+    """Refine ``map`` (current -> reference) by Lucas-Kanade steps.
+
+    Args:
+        cur, ref: (H, W) float32 grey images (any scale; 0..1 keeps ``damping`` meaningful).
+        map: (H, W, 2) float32, absolute reference px (x, y); not modified.
+        iterations: steps (>= 0); window: odd box side, px; damping: added to the diagonal of
+            the normal equations (units of squared gradient); max_step: px per step.
+        impl: "auto" / "cpp" (C++, OpenMP) or "numpy" (the reference).
+    Returns:
+        (H, W, 2) float32, a new array.
+    """
+    if impl not in ("auto", "cpp", "numpy"):
+        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy' (no CUDA version), got {impl!r}")
+    infos = {k: inspect(v, k) for k, v in (("cur", cur), ("ref", ref), ("map", map))}
+    if any(i.device for i in infos.values()):
+        raise ValueError("lk_refine runs on the host: pass numpy arrays")
+    require(infos["cur"], ("H", "W"), ("float32",))
+    h, w = infos["cur"].shape
+    require(infos["ref"], ("H", "W"), ("float32",))
+    require_same_size(infos["ref"], h, w, "cur")
+    require(infos["map"], ("H", "W", 2), ("float32",))
+    require_same_size(infos["map"], h, w, "cur")
+    if not isinstance(iterations, int) or iterations < 0:
+        raise ValueError(f"iterations must be a whole number >= 0, got {iterations!r}")
+    if not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be an odd whole number >= 1, got {window!r}")
+    for name, value in (("damping", damping), ("max_step", max_step)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if impl == "numpy":
+        return reference.lk_refine(cur, ref, map, iterations, window, damping, max_step)
+    from .. import _kernels
+
+    out = np.array(map, dtype=np.float32, copy=True)
+    if h and w and iterations:
+        _kernels.lk_refine(cur, ref, out, iterations, window, float(damping), float(max_step),
+                           num_threads)
+    return out
