@@ -2,7 +2,8 @@
 
 :class:`FlowCorrespondence` is the estimator that needs no weights: the landmark map (barycentric
 warp over the face mesh, border anchors elsewhere) initialises OpenCV's DIS optical flow, which
-refines it over the whole frame; the uncertainty is the Laplace scale of the photometric residual
+refines it over the whole frame, and a few Lucas-Kanade steps at full work resolution refine
+that (DIS at preset FAST stops at a quarter of the resolution); the uncertainty is the Laplace scale of the photometric residual
 that remains (its maximum-likelihood estimate over a small window, the quantity the paper's
 eq. 2 learns to predict). The learned PPCE network plugs in behind the same two calls.
 """
@@ -15,6 +16,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from . import kernels
 from .timing import NullTimer, Timer
 
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -46,8 +48,9 @@ class CorrespondenceModel(Protocol):
 
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures: ...
 
-    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures,
-                init_map: np.ndarray) -> Correspondence: ...
+    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
+                face: np.ndarray | None = None) -> Correspondence:
+        """Map and sigma at work size; ``face``: (h, w) bool landmark region, or None."""
 
 
 def identity_map(height: int, width: int) -> np.ndarray:
@@ -57,11 +60,16 @@ def identity_map(height: int, width: int) -> np.ndarray:
 
 
 class FlowCorrespondence:
-    """Landmark-initialised DIS flow with a residual-based Laplace scale (no weights)."""
+    """Landmark-initialised DIS flow, refined by Lucas-Kanade, with a residual-based Laplace
+    scale (no weights)."""
 
     def __init__(self, preset: str = "fast", sigma_window: int = 9,
-                 sigma_floor: float = 0.01, timer: Timer | None = None) -> None:
-        """``timer`` receives the stages ``flow`` and ``sigma``."""
+                 sigma_floor: float = 0.01, timer: Timer | None = None,
+                 lk_iterations: int = 3) -> None:
+        """``timer`` receives the stages ``flow`` (DIS), ``refine`` (Lucas-Kanade) and
+        ``sigma``; ``lk_iterations``: :func:`~streamedit_sdk.kernels.lk_refine` steps after
+        DIS (0: none; about 1 ms each at 512x512 on two cores)."""
+        self._lk = lk_iterations
         # DIS starts from the flow passed to calc() when it has the frame's size and CV_32FC2
         # (OpenCV 4 and 5); that is how the landmark map initialises it.
         self._dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
@@ -73,18 +81,30 @@ class FlowCorrespondence:
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures:
         return ReferenceFeatures(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
-    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures,
-                init_map: np.ndarray) -> Correspondence:
-        """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px."""
+    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
+                face: np.ndarray | None = None) -> Correspondence:
+        """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
+        ``face`` is accepted for the interface and not used."""
+        corr = self.refine(rgb, reference.gray, init_map)
+        with self._timer.stage("sigma"):
+            sigma = self.residual_sigma(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), reference.gray,
+                                        corr)
+        return Correspondence(corr, sigma)
+
+    def refine(self, rgb: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray) -> np.ndarray:
+        """DIS from ``init_map``, then Lucas-Kanade: (h, w, 2) float32 ref px."""
         with self._timer.stage("flow"):
             gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             grid = self._identity(*gray.shape)
             flow = np.ascontiguousarray(init_map - grid)
-            flow = self._dis.calc(gray, reference.gray, flow)  # gray(x) ~ ref(x + flow(x))
+            flow = self._dis.calc(gray, ref_gray, flow)  # gray(x) ~ ref(x + flow(x))
             corr = grid + flow
-        with self._timer.stage("sigma"):
-            sigma = self.residual_sigma(gray, reference.gray, corr)
-        return Correspondence(corr, sigma)
+        if self._lk:
+            with self._timer.stage("refine"):
+                corr = kernels.lk_refine(gray.astype(np.float32) * (1 / 255),
+                                         ref_gray.astype(np.float32) * (1 / 255), corr,
+                                         iterations=self._lk)
+        return corr
 
     def residual_sigma(self, gray: np.ndarray, ref_gray: np.ndarray,
                        corr: np.ndarray) -> np.ndarray:
