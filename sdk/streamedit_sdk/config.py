@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,6 +12,7 @@ Mode = Literal["replace", "residual"]
 ColorOrder = Literal["rgb", "bgr"]
 Region = Literal["person", "face", "frame"]
 FlowPreset = Literal["ultrafast", "fast", "medium"]
+Correspondence = Literal["ppce", "flow"]
 
 BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch")
 AVAILABLE_BACKENDS: tuple[str, ...] = ("ort-cpu",)
@@ -81,7 +83,10 @@ class EditorConfig:
     mode: Mode = "replace"  # replace: warp edited pixels; residual: warp the edit delta
     color_order: ColorOrder = "rgb"  # channel order of frames passed in and returned
     work_side: int = 512  # longest side (px) at which correspondence is estimated
-    flow_preset: FlowPreset = "fast"  # DIS optical-flow preset refining the landmark map
+    correspondence: Correspondence = "ppce"  # ppce: the learned network; flow: DIS, no weights
+    model_dir: str | os.PathLike | None = None  # PPCE folder (fit/export); None: the shipped one
+    flow_preset: FlowPreset = "fast"  # correspondence="flow": DIS preset refining the landmarks
+    lk_iterations: int = 3  # correspondence="flow": Lucas-Kanade steps after DIS (0: none)
     sigma_window: int = 9  # px (at work size): box filter estimating the Laplace scale
     sigma_floor: float = 0.01  # smallest Laplace scale (intensity 0..1), keeps log finite
     num_threads: int = 0  # threads for the C++ kernels and OpenCV; 0: library default
@@ -96,9 +101,15 @@ class EditorConfig:
         _check_choice("mode", self.mode, MODES)
         _check_choice("color_order", self.color_order, ("rgb", "bgr"))
         _check_choice("flow_preset", self.flow_preset, ("ultrafast", "fast", "medium"))
+        _check_choice("correspondence", self.correspondence, ("ppce", "flow"))
+        if self.model_dir is not None and not isinstance(self.model_dir, (str, os.PathLike)):
+            raise TypeError(f"model_dir must be a path or None; got {self.model_dir!r}")
         if not isinstance(self.work_side, int) or not 64 <= self.work_side <= 4096:
             raise ValueError(f"work_side must be a whole number in [64, 4096]; got "
                              f"{self.work_side!r}")
+        if not isinstance(self.lk_iterations, int) or not 0 <= self.lk_iterations <= 10:
+            raise ValueError(f"lk_iterations must be a whole number in [0, 10]; got "
+                             f"{self.lk_iterations!r}")
         if not isinstance(self.sigma_window, int) or self.sigma_window < 1:
             raise ValueError(f"sigma_window must be a whole number >= 1; got "
                              f"{self.sigma_window!r}")

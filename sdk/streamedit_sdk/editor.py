@@ -12,10 +12,11 @@ import numpy as np
 
 from . import ops
 from .config import EditorConfig
-from .correspondence import FlowCorrespondence, identity_map
+from .correspondence import CorrespondenceModel, FlowCorrespondence, identity_map
 from .frames import from_rgb, resize_to, to_rgb, to_work
 from .inpaint import Inpainter, OpenCVInpainter
 from .landmarks import LandmarkTracker, face_hull_mask
+from .ppce import PPCECorrespondence
 from .replacement import ReplacementPolicy, uncertain_fraction
 from .segmentation import PersonSegmenter, ReusedMask
 from .timing import NullTimer, Timer
@@ -102,8 +103,7 @@ class StreamEditor:
         self.config = config or EditorConfig()
         cfg = self.config
         self._timer = timer or NullTimer()
-        self._model = FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor,
-                                         timer=self._timer)
+        self._model = self._correspondence_model()
         self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
         self._tracker = LandmarkTracker()
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
@@ -200,6 +200,8 @@ class StreamEditor:
             return
         self._closed = True
         self._tracker.close()
+        if isinstance(self._model, PPCECorrespondence):
+            self._model.close()
         if self._segmenter is not None:
             self._segmenter.close()
 
@@ -239,7 +241,8 @@ class StreamEditor:
                 init = prior
         if landmarks is None:
             self.stats.faces_lost += 1
-        corr = self._model.predict(work, ref.features, init)
+        face = None if landmarks is None else face_hull_mask(landmarks, ww, wh)
+        corr = self._model.predict(work, ref.features, init, face)
         self._prev_map = corr.map
         with timer.stage("propagation"):
             full_map = ops.resize_map(corr.map, w, h)
@@ -305,6 +308,13 @@ class StreamEditor:
         self._policy.reset()
         if self._segmenter is not None:
             self._segmenter.reset()
+
+    def _correspondence_model(self) -> CorrespondenceModel:
+        cfg = self.config
+        if cfg.correspondence == "ppce":
+            return PPCECorrespondence(cfg.model_dir, cfg.backend, cfg.num_threads, self._timer)
+        return FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor,
+                                  timer=self._timer, lk_iterations=cfg.lk_iterations)
 
     def _work(self, rgb: np.ndarray) -> np.ndarray:
         return to_work(rgb, self.config.work_side)

@@ -1,0 +1,67 @@
+"""One interface for every inference backend: load a network, describe its tensors, infer.
+
+The runtime's model code talks only to :class:`Backend`; onnxruntime and TensorRT each live in
+their own module, and the caller picks one by name (:func:`streamedit_sdk.backends.open_network`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelFileError(ValueError):
+    """A model or engine file is missing, corrupt, or was built for something else."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output. ``shape``: ints for fixed axes, names (str) for dynamic ones."""
+
+    name: str
+    shape: tuple[int | str, ...]
+    dtype: str  # numpy dtype name, e.g. "float32"
+
+
+class Backend(ABC):
+    """A loaded network. ``infer`` takes and returns host numpy arrays by tensor name.
+
+    Implementations set ``path``, ``_inputs`` and ``_outputs`` when they load."""
+
+    path: Path
+    _inputs: tuple[TensorSpec, ...]
+    _outputs: tuple[TensorSpec, ...]
+
+    @property
+    def inputs(self) -> tuple[TensorSpec, ...]:
+        """The network's inputs, in order."""
+        return self._inputs
+
+    @property
+    def outputs(self) -> tuple[TensorSpec, ...]:
+        """The network's outputs, in order."""
+        return self._outputs
+
+    @abstractmethod
+    def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run once. ``feeds``: every input by name (float32, C-contiguous)."""
+
+    def check_feeds(self, feeds: dict[str, np.ndarray]) -> None:
+        """ValueError naming the first input that is missing or has the wrong rank/dtype."""
+        for spec in self.inputs:
+            if spec.name not in feeds:
+                raise ValueError(f"{self.path.name}: input {spec.name!r} is missing")
+            a = feeds[spec.name]
+            if a.ndim != len(spec.shape) or a.dtype != np.dtype(spec.dtype):
+                raise ValueError(f"{self.path.name}: input {spec.name!r} must be {spec.dtype} "
+                                 f"with shape {spec.shape}, got {a.dtype} {a.shape}")
+            for want, got in zip(spec.shape, a.shape):
+                if isinstance(want, int) and want != got:
+                    raise ValueError(f"{self.path.name}: input {spec.name!r} must have shape "
+                                     f"{spec.shape}, got {a.shape}")
+
+    def close(self) -> None:
+        """Release what the backend holds (sessions, device memory)."""
