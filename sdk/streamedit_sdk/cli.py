@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from . import cli_edit, cli_eval
+from . import cli_build, cli_edit, cli_eval
 from .cli_common import positive_int, size
 
 log = logging.getLogger("streamedit")
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_edit.add_commands(sub)
     cli_eval.add_commands(sub)
+    cli_build.add_commands(sub)
 
     p = sub.add_parser("info", help="print the machine, versions and kernel build as JSON")
     p.set_defaults(func=_cmd_info)
