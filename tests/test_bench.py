@@ -31,10 +31,11 @@ def test_json_has_the_documented_keys(results):
     for r in data["results"]:
         assert tuple(r) == report.RESULT_KEYS
         assert r["backend"] == "ort-cpu" and r["frames"] == 12 and r["gpu_mb"] is None
+        assert r["correspondence"] == "ppce"
         assert r["fps"] > 0 and r["fps_pipelined"] > 0 and r["baseline_fps"] > 0
         assert r["speedup"] == pytest.approx(r["fps"] / r["baseline_fps"], rel=0.01)
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mb"] > 50
-        for name in ("landmarks", "landmark_warp", "flow", "sigma", "propagation",
+        for name in ("landmarks", "landmark_warp", "flow", "backbone", "head", "propagation",
                      "reference_update"):
             assert tuple(r["stages"][name]) == report.STAGE_KEYS, name
         assert r["stages"]["landmarks"]["count"] == 12
@@ -54,7 +55,7 @@ def test_frames_are_fitted_and_played_back_and_forth():
 def test_table_and_plot(results, tmp_path):
     data = report.to_json(results, describe(), "synthetic")
     table = report.format_table(data)
-    assert "| 160x120 | ort-cpu |" in table and "| landmarks |" in table
+    assert "| 160x120 | ort-cpu ppce |" in table and "| landmarks |" in table
     report.plot(data, tmp_path / "b.png")
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -49,3 +49,13 @@ def frame_index(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"must be a frame index >= 0, got {text!r}")
     return int(text)
+
+
+def add_correspondence_options(p) -> None:
+    """``--correspondence`` and ``--model-dir`` (edit, eval)."""
+    p.add_argument("--correspondence", choices=("ppce", "flow"), default="ppce",
+                   help="ppce: the learned network (default); flow: DIS refining the landmark "
+                   "warp, no weights")
+    p.add_argument("--model-dir", metavar="DIR",
+                   help="PPCE model folder written by `streamedit fit` or `export` (default: the "
+                   "generic model shipped in the package)")

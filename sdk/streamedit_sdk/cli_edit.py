@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from .cli_common import USER_ERRORS, fail, fraction, frame_index, positive_int
+from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction, frame_index,
+                         positive_int)
 from .config import BACKENDS, MODES, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
@@ -18,7 +19,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     try:
         config = EditorConfig(
             backend=args.backend, mode=args.mode or default_mode(args.sticker is not None),
-            work_side=args.work_side,
+            work_side=args.work_side, correspondence=args.correspondence,
+            model_dir=args.model_dir,
             replacement=ReplacementConfig(enabled=not args.no_replace,
                                           interval=args.replace_every or 0,
                                           replace_above=args.replace_above,
@@ -78,6 +80,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "replace otherwise)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="inference backend (default ort-cpu)")
+    add_correspondence_options(p)
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")
     p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",

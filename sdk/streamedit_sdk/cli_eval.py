@@ -8,7 +8,8 @@ import json
 import logging
 from pathlib import Path
 
-from .cli_common import USER_ERRORS, fail, fraction, positive_int, size
+from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction,
+                         positive_int, size)
 from .config import AVAILABLE_BACKENDS, BACKENDS, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
@@ -36,7 +37,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         config = EditorConfig(
-            mode="replace", work_side=args.work_side,
+            mode="replace", work_side=args.work_side, correspondence=args.correspondence,
+            model_dir=args.model_dir,
             replacement=ReplacementConfig(replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
         report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
@@ -69,7 +71,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         source = bench.FrameSource(args.video)
         results = bench.run(source, sizes=args.size or list(bench.DEFAULT_SIZES),
                             backends=backends, frames=args.frames,
-                            work_side=args.work_side, progress=not args.quiet)
+                            work_side=args.work_side, progress=not args.quiet,
+                            correspondences=tuple(args.correspondence or ["ppce"]))
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -103,6 +106,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="built-in style for the temporal-consistency run (default cartoon)")
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")
+    add_correspondence_options(p)
     p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",
                    help="ARR threshold of the arr run (default 0.12)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -118,6 +122,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="timed frames per size and mode (default 150)")
     p.add_argument("--backend", choices=BACKENDS, action="append",
                    help="inference backend, repeatable (default ort-cpu)")
+    p.add_argument("--correspondence", choices=("ppce", "flow"), action="append",
+                   help="correspondence of the SDK, repeatable (default ppce)")
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="take the frames from this video (fitted to each size) instead of the "
                    "synthetic portrait")

@@ -89,6 +89,7 @@ class BenchResult:
 
     size: tuple[int, int]
     backend: str
+    correspondence: str  # "ppce" (the networks) or "flow" (weight-free)
     frames: int  # timed frames per mode
     fps: float
     p50_ms: float
@@ -106,7 +107,7 @@ class BenchResult:
 
     def to_json(self) -> dict:
         return {"size": f"{self.size[0]}x{self.size[1]}", "backend": self.backend,
-                "frames": self.frames, "fps": round(self.fps, 2),
+                "correspondence": self.correspondence, "frames": self.frames, "fps": round(self.fps, 2),
                 "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
                 "stages": {k: {"p50_ms": round(v.p50_ms, 3), "p99_ms": round(v.p99_ms, 3),
                                "mean_ms": round(v.mean_ms, 3), "count": v.count}
@@ -120,23 +121,26 @@ class BenchResult:
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
-        work_side: int = 512, progress: bool = True,
-        replace_every: int = REPLACE_EVERY) -> list[BenchResult]:
-    """Bench every size x backend; see the module docstring for what is timed."""
+        work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
+        correspondences: tuple[str, ...] = ("ppce",)) -> list[BenchResult]:
+    """Bench every size x backend x correspondence; see the module docstring for what is
+    timed."""
     results = []
     for width, height in sizes:
         clip = source.frames(width, height)
-        for backend in backends:
+        for backend, corr in ((b, c) for b in backends for c in correspondences):
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
+                                  correspondence=corr,
                                   replacement=ReplacementConfig(interval=replace_every))
-            label = f"{width}x{height} {backend}"
+            label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
             fps, lat, stages, base = _editor(clip, frames, config, work_side,
                                              _bar(progress, label, "sdk + baseline"))
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
-            result = BenchResult((width, height), backend, frames, fps, lat.p50_ms, lat.p99_ms,
+            result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
+                                 lat.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  None)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,

@@ -3,7 +3,8 @@
 JSON shape (stable; ``tests/test_bench.py`` checks it)::
 
     {"machine": {"cpu", "cores", "gpu", "versions": {...}, ...}, "source": str, "date": str,
-     "results": [{"size": "512x512", "backend": "ort-cpu", "frames", "fps", "p50_ms", "p99_ms",
+     "results": [{"size": "512x512", "backend": "ort-cpu", "correspondence": "ppce",
+                  "frames", "fps", "p50_ms", "p99_ms",
                   "stages": {name: {"p50_ms", "p99_ms", "mean_ms", "count"}},
                   "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup",
                   "speedup_pipelined", "rss_mb", "gpu_mb"}, ...]}
@@ -18,8 +19,9 @@ import numpy as np
 from .pipeline import BenchResult
 
 RESULT_KEYS: tuple[str, ...] = (
-    "size", "backend", "frames", "fps", "p50_ms", "p99_ms", "stages", "fps_pipelined",
-    "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined", "rss_mb", "gpu_mb")
+    "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "stages",
+    "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
+    "rss_mb", "gpu_mb")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 
 
@@ -34,7 +36,7 @@ def format_table(report: dict) -> str:
              f"frames: {report['source']}", "", markdown_table(report), ""]
     stages = _stage_names(report)
     lines.append("| stage p50 / p99 ms | " + " | ".join(
-        f"{r['size']} {r['backend']}" for r in report["results"]) + " |")
+        f"{r['size']} {_engine(r)}" for r in report["results"]) + " |")
     lines.append("| --- |" + " ---: |" * len(report["results"]))
     for name in stages:
         cells = []
@@ -51,10 +53,15 @@ def markdown_table(report: dict) -> str:
             "speedup | peak RSS MB |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in report["results"]:
-        rows.append(f"| {r['size']} | {r['backend']} | {r['fps']:.1f} | "
+        rows.append(f"| {r['size']} | {_engine(r)} | {r['fps']:.1f} | "
                     f"{r['fps_pipelined']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                     f"{r['baseline_fps']:.1f} | {r['speedup']:.2f} | {r['rss_mb']:.0f} |")
     return "\n".join(rows)
+
+
+def _engine(result: dict) -> str:
+    """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow")."""
+    return f"{result['backend']} {result.get('correspondence', 'flow')}"
 
 
 def plot(report: dict, path: str | Path) -> None:
@@ -67,7 +74,7 @@ def plot(report: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = report["results"]
-    labels = [f"{r['size']}\n{r['backend']}" for r in results]
+    labels = [f"{r['size']}\n{_engine(r)}" for r in results]
     x = np.arange(len(results))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
     for k, (key, name) in enumerate((("fps", "SDK"), ("fps_pipelined", "SDK pipelined"),

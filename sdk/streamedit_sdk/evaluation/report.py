@@ -5,6 +5,7 @@ JSON shape (stable; ``tests/test_eval.py`` checks it)::
     {"video": str, "frames": int, "fps": float,
      "arr":           {"psnr": dB, "ssim": 0..1, "references": int},
      "fixed":         {"psnr", "ssim", "references", "interval": frames},
+     "flow":          {"psnr", "ssim", "references", "interval"},
      "landmark_only": {"psnr", "ssim", "references", "interval"},
      "dis":           {"psnr", "ssim", "references", "interval"},
      "sigma_spearman": -1..1, "warp_error_ratio": float,
@@ -23,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS: tuple[str, ...] = ("arr", "fixed", "landmark_only", "dis")
+METHODS: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis")
 REPORT_KEYS: tuple[str, ...] = ("video", "frames", "fps", *METHODS, "sigma_spearman",
                                 "warp_error_ratio", "style", "warp_error_ratio_per_frame_style")
 METHOD_KEYS: tuple[str, ...] = ("psnr", "ssim", "references")
-INTERVAL_METHODS: tuple[str, ...] = ("fixed", "landmark_only", "dis")
+INTERVAL_METHODS: tuple[str, ...] = ("fixed", "flow", "landmark_only", "dis")
 
 
 @dataclass
@@ -90,11 +91,15 @@ def markdown_summary(reports: list[dict]) -> str:
     """One markdown row per ``eval --json`` report (as loaded), and the means over them.
 
     PSNR dB / SSIM per method, with the number of references (arr) or the interval (the fixed
-    schedules); ``arr - fixed`` in dB; sigma's rank correlation; the warping-error ratio of the
-    propagated style (of the style applied to every frame in brackets); the SDK's fps.
+    schedules); ``fixed - dis`` (the SDK against DIS MEDIUM at the same references) and
+    ``arr - fixed`` in dB; sigma's rank correlation; the warping-error ratio of the propagated
+    style (of the style applied to every frame in brackets); the SDK's fps. A method missing
+    from a report (``flow`` before it existed) shows as "-".
     """
     def cell(r: dict, name: str) -> str:
-        m = r[name]
+        m = r.get(name)
+        if m is None:
+            return "-"
         refs = m["references"]
         extra = (f"{refs} ref{'s' if refs != 1 else ''}" if name == "arr"
                  else f"every {m['interval']}")
@@ -103,24 +108,27 @@ def markdown_summary(reports: list[dict]) -> str:
     def mean(values: list) -> float | None:
         return _mean([v for v in values if v is not None])
 
-    head = ("| clip | frames | arr | fixed | landmark_only | dis | arr - fixed dB | "
+    def diff(r: dict, a: str, b: str) -> float | None:
+        if r.get(a, {}).get("psnr") is None or r.get(b, {}).get("psnr") is None:
+            return None
+        return r[a]["psnr"] - r[b]["psnr"]
+
+    head = ("| clip | frames | " + " | ".join(METHODS) + " | fixed - dis dB | arr - fixed dB | "
             "sigma_spearman | warp_error_ratio (per-frame style) | SDK fps |\n"
-            "| --- | ---: | --- | --- | --- | --- | ---: | ---: | --- | ---: |")
+            "| --- | ---: |" + " --- |" * len(METHODS) + " ---: | ---: | ---: | --- | ---: |")
     rows = [head]
     for r in reports:
-        gap = (None if r["arr"]["psnr"] is None or r["fixed"]["psnr"] is None
-               else r["arr"]["psnr"] - r["fixed"]["psnr"])
         rows.append(f"| {r['video']} | {r['frames']} | " + " | ".join(cell(r, m) for m in METHODS)
-                    + f" | {_fmt(gap, 2)} | {_fmt(r['sigma_spearman'], 3)} | "
-                    f"{_fmt(r['warp_error_ratio'], 2)} "
+                    + f" | {_fmt(diff(r, 'fixed', 'dis'), 2)} | {_fmt(diff(r, 'arr', 'fixed'), 2)}"
+                    f" | {_fmt(r['sigma_spearman'], 3)} | {_fmt(r['warp_error_ratio'], 2)} "
                     f"({_fmt(r['warp_error_ratio_per_frame_style'], 2)}) | {_fmt(r['fps'], 1)} |")
-    means = {m: (mean([r[m]["psnr"] for r in reports]), mean([r[m]["ssim"] for r in reports]))
-             for m in METHODS}
-    gap = (None if means["arr"][0] is None or means["fixed"][0] is None
-           else means["arr"][0] - means["fixed"][0])
+    means = {m: (mean([r[m]["psnr"] for r in reports if m in r]),
+                 mean([r[m]["ssim"] for r in reports if m in r])) for m in METHODS}
     rows.append("| **mean** | | " + " | ".join(f"{_fmt(p, 2)} / {_fmt(q, 4)}"
                                                 for p, q in means.values())
-                + f" | {_fmt(gap, 2)} | {_fmt(mean([r['sigma_spearman'] for r in reports]), 3)}"
+                + f" | {_fmt(mean([diff(r, 'fixed', 'dis') for r in reports]), 2)}"
+                f" | {_fmt(mean([diff(r, 'arr', 'fixed') for r in reports]), 2)}"
+                f" | {_fmt(mean([r['sigma_spearman'] for r in reports]), 3)}"
                 f" | {_fmt(mean([r['warp_error_ratio'] for r in reports]), 2)} "
                 f"({_fmt(mean([r['warp_error_ratio_per_frame_style'] for r in reports]), 2)})"
                 f" | {_fmt(mean([r['fps'] for r in reports]), 1)} |")

@@ -34,11 +34,12 @@ Progress = Callable[[Iterable, str, int | None], Iterable]
 def evaluate(video: str | Path, config: EditorConfig | None = None, *,
              fixed_interval_frames: int | None = None, style: str = "cartoon",
              progress: Progress | None = None) -> EvalReport:
-    """Run arr, fixed, landmark_only and dis on ``video`` and measure temporal consistency.
+    """Run arr, fixed, flow, landmark_only and dis on ``video``; measure temporal consistency.
 
     config: the SDK's configuration for the ``arr`` run (mode is forced to ``replace``: the
     identity edit's output is then the reference warped onto the frame). ``fixed`` uses the
-    same configuration with a fixed schedule. fixed_interval_frames: frames between references
+    same configuration with a fixed schedule, ``flow`` the same with the weight-free
+    correspondence (landmark-initialised DIS, no network). fixed_interval_frames: frames between references
     of the fixed-schedule methods; default ``round(frames / arr references)``, the same budget.
     style: built-in style edited for the warping-error measurement. progress: wraps each pass's
     frame iterator (e.g. with a progress bar): ``progress(frames, description, total)``.
@@ -72,6 +73,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
         config, replacement=dataclasses.replace(config.replacement, enabled=True,
                                                 interval=interval))
     fixed = _score(EditorMethod(fixed_cfg).predict(frames("fixed", n)), interval=interval)
+    flow_cfg = dataclasses.replace(fixed_cfg, correspondence="flow")
+    flow = _score(EditorMethod(flow_cfg).predict(frames("flow", n)), interval=interval)
     with LandmarkMatcher(config.work_side) as matcher:
         landmark_only = _score(fixed_interval(frames("landmark_only", n), interval, matcher),
                                interval=interval)
@@ -84,7 +87,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
     fps = n / arr_method.seconds if arr_method.seconds > 0 else float("nan")
     return EvalReport(
         video=reader.path.name, frames=n, fps=fps,
-        methods={"arr": arr, "fixed": fixed, "landmark_only": landmark_only, "dis": dis},
+        methods={"arr": arr, "fixed": fixed, "flow": flow, "landmark_only": landmark_only,
+                 "dis": dis},
         sigma_spearman=spearman(sigmas, errors), warp_error_ratio=warp.ratio("output"),
         style=style, warp_error_ratio_per_frame_style=warp.ratio("per_frame"))
 
