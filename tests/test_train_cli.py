@@ -106,3 +106,21 @@ def test_missing_torch_says_how_to_install(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "streamedit_build.commands", None)
     assert cli.main(["export", "x.pt", "-o", str(tmp_path)]) == 2
     assert "pip install torch==2.13.0" in capsys.readouterr().err
+
+
+def test_teacher_pool_in_worker_processes_matches_in_process(clips_dir, tmp_path):
+    """The teacher maps computed on two spawned processes equal the in-process ones."""
+    from streamedit_build.teacher import build_teacher_pool
+
+    paths = [clips_dir / "a.mp4", clips_dir / "b.mp4"]
+    kw = dict(side=128, work_side=256, pairs_per_clip=2, max_gap=3, preset="ultrafast", lk=1,
+              progress=False)
+    two = build_teacher_pool(paths, cache_dir=tmp_path / "two", workers=2, **kw)
+    one = build_teacher_pool(paths, cache_dir=tmp_path / "one", workers=1, **kw)
+    assert [p.clip for p in two] == ["a", "b"]
+    for a, b in zip(two, one):
+        assert np.array_equal(a.index, b.index)
+        np.testing.assert_allclose(a.target.astype(np.float32), b.target.astype(np.float32),
+                                   atol=1e-2)
+    again = build_teacher_pool(paths, cache_dir=tmp_path / "two", workers=2, **kw)
+    assert np.array_equal(again[0].target, two[0].target)  # read back from the cache

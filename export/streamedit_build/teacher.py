@@ -17,6 +17,7 @@ import logging
 import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import cv2
@@ -130,12 +131,20 @@ def build_teacher_pool(paths: list[Path], side: int, work_side: int, cache_dir: 
         jobs = [(p, side, work_side, cache_dir, pairs_per_clip, max_gap, preset, lk, seed)
                 for p, _ in todo]
         bar = tqdm(total=len(jobs), desc="teacher maps", unit="clip", disable=not progress)
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-            for (_, f), tp in zip(todo, pool.map(_clip_job, jobs)):
+        # spawn, not fork: a forked child of a process that has run OpenMP (the kernels) or
+        # onnxruntime threads can hang in its first parallel region
+        pool = (ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+                if workers > 1 and len(jobs) > 1 else None)
+        try:
+            results = pool.map(_clip_job, jobs) if pool else map(_clip_job, jobs)
+            for (_, f), tp in zip(todo, results):
                 np.savez(f.with_suffix(".tmp.npz"), index=tp.index, init=tp.init,
                          target=tp.target)
                 f.with_suffix(".tmp.npz").replace(f)
                 out.append(tp)
                 bar.update(1)
-        bar.close()
+        finally:
+            if pool is not None:
+                pool.shutdown()
+            bar.close()
     return out
