@@ -70,7 +70,7 @@ def test_cli_writes_json(tmp_path, capsys):
     assert main(["bench", "--size", "128x96", "--frames", "3", "-q", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["results"][0]["size"] == "128x96" and "date" in data
-    assert "| 128x96 | ort-cpu |" in capsys.readouterr().out
+    assert "| 128x96 | ort-cpu ppce |" in capsys.readouterr().out
 
 
 def test_readme_tables_come_from_the_stored_results():

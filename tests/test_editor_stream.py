@@ -77,7 +77,9 @@ def test_timer_records_every_stage(frames):
         assert 0 < stages[name].p50_ms <= stages[name].p99_ms
     assert stages["reference_update"].count == 2  # frames 5 and 10
     # the second replacement re-matches the new reference against the origin: one more call
-    assert stages["flow"].count == stages["sigma"].count == 13
+    assert stages["flow"].count == stages["refine"].count == stages["head"].count == 13
+    # the backbone also encodes each of the three references (the first and two replacements)
+    assert stages["backbone"].count == 13 + 3
 
 
 @pytest.mark.parametrize("reference, expected", [(0, [4, 8]), (5, [0, 4, 8])])

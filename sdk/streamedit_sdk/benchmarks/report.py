@@ -74,9 +74,10 @@ def plot(report: dict, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = report["results"]
-    labels = [f"{r['size']}\n{_engine(r)}" for r in results]
+    labels = [f"{r['size']}\n{_engine(r).replace(' ', chr(10))}" for r in results]
     x = np.arange(len(results))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    width = max(12.0, 2.2 * len(results) + 3.0)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(width, 4.8), dpi=110)
     for k, (key, name) in enumerate((("fps", "SDK"), ("fps_pipelined", "SDK pipelined"),
                                      ("baseline_fps", "DIS MEDIUM baseline"))):
         bars = ax1.bar(x + (k - 1) * 0.27, [r[key] for r in results], 0.27, label=name)
@@ -93,7 +94,7 @@ def plot(report: dict, path: str | Path) -> None:
     ax2.set_xticks(x, labels)
     ax2.set_ylabel("mean ms per frame")
     ax2.set_title("where the time goes (without pipelining)")
-    ax2.legend(fontsize=7, ncol=2)
+    ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     m = report["machine"]
     fig.suptitle(f"streamedit bench: {m['cpu']}, {m['cores']} cores, GPU {m.get('gpu') or 'none'}",
                  fontsize=10)

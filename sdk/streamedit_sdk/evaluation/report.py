@@ -163,8 +163,8 @@ def plot(report: EvalReport, path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     frames = np.arange(1, report.frames)
-    colours = {"arr": "tab:red", "fixed": "tab:blue", "landmark_only": "tab:gray",
-               "dis": "tab:green"}
+    colours = {"arr": "tab:red", "fixed": "tab:blue", "flow": "tab:orange",
+               "landmark_only": "tab:gray", "dis": "tab:green"}
     for name in METHODS:
         s = report.methods[name]
         label = f"{name} ({_fmt(_mean(s.psnr), 2)} dB, {len(s.reference_ids)} refs)"
