@@ -49,8 +49,9 @@ class CorrespondenceModel(Protocol):
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures: ...
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                face: np.ndarray | None = None) -> Correspondence:
-        """Map and sigma at work size; ``face``: (h, w) bool landmark region, or None."""
+                landmarks: np.ndarray | None = None) -> Correspondence:
+        """Map and sigma at work size; ``landmarks``: (478, 2) work px of the current frame,
+        or None where no face was found."""
 
 
 def identity_map(height: int, width: int) -> np.ndarray:
@@ -82,9 +83,9 @@ class FlowCorrespondence:
         return ReferenceFeatures(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                face: np.ndarray | None = None) -> Correspondence:
+                landmarks: np.ndarray | None = None) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
-        ``face`` is accepted for the interface and not used."""
+        ``landmarks`` are accepted for the interface and not used (the init map has them)."""
         corr = self.refine(rgb, reference.gray, init_map)
         with self._timer.stage("sigma"):
             sigma = self.residual_sigma(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), reference.gray,

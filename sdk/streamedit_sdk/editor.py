@@ -241,8 +241,7 @@ class StreamEditor:
                 init = prior
         if landmarks is None:
             self.stats.faces_lost += 1
-        face = None if landmarks is None else face_hull_mask(landmarks, ww, wh)
-        corr = self._model.predict(work, ref.features, init, face)
+        corr = self._model.predict(work, ref.features, init, landmarks)
         self._prev_map = corr.map
         with timer.stage("propagation"):
             full_map = ops.resize_map(corr.map, w, h)

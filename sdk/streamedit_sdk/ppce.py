@@ -23,6 +23,7 @@ import numpy as np
 from .backends import Backend, ModelFileError, open_network
 from .correspondence import Correspondence, FlowCorrespondence, ReferenceFeatures
 from .frames import resize_to, work_size
+from .landmarks import face_hull_mask
 from .netspec import profiles
 from .ops import resize_map
 from .timing import NullTimer, Timer
@@ -145,9 +146,11 @@ class PPCECorrespondence:
         return PPCEReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), small, _gray(small), feats)
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                face: np.ndarray | None = None) -> Correspondence:
+                landmarks: np.ndarray | None = None) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref
-        px; face: (h, w) bool landmark region or None. Map and sigma at work size."""
+        px; landmarks: (478, 2) work px of the current frame, or None. Map and sigma at work
+        size. The face mask the head takes is the landmarks' hull drawn at the model side, as
+        in training (a quarter of the pixels of the work frame to fill and dilate)."""
         if not isinstance(reference, PPCEReference):
             raise TypeError("reference was encoded by another correspondence model")
         h, w = rgb.shape[:2]
@@ -157,8 +160,10 @@ class PPCECorrespondence:
         sw, sh = self._small_size(h, w)
         small = resize_to(rgb, sw, sh)
         init_small = resize_map(init, sw, sh)
-        face_small = np.zeros((sh, sw), np.float32) if face is None else cv2.resize(
-            face.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+        face_small = np.zeros((sh, sw), np.float32)
+        if landmarks is not None:  # pixel centres aligned, as resize_map does
+            small_lm = (landmarks + 0.5) * np.float32([sw / w, sh / h]) - 0.5
+            face_small = face_hull_mask(small_lm, sw, sh).astype(np.float32)
         with self._timer.stage("backbone"):
             feats = self._backbone.infer({"image": _chw(small)})["features"]
         with self._timer.stage("head"):
