@@ -118,8 +118,8 @@ class PairMaker:
             mesh = WarpMesh.build(lm_ref, w, h)
             init = landmark_map(mesh, lm_cur, h, w, grid)
             face = face_hull_mask(lm_cur, w, h).astype(np.float32)
-        feats = self._flow.encode_reference(ref)
-        return self._flow.predict(cur, feats, init).map, face
+        gray = cv2.cvtColor(cur, cv2.COLOR_RGB2GRAY)
+        return self._flow.refine(gray, cv2.cvtColor(ref, cv2.COLOR_RGB2GRAY), init), face
 
     def synthetic(self, clip: ClipFrames, i: int, rng: np.random.Generator) -> Pair:
         """A frame and itself warped by a known smooth field (plus a landmark-driven warp of the

@@ -53,6 +53,9 @@ class CorrespondenceModel(Protocol):
         """Map and sigma at work size; ``landmarks``: (478, 2) work px of the current frame,
         or None where no face was found."""
 
+    def close(self) -> None:
+        """Release what the model holds (sessions, engines); idempotent."""
+
 
 def identity_map(height: int, width: int) -> np.ndarray:
     """(h, w, 2) float32 map of every pixel to itself."""
@@ -86,16 +89,17 @@ class FlowCorrespondence:
                 landmarks: np.ndarray | None = None) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
         ``landmarks`` are accepted for the interface and not used (the init map has them)."""
-        corr = self.refine(rgb, reference.gray, init_map)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        corr = self.refine(gray, reference.gray, init_map)
         with self._timer.stage("sigma"):
-            sigma = self.residual_sigma(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), reference.gray,
-                                        corr)
+            sigma = self.residual_sigma(gray, reference.gray, corr)
         return Correspondence(corr, sigma)
 
-    def refine(self, rgb: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray) -> np.ndarray:
-        """DIS from ``init_map``, then Lucas-Kanade: (h, w, 2) float32 ref px."""
+    def refine(self, gray: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray
+               ) -> np.ndarray:
+        """DIS from ``init_map``, then Lucas-Kanade. gray, ref_gray: (h, w) uint8 current and
+        reference frames. Returns (h, w, 2) float32 ref px."""
         with self._timer.stage("flow"):
-            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             grid = self._identity(*gray.shape)
             flow = np.ascontiguousarray(init_map - grid)
             flow = self._dis.calc(gray, ref_gray, flow)  # gray(x) ~ ref(x + flow(x))
@@ -106,6 +110,9 @@ class FlowCorrespondence:
                                          ref_gray.astype(np.float32) * (1 / 255), corr,
                                          iterations=self._lk)
         return corr
+
+    def close(self) -> None:
+        """Nothing to release (OpenCV objects go with the Python object)."""
 
     def residual_sigma(self, gray: np.ndarray, ref_gray: np.ndarray,
                        corr: np.ndarray) -> np.ndarray:

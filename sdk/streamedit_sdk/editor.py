@@ -195,13 +195,12 @@ class StreamEditor:
             self._restart(*self._initial)
 
     def close(self) -> None:
-        """Release the MediaPipe graphs. Idempotent."""
+        """Release the MediaPipe graphs and the correspondence model's sessions. Idempotent."""
         if self._closed:
             return
         self._closed = True
         self._tracker.close()
-        if isinstance(self._model, PPCECorrespondence):
-            self._model.close()
+        self._model.close()
         if self._segmenter is not None:
             self._segmenter.close()
 

@@ -83,10 +83,9 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class PPCEReference(ReferenceFeatures):
-    """Per-reference cache. small: (hs, ws, 3) uint8 at the model side; features:
-    (1, C, hs/stride, ws/stride) float32; small_gray: (1, 1, hs, ws) float32 0..1."""
+    """Per-reference cache (the model side is hs x ws): small_gray: (1, 1, hs, ws) float32 0..1;
+    features: (1, C, hs/stride, ws/stride) float32."""
 
-    small: np.ndarray
     small_gray: np.ndarray
     features: np.ndarray
 
@@ -143,7 +142,7 @@ class PPCECorrespondence:
         small = resize_to(rgb, sw, sh)
         with self._timer.stage("backbone"):
             feats = self._backbone.infer({"image": _chw(small)})["features"]
-        return PPCEReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), small, _gray(small), feats)
+        return PPCEReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), _gray(small), feats)
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
                 landmarks: np.ndarray | None = None) -> Correspondence:
@@ -156,7 +155,8 @@ class PPCECorrespondence:
         h, w = rgb.shape[:2]
         init = init_map
         if self._init is not None:
-            init = self._init.refine(rgb, reference.gray, init_map)
+            init = self._init.refine(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), reference.gray,
+                                     init_map)
         sw, sh = self._small_size(h, w)
         small = resize_to(rgb, sw, sh)
         init_small = resize_map(init, sw, sh)
