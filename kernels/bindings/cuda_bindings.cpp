@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings/bindings.h"
@@ -177,6 +178,32 @@ void grid_sample(const std::string& dtype, std::uintptr_t src, int hs, int ws, i
     check(err, "grid_sample (CUDA)");
 }
 
+// map_in is copied into out on `stream`, which is then refined in place; scratch holds
+// lk_refine_scratch_floats(height, width) floats.
+void lk_refine(std::uintptr_t cur, std::uintptr_t ref, std::uintptr_t map_in, std::uintptr_t out,
+               int height, int width, int iterations, int window, float damping,
+               float max_step, std::uintptr_t scratch, std::uintptr_t stream) {
+    if (height < 0 || width < 0 || iterations < 0) throw py::value_error("negative size");
+    if (window < 1 || window % 2 == 0) throw py::value_error("window: must be odd and >= 1");
+    if (int64_t(height) * width == 0) return;
+    for (auto [p, name] : {std::pair{cur, "cur"}, {ref, "ref"}, {map_in, "map"}, {out, "out"}})
+        require_device_pointer(p, name);
+    if (iterations > 0) require_device_pointer(scratch, "scratch");
+    cudaError_t err;
+    {
+        py::gil_scoped_release release;
+        const size_t bytes = static_cast<size_t>(height) * width * 2 * sizeof(float);
+        err = cudaMemcpyAsync(reinterpret_cast<void*>(out), reinterpret_cast<const void*>(map_in),
+                              bytes, cudaMemcpyDeviceToDevice, as_stream(stream));
+        if (err == cudaSuccess)
+            err = cuda::launch_lk_refine(
+                reinterpret_cast<const float*>(cur), reinterpret_cast<const float*>(ref), height,
+                width, reinterpret_cast<float*>(out), iterations, window, damping, max_step,
+                reinterpret_cast<float*>(scratch), as_stream(stream));
+    }
+    check(err, "lk_refine (CUDA)");
+}
+
 }  // namespace
 
 void register_cuda(py::module_& m) {
@@ -194,6 +221,8 @@ void register_cuda(py::module_& m) {
     m.def("cuda_device_count", &device_count, "CUDA devices visible (0 without driver or GPU)");
     m.def("barycentric_warp_cuda", &barycentric_warp);
     m.def("grid_sample_cuda", &grid_sample);
+    m.def("lk_refine_cuda", &lk_refine);
+    m.def("lk_refine_scratch_floats", &cuda::lk_refine_scratch_floats);
 }
 
 }  // namespace streamedit::bindings

@@ -22,4 +22,12 @@ cudaError_t launch_barycentric_warp(const float* lm_cur, const float* lm_ref, in
 template <typename T>
 cudaError_t launch_grid_sample(const GridSampleArgs<T>& args, int channels, cudaStream_t stream);
 
+// Lucas-Kanade refinement of `map` in place (rules in cpu/lk_refine.cpp, same arithmetic).
+//   cur, ref: (h, w) float32 grey   map: (h, w, 2) float32 reference px, updated in place
+//   scratch: lk_refine_scratch_floats(h, w) floats of device memory the call may overwrite
+cudaError_t launch_lk_refine(const float* cur, const float* ref, int h, int w, float* map,
+                             int iterations, int window, float damping, float max_step,
+                             float* scratch, cudaStream_t stream);
+size_t lk_refine_scratch_floats(int h, int w);
+
 }  // namespace streamedit::cuda

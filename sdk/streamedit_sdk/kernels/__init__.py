@@ -40,6 +40,10 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from . import reference
+from ._device import cuda_available
+from ._device import ext as _ext
+from ._device import require_cuda as _require_cuda
+from ._device import stream_handle as _stream_handle
 from .refine import lk_refine
 from ._arrays import (
     ArrayInfo,
@@ -71,39 +75,6 @@ class LandmarkWarp(NamedTuple):
 
     map: Any  # (H, W, 2) float32, absolute reference px; NaN where mask == 0
     mask: Any  # (H, W) uint8, 1 where a triangle covers the pixel
-
-
-def _ext():
-    from .. import _kernels  # the compiled extension; imported lazily for a clear error
-
-    return _kernels
-
-
-def cuda_available() -> bool:
-    """True when the kernels were built with CUDA and a CUDA device is visible."""
-    ext = _ext()
-    return bool(ext.built_with_cuda) and ext.cuda_device_count() > 0
-
-
-def _require_cuda(what: str) -> None:
-    ext = _ext()
-    if not ext.built_with_cuda:
-        raise RuntimeError(
-            f"{what} is a CUDA array but streamedit_sdk was built without CUDA: reinstall with "
-            "nvcc on PATH (pip install . rebuilds the kernels), or pass numpy arrays")
-    if ext.cuda_device_count() == 0:
-        raise RuntimeError(f"{what} is a CUDA array but no CUDA device is visible")
-
-
-def _stream_handle(stream: Any, infos: list[ArrayInfo]) -> int:
-    """CUDA stream handle: explicit, else the first interface-declared stream, else 0."""
-    if stream is None:
-        declared = [i.stream for i in infos if i.device and i.stream is not None]
-        return int(declared[0]) if declared else 0
-    for attr in ("cuda_stream", "ptr", "handle"):  # torch, CuPy, pycuda stream objects
-        if hasattr(stream, attr):
-            return int(getattr(stream, attr))
-    return int(stream)
 
 
 def _check_impl(impl: str) -> None:
