@@ -6,13 +6,14 @@ import dataclasses
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from . import ops
-from .config import EditorConfig
-from .correspondence import CorrespondenceModel, FlowCorrespondence, identity_map
+from .arrays import ArrayOps, HostOps
+from .config import DEVICE_BACKENDS, EditorConfig
+from .correspondence import CorrespondenceModel, FlowCorrespondence
 from .frames import from_rgb, resize_to, to_rgb, to_work
 from .inpaint import Inpainter, OpenCVInpainter
 from .landmarks import LandmarkTracker, face_hull_mask
@@ -32,9 +33,11 @@ class NoFaceError(ValueError):
 class EditResult:
     """What :meth:`StreamEditor.process` returns for one frame.
 
-    frame: (H, W, 3) uint8 edited frame, in the configured channel order.
+    frame: (H, W, 3) uint8 edited frame, in the configured channel order (host numpy).
     map: (H, W, 2) float32 correspondence current -> reference, absolute reference px (x, y).
     sigma: (H, W) float32 Laplace scale of the correspondence error (intensity, 0..1 units).
+    ``map`` and ``sigma`` are numpy arrays on the host backends and torch tensors on the
+    device with the GPU backends (they are not copied back; ``.cpu().numpy()`` when needed).
     reference_id: stream index of the frame that is the reference for this output.
     replaced: True when this frame became the new reference (ARR).
     face_found: False when no landmarks were found (the map comes from image content alone).
@@ -43,8 +46,8 @@ class EditResult:
     """
 
     frame: np.ndarray
-    map: np.ndarray
-    sigma: np.ndarray
+    map: Any
+    sigma: Any
     reference_id: int
     replaced: bool
     face_found: bool
@@ -97,13 +100,16 @@ class StreamEditor:
                  inpainter: Inpainter | None = None, timer: Timer | None = None) -> None:
         """``inpainter``: fills what an old reference did not see (default OpenCV Telea).
         ``timer``: receives every stage's wall time (e.g. :class:`~.timing.StageTimer`);
-        stages: convert, resize, landmarks, segmentation, landmark_warp, the correspondence model's
-        own (flow, sigma), propagation, uncertainty, reference_update (which contains one more
-        call of the model's stages when it re-matches a reference against the origin)."""
+        stages: convert, resize, landmarks, segmentation, upload, landmark_warp, the
+        correspondence model's own (flow, refine, sigma / backbone, head), propagation,
+        uncertainty, download, reference_update (which contains one more call of the model's
+        stages when it re-matches a reference against the origin). On the GPU backends work
+        is asynchronous: give the timer a ``sync`` (:class:`~.timing.StageTimer`) to time
+        stages rather than launches."""
         self.config = config or EditorConfig()
         cfg = self.config
         self._timer = timer or NullTimer()
-        self._model = self._correspondence_model()
+        self._xp, self._model = self._open_backend()
         self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
         self._tracker = LandmarkTracker()
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
@@ -111,7 +117,8 @@ class StreamEditor:
         self._policy = ReplacementPolicy(cfg.replacement)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
         self._ref: ops.Reference | None = None
-        self._prev_map: np.ndarray | None = None
+        self._host_ref: tuple[np.ndarray, np.ndarray] | None = None  # frame, edit (host)
+        self._prev_map: Any = None
         self._index = 0
         self.stats = EditorStats()
         self._closed = False
@@ -145,7 +152,7 @@ class StreamEditor:
         self._check_started()
         with self._timer.stage("convert"):
             rgb = to_rgb(frame, self.config.color_order)
-        if rgb.shape != self._ref.rgb.shape:
+        if rgb.shape != self._host_ref[0].shape:
             self._reinitialize(rgb.shape)
         return self._edit(self._observe(rgb))
 
@@ -173,7 +180,7 @@ class StreamEditor:
                 while pending is not None:
                     obs = pending.result()
                     pending = None
-                    if obs.rgb.shape != self._ref.rgb.shape:
+                    if obs.rgb.shape != self._host_ref[0].shape:
                         self._reinitialize(obs.rgb.shape)  # nothing else is running now
                         obs = self._observe(obs.rgb)
                     nxt = next(it, None)
@@ -228,69 +235,85 @@ class StreamEditor:
 
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
-        cfg, timer, ref = self.config, self._timer, self._ref
-        rgb, work, landmarks = obs.rgb, obs.work, obs.landmarks
-        h, w = rgb.shape[:2]
-        wh, ww = work.shape[:2]
-        prior = self._prev_map if self._prev_map is not None else identity_map(wh, ww)
+        cfg, timer, ref, xp = self.config, self._timer, self._ref, self._xp
+        h, w = obs.rgb.shape[:2]
+        wh, ww = obs.work.shape[:2]
+        with timer.stage("upload"):
+            frame, work = xp.upload_frame(obs.rgb, obs.work)
+        prior = self._prev_map if self._prev_map is not None else xp.identity_map(wh, ww)
         with timer.stage("landmark_warp"):
-            if landmarks is not None and ref.mesh is not None:
-                init = ops.landmark_map(ref.mesh, landmarks, wh, ww, prior, cfg.num_threads)
+            if obs.landmarks is not None and ref.mesh is not None:
+                init = ops.landmark_map(ref.mesh, obs.landmarks, wh, ww, prior, xp)
             else:
                 init = prior
-        if landmarks is None:
+        if obs.landmarks is None:
             self.stats.faces_lost += 1
-        corr = self._model.predict(work, ref.features, init, landmarks)
+        corr = self._model.predict(work, ref.features, init, obs.landmarks)
         self._prev_map = corr.map
         with timer.stage("propagation"):
-            full_map = ops.resize_map(corr.map, w, h)
-            carried = ops.carry_edit(ref, corr.map, full_map, cfg.num_threads,
-                                     delta=cfg.mode == "residual")
-            output = ops.propagate(ref, carried, full_map, rgb, cfg.mode, cfg.num_threads)
+            full_map = xp.resize_map(corr.map, w, h)
+            carried = ops.carry_edit(ref, corr.map, full_map, xp, delta=cfg.mode == "residual")
+            output = ops.propagate(ref, carried, full_map, frame, cfg.mode, xp)
         with timer.stage("uncertainty"):
-            fraction = uncertain_fraction(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
-            sigma = resize_to(corr.sigma, w, h)
+            fraction = xp.fraction_above(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
+            sigma = xp.resize_image(corr.sigma, w, h)
         replaced = self._policy.update(fraction, abs(self._index - ref.index))
         if replaced:
             with timer.stage("reference_update"):
-                output = self._replace(ref, carried, corr.map, full_map, obs, output, sigma)
-        result = EditResult(from_rgb(output, cfg.color_order), full_map, sigma, self._ref.index,
-                            replaced, landmarks is not None, fraction, self._index)
+                edited = self._replace(ref, carried, corr.map, full_map, obs, work, output, sigma)
+        else:
+            with timer.stage("download"):
+                edited = xp.download_frame(output)
+        result = EditResult(from_rgb(edited, cfg.color_order), full_map, sigma, self._ref.index,
+                            replaced, obs.landmarks is not None, fraction, self._index)
         self._index += 1
         self.stats.frames += 1
         return result
 
-    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: np.ndarray,
-                 full_map: np.ndarray, obs: _Observation, output: np.ndarray,
-                 sigma: np.ndarray) -> np.ndarray:
-        """Make the observed frame the reference (ARR); returns its edited version."""
+    def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
+                 full_map: Any, obs: _Observation, work: Any, output: Any, sigma: Any
+                 ) -> np.ndarray:
+        """Make the observed frame the reference (ARR); returns its edited version (host).
+
+        Maps are composed on the editor's side; the inpainting of what the old reference did
+        not see runs on the host (a replacement is rare), and the new reference is uploaded."""
+        xp = self._xp
         if carried.delta is None:
-            carried = ops.carry_edit(ref, corr_map, full_map, self.config.num_threads)
-        unseen = sigma > self.config.replacement.inpaint_sigma
+            carried = ops.carry_edit(ref, corr_map, full_map, xp)
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
-                ref.origin, carried, obs.work, self._model))
-        output, trace = ops.edit_for_new_reference(ref, carried, obs.rgb, output, unseen,
-                                                   self._inpainter)
+                ref.origin, carried, work, self._model))
+        unseen = xp.to_host(sigma > self.config.replacement.inpaint_sigma)
+        on_host = dataclasses.replace(
+            carried, delta=xp.to_host(carried.delta),
+            known=None if carried.known is None else xp.to_host(carried.known))
+        edited, (origin, to_origin, known) = ops.edit_for_new_reference(
+            ref, on_host, obs.rgb, xp.download_frame(output), unseen, self._inpainter)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
-        self._start(obs.rgb, output, self._index, obs.work, obs.landmarks, trace)
+        self._start(obs.rgb, edited, self._index, obs.work, obs.landmarks,
+                    (origin, to_origin, xp.from_host(known)))
         self._policy.replaced()
-        return output
+        return edited
 
     def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
                landmarks: np.ndarray | None,
-               trace: tuple[ops.Origin, np.ndarray, np.ndarray] | None = None) -> None:
-        self._ref = ops.encode_reference(index, rgb, edited, work, landmarks, self._model, trace)
+               trace: tuple[ops.Origin, Any, Any] | None = None) -> None:
+        """Make a host frame and its host edit the reference (uploaded to the editor's side)."""
+        xp = self._xp
+        rgb_x, work_x = xp.upload_frame(rgb, work)
+        self._ref = ops.encode_reference(index, rgb_x, xp.from_host(edited), work_x, landmarks,
+                                         self._model, trace, xp)
+        self._host_ref = (rgb, edited)
         self._prev_map = None
         self.stats.reference_ids.append(index)
 
     def _reinitialize(self, shape: tuple[int, ...]) -> None:
-        old = self._ref
+        rgb, edited = self._host_ref
         h, w = shape[:2]
         log.warning("frame %d is %dx%d but the stream was %dx%d: re-initialising the reference "
-                    "at the new size", self._index, w, h, old.rgb.shape[1], old.rgb.shape[0])
-        self._restart(resize_to(old.rgb, w, h), resize_to(old.edited, w, h), old.index)
+                    "at the new size", self._index, w, h, rgb.shape[1], rgb.shape[0])
+        self._restart(resize_to(rgb, w, h), resize_to(edited, w, h), self._ref.index)
         self.stats.reference_ids.pop()  # the same reference, resized: not a new one
         self.stats.reinitialized += 1
 
@@ -307,12 +330,19 @@ class StreamEditor:
         if self._segmenter is not None:
             self._segmenter.reset()
 
-    def _correspondence_model(self) -> CorrespondenceModel:
+    def _open_backend(self) -> tuple[ArrayOps, CorrespondenceModel]:
+        """The array side and the correspondence model the configured backend runs on."""
         cfg = self.config
+        if cfg.backend in DEVICE_BACKENDS:
+            from .device import open_device_pipeline  # torch: imported only for these backends
+
+            return open_device_pipeline(cfg, self._timer)
         if cfg.correspondence == "ppce":
-            return PPCECorrespondence(cfg.model_dir, cfg.backend, cfg.num_threads, self._timer)
-        return FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor,
-                                  timer=self._timer, lk_iterations=cfg.lk_iterations)
+            model = PPCECorrespondence(cfg.model_dir, cfg.backend, cfg.num_threads, self._timer)
+        else:
+            model = FlowCorrespondence(cfg.flow_preset, cfg.sigma_window, cfg.sigma_floor,
+                                       timer=self._timer, lk_iterations=cfg.lk_iterations)
+        return HostOps(cfg.num_threads), model
 
     def _work(self, rgb: np.ndarray) -> np.ndarray:
         return to_work(rgb, self.config.work_side)

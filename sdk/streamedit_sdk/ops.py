@@ -1,17 +1,29 @@
-"""The editor's model operations as small typed functions (the editor only sequences them)."""
+"""The editor's model operations as small typed functions (the editor only sequences them).
+
+Every function takes an :class:`~streamedit_sdk.arrays.ArrayOps` (``xp``): with
+:class:`~streamedit_sdk.arrays.HostOps` the arrays are numpy, with the device ops they are
+device tensors (the frame stays on the GPU). Where a docstring says (H, W, 3) uint8 it means an
+array of that shape and dtype on ``xp``'s side.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import cv2
 import numpy as np
 
-from . import kernels
+from .arrays import ArrayOps, HostOps, resize_map
 from .correspondence import CorrespondenceModel, ReferenceFeatures
 from .frames import paste, resize_to
 from .inpaint import Inpainter
 from .landmarks import WarpMesh
+
+__all__ = ["Origin", "Reference", "CarriedEdit", "encode_reference", "landmark_map",
+           "resize_map", "carry_edit", "propagate", "retrace_to_origin",
+           "edit_for_new_reference"]
+
+HOST = HostOps()  # stateless: the host side with the default thread count
 
 
 @dataclass(frozen=True)
@@ -24,9 +36,9 @@ class Origin:
     """
 
     index: int
-    delta: np.ndarray
+    delta: Any
     features: ReferenceFeatures
-    edited: np.ndarray
+    edited: Any
 
 
 @dataclass(frozen=True)
@@ -46,20 +58,22 @@ class Reference:
     """
 
     index: int
-    rgb: np.ndarray
-    edited: np.ndarray
-    delta: np.ndarray
+    rgb: Any
+    edited: Any
+    delta: Any
     origin: Origin
-    to_origin: np.ndarray | None
-    known: np.ndarray | None
+    to_origin: Any | None
+    known: Any | None
     mesh: WarpMesh | None
     features: ReferenceFeatures
 
 
-def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.ndarray,
+def encode_reference(index: int, rgb: Any, edited: Any, work: Any,
                      landmarks: np.ndarray | None, model: CorrespondenceModel,
-                     trace: tuple[Origin, np.ndarray, np.ndarray] | None = None) -> Reference:
-    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks in its px.
+                     trace: tuple[Origin, Any, Any] | None = None,
+                     xp: ArrayOps = HOST) -> Reference:
+    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks (host) in its
+    px; images on ``xp``'s side.
 
     ``trace``: (origin, to_origin, known) for a reference taken by replacement; None makes this
     reference the origin of the user's edit.
@@ -67,7 +81,7 @@ def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.n
     mesh = None
     if landmarks is not None:
         mesh = WarpMesh.build(landmarks, work.shape[1], work.shape[0])
-    delta = edited.astype(np.float32) - rgb.astype(np.float32)
+    delta = xp.subtract(edited, rgb)
     features = model.encode_reference(work)
     origin, to_origin, known = (trace if trace is not None
                                 else (Origin(index, delta, features, edited), None, None))
@@ -75,34 +89,14 @@ def encode_reference(index: int, rgb: np.ndarray, edited: np.ndarray, work: np.n
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
-                 fallback: np.ndarray, num_threads: int = 0) -> np.ndarray:
+                 fallback: Any, xp: ArrayOps = HOST) -> Any:
     """Barycentric landmark warp (paper §3.1): (h, w, 2) float32 reference px.
 
-    Pixels no triangle covers (possible when landmarks fold over) take ``fallback``.
+    ``landmarks``: (478, 2) host px of the current frame. Pixels no triangle covers (possible
+    when landmarks fold over) take ``fallback``.
     """
-    warp = kernels.barycentric_warp(mesh.current_points(landmarks), mesh.points_ref,
-                                    mesh.triangles, height, width, num_threads=num_threads)
-    out = warp.map
-    holes = warp.mask == 0
-    if holes.any():
-        paste(out, fallback, holes)
-    return out
-
-
-def resize_map(small: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a map of px at one size to (height, width, 2) float32 px at another.
-
-    Pixel centres are aligned (x_full = (x_work + 0.5) * sx - 0.5), as in ``cv2.resize``.
-    """
-    h, w = small.shape[:2]
-    if (h, w) == (height, width):
-        return small
-    sx, sy = width / w, height / h
-    # bilinear weights sum to one, so scaling the values first gives the same map, on 1/s^2
-    # as many pixels (cv2.transform: numpy broadcasting over a last axis of 2 is 20x slower)
-    affine = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]], np.float32)
-    return cv2.resize(cv2.transform(small, affine), (width, height),
-                      interpolation=cv2.INTER_LINEAR)
+    return xp.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
+                           height, width, fallback)
 
 
 @dataclass(frozen=True)
@@ -116,14 +110,14 @@ class CarriedEdit:
     to_origin_work: (h, w, 2) float32, the same map at work size (origin work px).
     """
 
-    to_origin: np.ndarray
-    known: np.ndarray | None
-    delta: np.ndarray | None
-    to_origin_work: np.ndarray
+    to_origin: Any
+    known: Any | None
+    delta: Any | None
+    to_origin_work: Any
 
 
-def carry_edit(reference: Reference, corr_map: np.ndarray, full_map: np.ndarray,
-               num_threads: int = 0, *, delta: bool = True) -> CarriedEdit:
+def carry_edit(reference: Reference, corr_map: Any, full_map: Any, xp: ArrayOps = HOST, *,
+               delta: bool = True) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px) back to the origin.
 
     ``full_map`` is ``corr_map`` at full size (:func:`resize_map`). For a reference taken by
@@ -134,34 +128,33 @@ def carry_edit(reference: Reference, corr_map: np.ndarray, full_map: np.ndarray,
     replacement) take the reference's own edit. ``delta``: also sample the edit's difference
     (residual mode, new references).
     """
-    def sample(src: np.ndarray, at: np.ndarray, border: str = "zero") -> np.ndarray:
-        return kernels.grid_sample(src, at, border=border, num_threads=num_threads)
+    def sample(src: Any, at: Any, border: str = "zero") -> Any:
+        return xp.grid_sample(src, at, border=border)
 
     if reference.to_origin is None:
         return CarriedEdit(full_map, None, sample(reference.delta, full_map) if delta else None,
                            corr_map)
     height, width = full_map.shape[:2]
     to_origin_work = sample(reference.to_origin, corr_map, "replicate")
-    to_origin = resize_map(to_origin_work, width, height)
+    to_origin = xp.resize_map(to_origin_work, width, height)
     known = None
     if reference.known is not None:
         known_work = sample(reference.known, corr_map)  # 0..255, soft at the seam
-        if known_work.min() < 128:
-            known = resize_to(known_work, width, height) >= 128
+        if xp.any(known_work < 128):
+            known = xp.resize_image(known_work, width, height) >= 128
     if not delta:
         return CarriedEdit(to_origin, known, None, to_origin_work)
     if known is None:
         return CarriedEdit(to_origin, None, sample(reference.origin.delta, to_origin),
                            to_origin_work)
     own = sample(reference.delta, full_map)
-    carried = kernels.grid_sample(reference.origin.delta, to_origin, fallback=own,
-                                  valid=known.view(np.uint8), border="zero",
-                                  num_threads=num_threads)
+    carried = xp.grid_sample(reference.origin.delta, to_origin, fallback=own,
+                             valid=xp.as_uint8(known), border="zero")
     return CarriedEdit(to_origin, known, carried, to_origin_work)
 
 
-def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
-              frame: np.ndarray, mode: str, num_threads: int = 0) -> np.ndarray:
+def propagate(reference: Reference, carried: CarriedEdit, corr_map: Any, frame: Any,
+              mode: str, xp: ArrayOps = HOST) -> Any:
     """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
 
     replace (paper §3.3): the edited pixels warped onto the frame. They are sampled once from
@@ -173,23 +166,16 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: np.ndarray,
     eyes blink, and revealed regions stay real.
     """
     if mode != "replace":
-        return _add(frame, carried.delta)
+        return xp.add_delta(frame, carried.delta)
 
-    out = kernels.grid_sample(reference.origin.edited, carried.to_origin, fallback=frame,
-                              num_threads=num_threads)
+    out = xp.grid_sample(reference.origin.edited, carried.to_origin, fallback=frame)
     if carried.known is not None:  # pixels never traced to the origin: this reference's edit
-        # few pixels (what an old reference did not see), so only they are sampled
-        at = np.flatnonzero(~carried.known)  # (flat indices: much faster than a bool mask)
-        if at.size:
-            c = frame.shape[2]
-            out.reshape(-1, c)[at] = kernels.grid_sample(
-                reference.edited, corr_map.reshape(-1, 2)[at][:, None],
-                fallback=frame.reshape(-1, c)[at][:, None], num_threads=num_threads)[:, 0]
+        out = xp.sample_where(out, reference.edited, corr_map, frame, ~carried.known)
     return out
 
 
-def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: np.ndarray,
-                      model: CorrespondenceModel) -> np.ndarray:
+def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
+                      model: CorrespondenceModel) -> Any:
     """Map of a new reference into the origin, (h, w, 2) float32 origin work px.
 
     The composed map (new -> old reference -> origin) chains the errors of every map on the way,
@@ -212,19 +198,16 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     the new edited frame is the live frame plus the delta everywhere, so resampling blur and
     inpainting never pile up over successive replacements.
 
+    All arguments are host arrays (a replacement is rare: the device path downloads them);
+    ``carried.delta`` and ``carried.known`` too, while ``carried.to_origin_work`` and the
+    returned trace stay on the side they came from.
+
     Returns the new edited frame (H, W, 3) uint8 and the trace for :func:`encode_reference`
-    (origin, ``carried.to_origin_work``, known at work size as uint8 0..255).
+    (origin, ``carried.to_origin_work``, known at work size as host uint8 0..255).
     """
     known = ~unseen if carried.known is None else carried.known & ~unseen
-    edited = _add(frame, inpainter.inpaint(carried.delta, ~known))
+    edited = HOST.add_delta(frame, inpainter.inpaint(carried.delta, ~known))
     paste(edited, output, known)
     wh, ww = carried.to_origin_work.shape[:2]
     known_work = resize_to(known.view(np.uint8) * np.uint8(255), ww, wh)
     return edited, (reference.origin, carried.to_origin_work, known_work)
-
-
-def _add(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """uint8 frame + float32 delta, rounded and clipped to uint8."""
-    out = delta + frame
-    out += 0.5
-    return np.clip(out, 0, 255, out=out).astype(np.uint8)
