@@ -9,12 +9,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
 class ModelFileError(ValueError):
     """A model or engine file is missing, corrupt, or was built for something else."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend asked for cannot run here (no GPU, no CUDA build of torch, no kernels)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,13 @@ class Backend(ABC):
                 if isinstance(want, int) and want != got:
                     raise ValueError(f"{self.path.name}: input {spec.name!r} must have shape "
                                      f"{spec.shape}, got {a.shape}")
+
+    def infer_device(self, feeds: dict[str, Any], outputs: dict[str, Any]) -> None:
+        """Run once on device memory: ``feeds`` and ``outputs`` are contiguous float32 torch
+        tensors by name, on the device the backend runs on (``outputs`` preallocated with the
+        output shapes; written in place). Work is queued on torch's current CUDA stream."""
+        raise NotImplementedError(f"{type(self).__name__} has no device path: use the ort-cuda, "
+                                  "trt or torch-* backends for the device pipeline")
 
     def close(self) -> None:
         """Release what the backend holds (sessions, device memory)."""

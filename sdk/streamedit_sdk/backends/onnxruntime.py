@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,7 @@ class OrtBackend(Backend):
         self._inputs = tuple(self._spec(a) for a in self._session.get_inputs())
         self._outputs = tuple(self._spec(a) for a in self._session.get_outputs())
         self._names = [o.name for o in self._outputs]
+        self._device = device
 
     @staticmethod
     def _spec(arg) -> TensorSpec:
@@ -69,6 +71,31 @@ class OrtBackend(Backend):
         self.check_feeds(feeds)
         values = self._session.run(self._names, {s.name: feeds[s.name] for s in self._inputs})
         return dict(zip(self._names, values))
+
+    def infer_device(self, feeds: dict[str, Any], outputs: dict[str, Any]) -> None:
+        """IO binding: onnxruntime reads the feeds and writes the outputs where they are (torch
+        tensors on this session's device: CUDA for ort-cuda, host memory for ort-cpu), with no
+        copy through numpy."""
+        binding = self._session.io_binding()
+        for spec, tensors in ((self._inputs, feeds), (self._outputs, outputs)):
+            for s in spec:
+                t = tensors[s.name]
+                if not t.is_contiguous() or str(t.dtype) != "torch.float32":
+                    raise ValueError(f"{self.path.name}: {s.name!r} must be a contiguous "
+                                     f"float32 tensor, got {t.dtype}")
+                device = "cuda" if t.is_cuda else "cpu"
+                if device != self._device:
+                    raise ValueError(f"{self.path.name}: {s.name!r} is on {device} but this "
+                                     f"session runs on {self._device}")
+                bind = binding.bind_input if tensors is feeds else binding.bind_output
+                bind(s.name, device, t.device.index or 0, np.float32, tuple(t.shape),
+                     t.data_ptr())
+        if self._device == "cuda":
+            # onnxruntime runs on its own stream: what torch queued must be done first
+            import torch
+
+            torch.cuda.current_stream().synchronize()
+        self._session.run_with_iobinding(binding)
 
     def close(self) -> None:
         self._session = None

@@ -23,6 +23,7 @@ import struct
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -183,15 +184,12 @@ def cached_engine(onnx_path: Path, cache_dir: Path, profiles: Profiles,
 
 
 class TrtBackend(Backend):
-    """A cached engine run through pycuda (host arrays in and out; the device-resident path
-    is the GPU issue's)."""
+    """A cached engine. ``infer`` (host arrays) copies through pycuda; ``infer_device`` runs on
+    torch's tensors and CUDA stream (the device pipeline), without pycuda."""
 
     def __init__(self, engine_path: Path, want: EngineMeta | None = None) -> None:
         trt = _trt()
-        importlib.import_module("pycuda.autoinit")  # creates the CUDA context
-        import pycuda.driver as cuda
-
-        self._cuda = cuda
+        self._cuda = None  # pycuda, loaded by the first host `infer`
         self.path = Path(engine_path)
         _, blob = read_engine(self.path, want)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
@@ -200,7 +198,6 @@ class TrtBackend(Backend):
             raise ModelFileError(f"TensorRT could not deserialize {self.path}: delete it and "
                                  "let the cache build it again")
         self._context = self._engine.create_execution_context()
-        self._stream = cuda.Stream()
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
         mode = trt.TensorIOMode.INPUT
 
@@ -212,9 +209,36 @@ class TrtBackend(Backend):
         self._inputs = tuple(spec(n) for n in names if self._engine.get_tensor_mode(n) == mode)
         self._outputs = tuple(spec(n) for n in names if self._engine.get_tensor_mode(n) != mode)
 
+    def _host_cuda(self):
+        if self._cuda is None:
+            importlib.import_module("pycuda.autoinit")  # creates the CUDA context
+            import pycuda.driver as cuda
+
+            self._cuda = cuda
+            self._stream = cuda.Stream()
+        return self._cuda
+
+    def infer_device(self, feeds: dict[str, Any], outputs: dict[str, Any]) -> None:
+        import torch
+
+        ctx = self._context
+        for spec in self._inputs:
+            t = feeds[spec.name]
+            ctx.set_input_shape(spec.name, tuple(t.shape))
+            ctx.set_tensor_address(spec.name, t.data_ptr())
+        for spec in self._outputs:
+            t = outputs[spec.name]
+            if tuple(ctx.get_tensor_shape(spec.name)) != tuple(t.shape):
+                raise ValueError(f"{self.path.name}: output {spec.name!r} is "
+                                 f"{tuple(ctx.get_tensor_shape(spec.name))}, the buffer "
+                                 f"{tuple(t.shape)}")
+            ctx.set_tensor_address(spec.name, t.data_ptr())
+        if not ctx.execute_async_v3(torch.cuda.current_stream().cuda_stream):
+            raise RuntimeError(f"TensorRT could not run {self.path.name}")
+
     def infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self.check_feeds(feeds)
-        cuda, ctx = self._cuda, self._context
+        cuda, ctx = self._host_cuda(), self._context
         keep = []
         for spec in self._inputs:
             host = np.ascontiguousarray(feeds[spec.name])
