@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,3 +70,45 @@ def test_grid_sample_cuda_matches_cpp(rng, dtype, channels):
                                   valid=to_dev(valid), border=border)
         diff = np.abs(to_host(dev).astype(np.float64) - cpu.astype(np.float64)).max()
         assert diff <= (1 if dtype == np.uint8 else 1e-3)
+
+
+@pytest.mark.parametrize("size", [(96, 128), (288, 512), (37, 61)])
+def test_lk_refine_cuda_matches_cpp(rng, size):
+    _, to_dev, to_host = _device_library()
+    h, w = size
+    ref = cv2_blur(rng.uniform(0, 1, (h, w)).astype(np.float32))
+    m = smooth_map(h, w, rng, amplitude=2.0)
+    cur = kernels.grid_sample(ref, smooth_map(h, w, rng, amplitude=2.0))
+    cpu = kernels.lk_refine(cur, ref, m, iterations=3)
+    dev = kernels.lk_refine(to_dev(cur), to_dev(ref), to_dev(m), iterations=3)
+    assert np.abs(to_host(dev) - cpu).max() <= 1e-3
+    assert np.abs(cpu - m).max() > 0.01  # the steps did move the map
+
+
+def cv2_blur(a: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(a, (0, 0), 2.0)
+
+
+def test_device_pipeline_on_the_gpu_matches_cpu_tensors():
+    """torch-cuda (CUDA kernels, networks on the GPU) against torch-cpu (C++ kernels) on the
+    synthetic clip: the same code, so the outputs agree up to float rounding (TF32 matmuls)."""
+    if not kernels.cuda_available():
+        pytest.skip("no CUDA device (or kernels built without CUDA): runs on a GPU")
+    torch = pytest.importorskip("torch", reason="the device pipeline runs on torch tensors")
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA here")
+    import streamedit_sdk as se
+    from streamedit_sdk import edits, synthetic
+
+    frames, _ = synthetic.clip(12)
+    edited = edits.apply_style("teal-orange", frames[0])
+    outs = {}
+    for backend in ("torch-cuda", "torch-cpu"):
+        config = se.EditorConfig(backend=backend, replacement=se.ReplacementConfig(interval=5))
+        with se.StreamEditor(config) as ed:
+            ed.set_reference(frames[0], edited)
+            outs[backend] = [(r.frame, r.map.cpu().numpy()) for r in ed.stream(frames)]
+            assert ed.stats.reference_ids == [0, 5, 10]
+    for (fa, ma), (fb, mb) in zip(outs["torch-cuda"], outs["torch-cpu"]):
+        assert np.abs(fa.astype(int) - fb).mean() < 1.0
+        assert np.median(np.abs(ma - mb)) < 0.05

@@ -86,7 +86,7 @@ def test_reset_restarts_stream(editor, photo):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"backend": "trt"}, "not available"),
+    ({"backend": "trt", "correspondence": "flow"}, "runs on the host"),
     ({"backend": "nope"}, "backend must be one of"),
     ({"mode": "blend"}, "mode must be one of"),
     ({"work_side": 10}, "work_side"),

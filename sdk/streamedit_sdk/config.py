@@ -7,15 +7,17 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-Backend = Literal["ort-cpu", "ort-cuda", "trt", "torch"]
+Backend = Literal["ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-cpu"]
 Mode = Literal["replace", "residual"]
 ColorOrder = Literal["rgb", "bgr"]
 Region = Literal["person", "face", "frame"]
 FlowPreset = Literal["ultrafast", "fast", "medium"]
 Correspondence = Literal["ppce", "flow"]
 
-BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch")
-AVAILABLE_BACKENDS: tuple[str, ...] = ("ort-cpu",)
+BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-cpu")
+# Backends that run the device pipeline (torch tensors for the frame path, the CUDA kernels;
+# torch-cpu runs the same code on CPU tensors, as its reference). ort-cpu runs on the host.
+DEVICE_BACKENDS: tuple[str, ...] = ("ort-cuda", "trt", "torch-cuda", "torch-cpu")
 MODES: tuple[str, ...] = ("replace", "residual")
 
 
@@ -79,7 +81,9 @@ class ReplacementConfig:
 class EditorConfig:
     """Everything a :class:`~streamedit_sdk.StreamEditor` needs to know, checked at construction."""
 
-    backend: Backend = "ort-cpu"  # engine runtime: onnxruntime CPU + the C++ kernels
+    backend: Backend = "ort-cpu"  # ort-cpu: onnxruntime CPU + C++ kernels (host); ort-cuda,
+    # trt, torch-cuda: the device pipeline on the GPU (needs torch with CUDA); torch-cpu: the
+    # device pipeline on CPU tensors (reference and tests)
     mode: Mode = "replace"  # replace: warp edited pixels; residual: warp the edit delta
     color_order: ColorOrder = "rgb"  # channel order of frames passed in and returned
     work_side: int = 512  # longest side (px) at which correspondence is estimated
@@ -94,10 +98,10 @@ class EditorConfig:
 
     def __post_init__(self) -> None:
         _check_choice("backend", self.backend, BACKENDS)
-        if self.backend not in AVAILABLE_BACKENDS:
-            raise ValueError(
-                f"backend {self.backend!r} is not available in this release (it needs the GPU "
-                f"engines): use one of {', '.join(AVAILABLE_BACKENDS)}")
+        if self.backend in DEVICE_BACKENDS and self.correspondence != "ppce":
+            raise ValueError(f"correspondence={self.correspondence!r} runs on the host (OpenCV "
+                             f"DIS): use backend='ort-cpu', or correspondence='ppce' with "
+                             f"{self.backend}")
         _check_choice("mode", self.mode, MODES)
         _check_choice("color_order", self.color_order, ("rgb", "bgr"))
         _check_choice("flow_preset", self.flow_preset, ("ultrafast", "fast", "medium"))

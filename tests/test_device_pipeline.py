@@ -1,0 +1,161 @@
+"""The device pipeline's code on CPU tensors (torch-cpu), against the host path it mirrors.
+
+The GPU runs the same code with the CUDA kernels (tests/test_cuda.py); here every operation is
+checked against HostOps, and the whole editor against the known motion of the synthetic clip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import edits, synthetic
+from streamedit_sdk.arrays import HostOps
+from streamedit_sdk.backends import open_network
+from streamedit_sdk.landmarks import CHEEK_LEFT, LandmarkTracker
+from streamedit_sdk.ppce import shipped_model_dir
+
+from conftest import face_mesh, smooth_map
+
+torch = pytest.importorskip("torch", reason="the device pipeline runs on torch tensors "
+                            "(pip install '.[train]')")
+
+from streamedit_sdk.device import TorchOps, pyramid_lk  # noqa: E402  (needs torch)
+from streamedit_sdk.device.ppce import build_pyramid, gray  # noqa: E402
+
+FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def xp():
+    return TorchOps("cpu")
+
+
+def _t(a: np.ndarray):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def test_ops_match_the_host(xp, rng):
+    host = HostOps()
+    h, w = 96, 128
+    img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    m = smooth_map(h, w, rng, amplitude=5.0)
+    # maps: the same affine rescale and bilinear rule as OpenCV
+    np.testing.assert_allclose(xp.resize_map(_t(m), 200, 150).numpy(),
+                               host.resize_map(m, 200, 150), atol=2e-3)
+    # images: bilinear growth equal up to rounding, area shrink close to OpenCV's
+    grown = xp.resize_image(_t(img), 200, 150).numpy().astype(int)
+    assert np.abs(grown - host.resize_image(img, 200, 150)).max() <= 1
+    shrunk = xp.resize_image(_t(img), 64, 48).numpy().astype(int)
+    assert np.abs(shrunk - host.resize_image(img, 64, 48)).mean() < 0.6
+    # grid-sample, add_delta, fraction_above, landmark warp
+    fb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(xp.grid_sample(_t(img), _t(m), _t(fb)).numpy(),
+                                  host.grid_sample(img, m, fb))
+    delta = rng.normal(0, 40, (h, w, 3)).astype(np.float32)
+    np.testing.assert_array_equal(xp.add_delta(_t(img), _t(delta)).numpy(),
+                                  host.add_delta(img, delta))
+    sigma = rng.uniform(0, 0.1, (h, w)).astype(np.float32)
+    region = rng.uniform(size=(h, w)) > 0.5
+    for r in (region, None, np.zeros((h, w), bool)):
+        assert xp.fraction_above(_t(sigma), r, 0.06) == pytest.approx(
+            host.fraction_above(sigma, r, 0.06), abs=1e-6)
+    pts, tris = face_mesh(w, h, rng)
+    ref = pts + rng.normal(0, 2, pts.shape).astype(np.float32)
+    ident = host.identity_map(h, w)
+    np.testing.assert_array_equal(
+        xp.landmark_map(pts, ref, tris, h, w, _t(ident)).numpy(),
+        host.landmark_map(pts, ref, tris, h, w, ident.copy()))
+    mask = rng.uniform(size=(h, w)) > 0.7
+    np.testing.assert_array_equal(
+        xp.sample_where(_t(fb.copy()), _t(img), _t(m), _t(fb), _t(mask)).numpy(),
+        host.sample_where(fb.copy(), img, m, fb, mask))
+
+
+def test_gaussian_blur_keeps_constants_and_smooths(xp, rng):
+    field = np.full((40, 50, 2), 3.5, np.float32)
+    np.testing.assert_allclose(xp.gaussian_blur(_t(field), 1.0).numpy(), field, atol=1e-5)
+    noise = rng.normal(0, 1, (40, 50, 2)).astype(np.float32)
+    assert xp.gaussian_blur(_t(noise), 1.0).numpy().std() < 0.5 * noise.std()
+
+
+def test_pyramid_recovers_motion_the_landmarks_missed(xp):
+    img = synthetic.astronaut()
+    true = synthetic.HeadMotion().true_map(9, 512, 512)
+    cur = synthetic.render(img, true)
+    init = xp.identity_map(512, 512)
+    g_cur, g_ref = gray(_t(cur)), gray(_t(img))
+    out = pyramid_lk(list(build_pyramid(g_cur, 5, xp)), list(build_pyramid(g_ref, 5, xp)),
+                     init, xp).numpy()
+    inner = (slice(32, -32), slice(32, -32))
+    before = np.linalg.norm(init.numpy() - true, axis=-1)[inner].mean()
+    after = np.linalg.norm(out - true, axis=-1)[inner].mean()
+    assert after < 0.35 * before and after < 1.5, (before, after)
+
+
+def test_torch_backend_matches_onnxruntime():
+    folder = shipped_model_dir()
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 1, (1, 3, 96, 128)).astype(np.float32)
+    ort = open_network("ort-cpu", folder / "backbone.onnx", threads=1)
+    tch = open_network("torch-cpu", folder / "backbone.onnx")
+    a, b = ort.infer({"image": image})["features"], tch.infer({"image": image})["features"]
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    # the device entry points: torch tensors in, preallocated tensors written
+    for net in (ort, tch):
+        out = {"features": torch.empty(a.shape)}
+        net.infer_device({"image": _t(image)}, out)
+        np.testing.assert_allclose(out["features"].numpy(), a, atol=1e-4)
+
+
+def test_ort_device_path_refuses_tensors_on_another_device():
+    net = open_network("ort-cpu", shipped_model_dir() / "backbone.onnx", threads=1)
+    with pytest.raises(ValueError, match="contiguous float32"):
+        net.infer_device({"image": torch.zeros(1, 3, 64, 64, dtype=torch.float64)},
+                         {"features": torch.empty(1, 32, 16, 16)})
+
+
+def test_flow_is_refused_on_device_backends():
+    with pytest.raises(ValueError, match="runs on the host"):
+        se.EditorConfig(backend="torch-cuda", correspondence="flow")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    frames, maps = synthetic.clip(FRAMES)
+    with LandmarkTracker() as tracker:
+        landmarks = tracker.detect(frames[0])
+    edited = edits.place_sticker(frames[0], landmarks, edits.default_sticker())
+    return frames, maps, landmarks, edited
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-9))
+
+
+@pytest.mark.parametrize("mode", ["replace", "residual"])
+def test_device_editor_follows_known_motion(clip, mode):
+    frames, maps, landmarks, edited = clip
+    config = se.EditorConfig(backend="torch-cpu", mode=mode,
+                             replacement=se.ReplacementConfig(interval=8))
+    with se.StreamEditor(config) as ed:
+        ed.set_reference(frames[0], edited)
+        results = list(ed.stream(frames))
+        refs = list(ed.stats.reference_ids)
+    assert refs == [0, 8, 16] and [r.index for r in results] == list(range(FRAMES))
+    cx, cy = np.round(landmarks[CHEEK_LEFT]).astype(int)
+    box = (slice(cy - 40, cy + 40), slice(cx - 40, cx + 40))
+    r = results[-1]
+    assert isinstance(r.frame, np.ndarray) and r.frame.dtype == np.uint8
+    assert isinstance(r.map, torch.Tensor) and tuple(r.map.shape) == (512, 512, 2)
+    # maps point into the current reference: the truth (into frame 0) holds until frame 8
+    epe = [np.linalg.norm(r.map.numpy()[box] - m[box], axis=-1).mean()
+           for r, m in zip(results[:8], maps[:8])]
+    truth = [synthetic.render(edited, m) for m in maps]
+    psnr = [_psnr(r.frame[box], t[box]) for r, t in zip(results, truth)]
+    # measured (torch-cpu): EPE <= 0.5 px, sticker PSNR >= 30 dB; a sticker left in place
+    # scores ~20 dB
+    assert max(epe) < 1.5, epe
+    assert min(psnr) > 26.0, psnr
