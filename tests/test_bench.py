@@ -60,9 +60,29 @@ def test_table_and_plot(results, tmp_path):
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_cli_rejects_an_unavailable_backend(capsys):
-    assert main(["bench", "--backend", "trt", "-q"]) == 2
-    assert "not available" in capsys.readouterr().err
+def test_cli_rejects_flow_on_a_device_backend(capsys):
+    assert main(["bench", "--backend", "torch-cuda", "--correspondence", "flow", "-q"]) == 2
+    assert "runs on the host" in capsys.readouterr().err
+
+
+def test_cli_says_why_a_gpu_backend_cannot_run(capsys, monkeypatch):
+    import streamedit_sdk.kernels as kernels
+    monkeypatch.setattr(kernels, "cuda_available", lambda: False)
+    code = main(["bench", "--backend", "torch-cuda", "--size", "64x64", "--frames", "2", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "CUDA" in err, err
+
+
+def test_cli_benches_the_device_pipeline_on_cpu_tensors(tmp_path, capsys):
+    pytest.importorskip("torch", reason="the device pipeline runs on torch tensors")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--backend", "torch-cpu", "--size", "128x96", "--frames", "3", "-q",
+                 "--json", str(out)]) == 0
+    r = json.loads(out.read_text())["results"][0]
+    assert r["backend"] == "torch-cpu" and r["gpu_mb"] is None and r["fps"] > 0
+    for name in ("upload", "landmark_warp", "refine", "backbone", "head", "propagation",
+                 "download"):
+        assert r["stages"][name]["count"] >= 3, name
 
 
 def test_cli_writes_json(tmp_path, capsys):

@@ -6,8 +6,10 @@ import argparse
 import re
 import sys
 
+from .backends.base import BackendUnavailableError
+
 # Errors a user can fix: printed as one line, exit status 2 (no traceback).
-USER_ERRORS = (ValueError, FileNotFoundError, ImportError)
+USER_ERRORS = (ValueError, FileNotFoundError, ImportError, BackendUnavailableError)
 
 
 def fail(command: str, message: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction,
                          positive_int, size)
-from .config import AVAILABLE_BACKENDS, BACKENDS, EditorConfig, ReplacementConfig
+from .config import BACKENDS, DEVICE_BACKENDS, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
 
@@ -63,16 +63,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .benchmarks.machine import describe
 
     backends = args.backend or ["ort-cpu"]
-    missing = [b for b in backends if b not in AVAILABLE_BACKENDS]
-    if missing:
-        return fail("bench", f"backend {missing[0]} is not available in this release: use "
-                    f"{', '.join(AVAILABLE_BACKENDS)}")
+    correspondences = args.correspondence or ["ppce"]
+    device = [b for b in backends if b in DEVICE_BACKENDS]
+    if device and "flow" in correspondences:
+        return fail("bench", f"--correspondence flow runs on the host: bench it with ort-cpu, "
+                    f"not {device[0]}")
     try:
         source = bench.FrameSource(args.video)
         results = bench.run(source, sizes=args.size or list(bench.DEFAULT_SIZES),
                             backends=backends, frames=args.frames,
                             work_side=args.work_side, progress=not args.quiet,
-                            correspondences=tuple(args.correspondence or ["ppce"]))
+                            correspondences=tuple(correspondences),
+                            model_dir=args.model_dir)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -124,6 +126,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="inference backend, repeatable (default ort-cpu)")
     p.add_argument("--correspondence", choices=("ppce", "flow"), action="append",
                    help="correspondence of the SDK, repeatable (default ppce)")
+    p.add_argument("--model-dir", type=Path, metavar="DIR",
+                   help="PPCE model folder (default: the shipped model)")
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="take the frames from this video (fitted to each size) instead of the "
                    "synthetic portrait")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -37,17 +37,25 @@ class StageTimer:
     """Records the duration of every ``with timer.stage(name):`` block, per name.
 
     Safe to share between the editor's thread and its pipelining worker (appends only).
+    ``sync``: called at the start and end of every stage (e.g. ``torch.cuda.synchronize``) so
+    that stages of asynchronous GPU work are timed, not their launches; it serialises the
+    work, so time throughput without a timer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sync: Callable[[], None] | None = None) -> None:
         self.samples: dict[str, list[float]] = {}  # stage -> durations, seconds
+        self._sync = sync
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self._sync is not None:
+            self._sync()
         start = time.perf_counter()
         try:
             yield
         finally:
+            if self._sync is not None:
+                self._sync()
             self.samples.setdefault(name, []).append(time.perf_counter() - start)
 
     def clear(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
 from importlib import metadata
 
 
@@ -34,6 +36,19 @@ def _opencv_version() -> str | None:
     return None
 
 
+def _gpu_name() -> str:
+    """The GPU's name (from torch when it is loaded, else nvidia-smi), or "cuda"."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "cuda"
+
+
 def describe() -> dict:
     """{cpu, cores, gpu, versions}: enough to tell whether two result files are comparable."""
     from .. import __version__
@@ -44,7 +59,7 @@ def describe() -> dict:
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "platform": platform.platform(),
-        "gpu": None if not cuda_available() else "cuda",
+        "gpu": _gpu_name() if cuda_available() else None,
         "kernel_threads": ext.default_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "versions": {
@@ -54,6 +69,8 @@ def describe() -> dict:
             "opencv": _opencv_version(),
             "mediapipe": _version("mediapipe"),
             "onnxruntime": _version("onnxruntime") or _version("onnxruntime-gpu"),
+            "torch": _version("torch"),
+            "tensorrt": _version("tensorrt"),
             "built_with_cuda": bool(ext.built_with_cuda),
             "built_with_openmp": bool(ext.built_with_openmp),
         },

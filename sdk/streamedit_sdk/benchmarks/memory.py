@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from typing import Callable
 
 
 def reset_peak() -> bool:
@@ -35,3 +36,34 @@ def _status_kib(field: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def _cuda_torch(backend: str):
+    """torch when ``backend`` runs the device pipeline on a GPU, else None."""
+    from ..config import DEVICE_BACKENDS
+
+    if backend not in DEVICE_BACKENDS or backend == "torch-cpu":
+        return None
+    import torch
+
+    return torch if torch.cuda.is_available() else None
+
+
+def device_sync(backend: str) -> Callable[[], None] | None:
+    """What waits for the GPU's queued work under ``backend`` (None on the host)."""
+    torch = _cuda_torch(backend)
+    return None if torch is None else torch.cuda.synchronize
+
+
+class GpuPeak:
+    """Peak GPU memory torch allocated from construction on (None on the host backends)."""
+
+    def __init__(self, backend: str) -> None:
+        self._torch = _cuda_torch(backend)
+        if self._torch is not None:
+            self._torch.cuda.reset_peak_memory_stats()
+
+    def peak_mb(self) -> float | None:
+        if self._torch is None:
+            return None
+        return round(self._torch.cuda.max_memory_allocated() / (1024.0 * 1024.0), 1)

@@ -122,7 +122,8 @@ class BenchResult:
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
-        correspondences: tuple[str, ...] = ("ppce",)) -> list[BenchResult]:
+        correspondences: tuple[str, ...] = ("ppce",),
+        model_dir: str | Path | None = None) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
     timed."""
     results = []
@@ -130,10 +131,11 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
         clip = source.frames(width, height)
         for backend, corr in ((b, c) for b in backends for c in correspondences):
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
-                                  correspondence=corr,
+                                  correspondence=corr, model_dir=model_dir,
                                   replacement=ReplacementConfig(interval=replace_every))
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
+            gpu = memory.GpuPeak(backend)
             fps, lat, stages, base = _editor(clip, frames, config, work_side,
                                              _bar(progress, label, "sdk + baseline"))
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
@@ -142,7 +144,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
                                  lat.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
-                                 None)
+                                 gpu.peak_mb())
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)
@@ -159,7 +161,7 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
 
     Returns the editor's fps, latency and stages, and the baseline's per-frame latency.
     """
-    timer = StageTimer()
+    timer = StageTimer(memory.device_sync(config.backend))
     latencies, base_latencies = [], []
     baseline = DisBaseline(work_side)
     edited = _edited(clip[0])

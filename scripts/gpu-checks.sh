@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Everything that needs a GPU, in one run (the device machine: torch + CUDA, nvcc, CuPy; no
+# TensorRT, no onnxruntime-gpu). Writes into $OUT (default ./gpu-out):
+#   log.txt                 the whole output
+#   bench-torch-cuda.json   streamedit bench --backend torch-cuda at 512x512, 1280x720, 1920x1080
+#   bench-ort-cpu.json      the host pipeline (ort-cpu) on the same machine, same sizes
+#   bench-dinov2.json       torch-cuda with a DINOv2 ViT-S/14 backbone (random weights) at 720p
+#   memcheck.txt            compute-sanitizer --tool memcheck over the CUDA kernel tests
+# Wheels the machine lacks (mediapipe 0.10.14 and protobuf 4.25 for Python 3.12) are read from
+# .whl/ when that folder is there.
+set -uo pipefail
+OUT=${OUT:-gpu-out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/log.txt") 2>&1
+export PYTHONUNBUFFERED=1
+step() { echo; echo "=== $* ($(date +%T))"; }
+
+if [ -d .whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+step machine
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+python3 -c "import torch, numpy, cv2; print('torch', torch.__version__, 'numpy', numpy.__version__, 'cv2', cv2.__version__)"
+
+step build
+python3 -m pip install -q --no-build-isolation --no-deps \
+    -Ccmake.define.CMAKE_CUDA_ARCHITECTURES=90 . || exit 1
+python3 -c "import streamedit_sdk.kernels as k; print('cuda kernels:', k.cuda_available())"
+
+step "CUDA parity and device pipeline tests"
+timeout 240 python3 -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py \
+    tests/test_device_pipeline.py tests/test_correspondence.py 2>&1 | grep -v "^W0000"
+
+step "bench torch-cuda"
+timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --json "$OUT/bench-torch-cuda.json" 2>&1 | grep -v "^W0000"
+
+step "bench DINOv2 ViT-S/14 backbone (random weights), torch-cuda, 720p"
+timeout 120 python3 scripts/random_model.py -o /tmp/dinov2-random > /dev/null 2>&1 &&
+timeout 120 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --size 1280x720 --model-dir /tmp/dinov2-random --json "$OUT/bench-dinov2.json" 2>&1 \
+    | grep -v "^W0000"
+
+step "compute-sanitizer memcheck"
+timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \
+    -p no:cacheprovider tests/test_cuda.py -k "not device_pipeline" > "$OUT/memcheck.txt" 2>&1
+echo "memcheck exit $?"; tail -5 "$OUT/memcheck.txt"
+
+step "bench ort-cpu (host pipeline, same machine)"
+timeout 150 python3 -m streamedit_sdk.cli bench --backend ort-cpu -q --frames 100 \
+    --json "$OUT/bench-ort-cpu.json" 2>&1 | grep -v "^W0000"
+step done
