@@ -7,7 +7,8 @@
 #   bench-dinov2.json       torch-cuda with a DINOv2 ViT-S/14 backbone (random weights) at 720p
 #   memcheck.txt            compute-sanitizer --tool memcheck over the CUDA kernel tests
 # Wheels the machine lacks (mediapipe 0.10.14 and protobuf 4.25 for Python 3.12) are read from
-# .whl/ when that folder is there.
+# .whl/ when that folder is there (protobuf 4 is what mediapipe needs; the DINOv2 export runs
+# without it, with the machine's own onnx and protobuf).
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
@@ -37,7 +38,7 @@ timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames
     --json "$OUT/bench-torch-cuda.json" 2>&1 | grep -v "^W0000"
 
 step "bench DINOv2 ViT-S/14 backbone (random weights), torch-cuda, 720p"
-timeout 120 python3 scripts/random_model.py -o /tmp/dinov2-random > /dev/null 2>&1 &&
+env -u PYTHONPATH timeout 120 python3 scripts/random_model.py -o /tmp/dinov2-random 2>&1 | tail -5 &&
 timeout 120 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
     --size 1280x720 --model-dir /tmp/dinov2-random --json "$OUT/bench-dinov2.json" 2>&1 \
     | grep -v "^W0000"

@@ -59,7 +59,7 @@ def test_ops_match_the_host(xp, rng):
     sigma = rng.uniform(0, 0.1, (h, w)).astype(np.float32)
     region = rng.uniform(size=(h, w)) > 0.5
     for r in (region, None, np.zeros((h, w), bool)):
-        assert xp.fraction_above(_t(sigma), r, 0.06) == pytest.approx(
+        assert float(xp.fraction_above(_t(sigma), r, 0.06)) == pytest.approx(
             host.fraction_above(sigma, r, 0.06), abs=1e-6)
     pts, tris = face_mesh(w, h, rng)
     ref = pts + rng.normal(0, 2, pts.shape).astype(np.float32)

@@ -2,6 +2,7 @@
 // every pointer is checked to be device-accessible before a kernel sees it.
 #include <cuda_runtime_api.h>
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>

@@ -68,8 +68,10 @@ class ArrayOps(Protocol):
     def any(self, mask: Any) -> bool:
         """True where any element is set (a device sync)."""
 
-    def fraction_above(self, sigma: Any, region: np.ndarray | None, threshold: float) -> float:
-        """Share of ``region`` (host bool mask; None: all) where sigma > threshold."""
+    def fraction_above(self, sigma: Any, region: np.ndarray | None, threshold: float) -> Any:
+        """Share of ``region`` (host bool mask; None: all) where sigma > threshold, as a
+        scalar ``float()`` reads (on the device: read it after the frame's download, so the
+        frame waits for the GPU once)."""
 
     def as_uint8(self, mask: Any) -> Any:
         """A bool mask as uint8 0/1 (a view where the library allows)."""

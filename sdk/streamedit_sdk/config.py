@@ -94,6 +94,7 @@ class EditorConfig:
     sigma_window: int = 9  # px (at work size): box filter estimating the Laplace scale
     sigma_floor: float = 0.01  # smallest Laplace scale (intensity 0..1), keeps log finite
     num_threads: int = 0  # threads for the C++ kernels and OpenCV; 0: library default
+    cuda_graphs: bool = True  # torch-cuda: replay each frame's correspondence as a CUDA graph
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import partial
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -174,8 +175,10 @@ class StreamEditor:
         first = next(it, None)
         if first is None:
             return
-        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool:
-            pending: Future | None = pool.submit(self._convert_observe, first)
+        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="streamedit-segment") as seg_pool:
+            observe = partial(self._convert_observe, segment_pool=seg_pool)
+            pending: Future | None = pool.submit(observe, first)
             try:
                 while pending is not None:
                     obs = pending.result()
@@ -185,7 +188,7 @@ class StreamEditor:
                         obs = self._observe(obs.rgb)
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending = pool.submit(self._convert_observe, nxt)
+                        pending = pool.submit(observe, nxt)
                     yield self._edit(obs)
             finally:
                 if pending is not None:  # the consumer stopped early; the pool waits for it
@@ -218,20 +221,27 @@ class StreamEditor:
         self.close()
 
     # -- internals --------------------------------------------------------------------------
-    def _convert_observe(self, frame: np.ndarray) -> _Observation:
+    def _convert_observe(self, frame: np.ndarray,
+                         segment_pool: ThreadPoolExecutor | None = None) -> _Observation:
         with self._timer.stage("convert"):
             rgb = to_rgb(frame, self.config.color_order)
-        return self._observe(rgb)
+        return self._observe(rgb, segment_pool)
 
-    def _observe(self, rgb: np.ndarray) -> _Observation:
-        """Landmarks and ARR region of a frame; touches only the tracker and segmenter."""
+    def _observe(self, rgb: np.ndarray,
+                 segment_pool: ThreadPoolExecutor | None = None) -> _Observation:
+        """Landmarks and ARR region of a frame; touches only the tracker and segmenter.
+
+        ``segment_pool``: segment the person there while the landmarks are tracked here (the
+        two MediaPipe graphs release the GIL and are independent)."""
         with self._timer.stage("resize"):
             work = self._work(rgb)
+        person = None
+        if segment_pool is not None and self._segmenter is not None:
+            person = segment_pool.submit(self._person_mask, work)
         with self._timer.stage("landmarks"):
             landmarks = self._tracker.track(work)
-        with self._timer.stage("segmentation"):
-            region = self._region(work, landmarks)
-        return _Observation(rgb, work, landmarks, region)
+        mask = person.result() if person is not None else self._person_mask(work)
+        return _Observation(rgb, work, landmarks, self._region(work, landmarks, mask))
 
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
@@ -255,15 +265,15 @@ class StreamEditor:
             carried = ops.carry_edit(ref, corr.map, full_map, xp, delta=cfg.mode == "residual")
             output = ops.propagate(ref, carried, full_map, frame, cfg.mode, xp)
         with timer.stage("uncertainty"):
-            fraction = xp.fraction_above(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
+            pending = xp.fraction_above(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
             sigma = xp.resize_image(corr.sigma, w, h)
+        with timer.stage("download"):  # the frame's one wait for the device
+            edited = xp.download_frame(output)
+        fraction = float(pending)
         replaced = self._policy.update(fraction, abs(self._index - ref.index))
         if replaced:
             with timer.stage("reference_update"):
-                edited = self._replace(ref, carried, corr.map, full_map, obs, work, output, sigma)
-        else:
-            with timer.stage("download"):
-                edited = xp.download_frame(output)
+                edited = self._replace(ref, carried, corr.map, full_map, obs, work, edited, sigma)
         result = EditResult(from_rgb(edited, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, obs.landmarks is not None, fraction, self._index)
         self._index += 1
@@ -271,7 +281,7 @@ class StreamEditor:
         return result
 
     def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
-                 full_map: Any, obs: _Observation, work: Any, output: Any, sigma: Any
+                 full_map: Any, obs: _Observation, work: Any, output: np.ndarray, sigma: Any
                  ) -> np.ndarray:
         """Make the observed frame the reference (ARR); returns its edited version (host).
 
@@ -288,7 +298,7 @@ class StreamEditor:
             carried, delta=xp.to_host(carried.delta),
             known=None if carried.known is None else xp.to_host(carried.known))
         edited, (origin, to_origin, known) = ops.edit_for_new_reference(
-            ref, on_host, obs.rgb, xp.download_frame(output), unseen, self._inpainter)
+            ref, on_host, obs.rgb, output, unseen, self._inpainter)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
         self._start(obs.rgb, edited, self._index, obs.work, obs.landmarks,
@@ -347,12 +357,18 @@ class StreamEditor:
     def _work(self, rgb: np.ndarray) -> np.ndarray:
         return to_work(rgb, self.config.work_side)
 
-    def _region(self, work: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray | None:
+    def _person_mask(self, work: np.ndarray) -> np.ndarray | None:
+        """The selfie mask (region "person"), None for the other regions."""
+        if self._segmenter is None:
+            return None
+        with self._timer.stage("segmentation"):
+            return self._segmenter.mask(work)
+
+    def _region(self, work: np.ndarray, landmarks: np.ndarray | None,
+                person: np.ndarray | None) -> np.ndarray | None:
         region = self.config.replacement.region
-        if region == "person" and self._segmenter is not None:
-            mask = self._segmenter.mask(work)
-            if mask.any():
-                return mask
+        if person is not None and person.any():
+            return person
         if region in ("person", "face") and landmarks is not None:
             return face_hull_mask(landmarks, work.shape[1], work.shape[0])
         return None

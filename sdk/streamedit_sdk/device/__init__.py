@@ -18,4 +18,5 @@ __all__ = ["DevicePPCE", "TorchOps", "open_device_pipeline", "pyramid_lk"]
 def open_device_pipeline(config: EditorConfig, timer: Timer) -> tuple[TorchOps, DevicePPCE]:
     """(array ops, correspondence model) for a device backend of ``config``."""
     xp = TorchOps("cpu" if config.backend == "torch-cpu" else "cuda", config.num_threads)
-    return xp, DevicePPCE(xp, config.backend, config.model_dir, timer, config.num_threads)
+    return xp, DevicePPCE(xp, config.backend, config.model_dir, timer, config.num_threads,
+                          config.cuda_graphs)

@@ -26,6 +26,7 @@ from ..landmarks import face_hull_mask
 from ..netspec import profiles
 from ..ppce import ModelInfo, shipped_model_dir
 from ..timing import NullTimer, Timer
+from .graphs import GraphedFunction
 from .torch_ops import TorchOps
 
 PYRAMID_LEVELS = 5  # Lucas-Kanade pyramid: work size and four halvings
@@ -88,11 +89,14 @@ class DevicePPCE:
     """:class:`~streamedit_sdk.correspondence.CorrespondenceModel` on device tensors.
 
     ``backend``: "torch-cuda", "ort-cuda", "trt" or "torch-cpu" (the networks' runtime);
-    ``timer`` receives the stages ``refine`` (the pyramid), ``backbone`` and ``head``.
+    ``timer`` receives the stages ``refine`` (the pyramid), ``backbone`` and ``head``, or
+    ``match`` for all three when they run as a CUDA graph; ``cuda_graphs``: record the
+    per-frame work as a CUDA graph (torch-cuda only: onnxruntime synchronises inside a run).
     """
 
     def __init__(self, xp: TorchOps, backend: str, model_dir: str | Path | None = None,
-                 timer: Timer | None = None, threads: int = 0) -> None:
+                 timer: Timer | None = None, threads: int = 0,
+                 cuda_graphs: bool = True) -> None:
         self.info = ModelInfo.load(model_dir or shipped_model_dir())
         self._xp = xp
         self._t = xp._t
@@ -103,18 +107,21 @@ class DevicePPCE:
                                                threads=threads, profiles=nets["backbone.onnx"])
         self._head: Backend = open_network(backend, folder / "head.onnx", threads=threads,
                                            profiles=nets["head.onnx"])
+        self._graphed = None
+        if cuda_graphs and xp.cuda and backend == "torch-cuda":
+            self._graphed = GraphedFunction(self._graph_entry)
 
     def _small(self, h: int, w: int) -> tuple[int, int]:
         return work_size(w, h, self.info.side)
 
-    def _features(self, small: Any) -> Any:
+    def _features(self, small: Any, timer: Timer) -> Any:
         """small: (hs, ws, 3) uint8 -> (1, C, ceil(hs/s), ceil(ws/s)) float32 features."""
         hs, ws = small.shape[:2]
         s = self.info.stride
         image = (small.permute(2, 0, 1)[None].float() * (1 / 255)).contiguous()
         feats = self._t.empty((1, self.info.channels, -(-hs // s), -(-ws // s)),
                               dtype=self._t.float32, device=self._xp.device)
-        with self._timer.stage("backbone"):
+        with timer.stage("backbone"):
             self._backbone.infer_device({"image": image}, {"features": feats})
         return feats
 
@@ -125,41 +132,67 @@ class DevicePPCE:
         small = xp.resize_image(rgb, sw, sh)
         g = gray(rgb)
         return DeviceReference(g, build_pyramid(g, PYRAMID_LEVELS, xp),
-                               gray(small)[None, None].contiguous(), self._features(small))
+                               gray(small)[None, None].contiguous(),
+                               self._features(small, self._timer))
 
     def predict(self, rgb: Any, reference: ReferenceFeatures, init_map: Any,
                 landmarks: np.ndarray | None = None) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref
-        px; landmarks: (478, 2) host work px or None. Map and sigma at work size (device)."""
+        px; landmarks: (478, 2) host work px or None. Map and sigma at work size (device).
+
+        With CUDA graphs the device work is one replay, timed as the stage ``match``; without,
+        its parts are timed as ``refine``, ``backbone`` and ``head``."""
         if not isinstance(reference, DeviceReference):
             raise TypeError("reference was encoded by another correspondence model")
-        xp, t = self._xp, self._t
         h, w = rgb.shape[:2]
-        g = gray(rgb)
-        with self._timer.stage("refine"):
-            cur = build_pyramid(g, len(reference.pyramid), xp)
-            init = pyramid_lk(list(cur), list(reference.pyramid), init_map, xp)
+        face = self._face(landmarks, h, w)
+        if self._graphed is None:
+            return Correspondence(*self._match(self._timer, rgb, init_map, face, reference))
+        ref = (*reference.pyramid, reference.small_gray, reference.features)
+        with self._timer.stage("match"):
+            out = self._graphed(reference, ref, (rgb, init_map, face))
+        return Correspondence(*out)
+
+    def _face(self, landmarks: np.ndarray | None, h: int, w: int) -> Any:
+        """(1, 1, hs, ws) float32 on the device: the landmarks' hull drawn at the model side,
+        as in training (a quarter of the work frame's pixels to fill and dilate)."""
         sw, sh = self._small(h, w)
-        small = xp.resize_image(rgb, sw, sh)
-        init_small = xp.resize_map(init, sw, sh)
         face = np.zeros((sh, sw), np.float32)
         if landmarks is not None:  # pixel centres aligned, as resize_map does
             small_lm = (landmarks + 0.5) * np.float32([sw / w, sh / h]) - 0.5
             face = face_hull_mask(small_lm, sw, sh).astype(np.float32)
-        feats = self._features(small)
+        return self._xp.from_host(face[None, None])
+
+    def _graph_entry(self, *args: Any) -> tuple:
+        """The recorded function: (pyramid levels..., small_gray, features, rgb, init, face)."""
+        *pyramid, small_gray, features, rgb, init_map, face = args
+        ref = DeviceReference(None, tuple(pyramid), small_gray, features)
+        return self._match(NullTimer(), rgb, init_map, face, ref)
+
+    def _match(self, timer: Timer, rgb: Any, init_map: Any, face: Any,
+               reference: DeviceReference) -> tuple[Any, Any]:
+        """The device work of :meth:`predict`: (map, sigma) at work size."""
+        xp, t = self._xp, self._t
+        h, w = rgb.shape[:2]
+        with timer.stage("refine"):
+            cur = build_pyramid(gray(rgb), len(reference.pyramid), xp)
+            init = pyramid_lk(list(cur), list(reference.pyramid), init_map, xp)
+        sw, sh = self._small(h, w)
+        small = xp.resize_image(rgb, sw, sh)
+        init_small = xp.resize_map(init, sw, sh)
+        feats = self._features(small, timer)
         out = {"map": t.empty((1, 2, sh, sw), dtype=t.float32, device=xp.device),
                "log_sigma": t.empty((1, 1, sh, sw), dtype=t.float32, device=xp.device)}
-        with self._timer.stage("head"):
+        with timer.stage("head"):
             self._head.infer_device({
                 "feat_cur": feats, "feat_ref": reference.features,
-                "init_map": init_small.permute(2, 0, 1)[None].contiguous(),
-                "face": xp.from_host(face)[None, None],
+                "init_map": init_small.permute(2, 0, 1)[None].contiguous(), "face": face,
                 "cur_gray": gray(small)[None, None].contiguous(),
                 "ref_gray": reference.small_gray}, out)
             correction = out["map"][0].permute(1, 2, 0) - init_small
             corr = init + xp.scale_displacement(correction.contiguous(), w, h)
             sigma = xp.resize_image(out["log_sigma"][0, 0].exp(), w, h)
-        return Correspondence(corr.contiguous(), sigma)
+        return corr.contiguous(), sigma
 
     def close(self) -> None:
         self._backbone.close()

@@ -40,6 +40,7 @@ class TorchOps:
         self._staging: dict[tuple, tuple[Any, Any]] = {}  # (shape, dtype, way) -> buffer, event
         self._grids: dict[tuple[int, int], Any] = {}
         self._mesh: tuple[Any, Any, Any] | None = None  # (triangles object, device tris, ref)
+        self._region: tuple[np.ndarray, Any] | None = None  # (host mask, its device copy)
 
     # -- transfers --------------------------------------------------------------------------
     def upload_frame(self, rgb: np.ndarray, work: np.ndarray) -> tuple[Any, Any]:
@@ -194,14 +195,15 @@ class TorchOps:
     def any(self, mask) -> bool:
         return bool(mask.any())
 
-    def fraction_above(self, sigma, region, threshold) -> float:
+    def fraction_above(self, sigma, region, threshold) -> Any:
         bad = sigma > threshold
-        if region is not None:
-            r = self.from_host(region)
-            n = r.sum()
-            frac = self._t.where(n > 0, (bad & r).sum() / n.clamp(min=1), bad.float().mean())
-            return float(frac)
-        return float(bad.float().mean())
+        if region is None:
+            return bad.float().mean()
+        if self._region is None or self._region[0] is not region:  # reused for some frames
+            self._region = (region, self.from_host(region))
+        r = self._region[1]
+        n = r.sum()
+        return self._t.where(n > 0, (bad & r).sum() / n.clamp(min=1), bad.float().mean())
 
     def as_uint8(self, mask):
         return mask.view(self._t.uint8)
