@@ -4,6 +4,7 @@
 #   log.txt                 the whole output
 #   bench-torch-cuda.json   streamedit bench --backend torch-cuda at 512x512, 1280x720, 1920x1080
 #   bench-ort-cpu.json      the host pipeline (ort-cpu) on the same machine, same sizes
+#   bench-torch-cuda-nographs.json   the same at 720p with --no-cuda-graphs
 #   bench-dinov2.json       torch-cuda with a DINOv2 ViT-S/14 backbone (random weights) at 720p
 #   memcheck.txt            compute-sanitizer --tool memcheck over the CUDA kernel tests
 # Wheels the machine lacks (mediapipe 0.10.14 and protobuf 4.25 for Python 3.12) are read from
@@ -37,6 +38,11 @@ step "bench torch-cuda"
 timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
     --json "$OUT/bench-torch-cuda.json" 2>&1 | grep -v "^W0000"
 
+step "bench torch-cuda without CUDA graphs, 720p (the graphs' share)"
+timeout 100 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --size 1280x720 --no-cuda-graphs --json "$OUT/bench-torch-cuda-nographs.json" 2>&1 \
+    | grep -v "^W0000"
+
 step "bench DINOv2 ViT-S/14 backbone (random weights), torch-cuda, 720p"
 env -u PYTHONPATH timeout 120 python3 scripts/random_model.py -o /tmp/dinov2-random 2>&1 | tail -5 &&
 timeout 120 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
@@ -49,6 +55,6 @@ timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pyte
 echo "memcheck exit $?"; tail -5 "$OUT/memcheck.txt"
 
 step "bench ort-cpu (host pipeline, same machine)"
-timeout 150 python3 -m streamedit_sdk.cli bench --backend ort-cpu -q --frames 100 \
+timeout 150 python3 -m streamedit_sdk.cli bench --backend ort-cpu -q --frames 60 \
     --json "$OUT/bench-ort-cpu.json" 2>&1 | grep -v "^W0000"
 step done

@@ -74,7 +74,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             backends=backends, frames=args.frames,
                             work_side=args.work_side, progress=not args.quiet,
                             correspondences=tuple(correspondences),
-                            model_dir=args.model_dir)
+                            model_dir=args.model_dir, cuda_graphs=args.cuda_graphs)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -128,6 +128,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="correspondence of the SDK, repeatable (default ppce)")
     p.add_argument("--model-dir", type=Path, metavar="DIR",
                    help="PPCE model folder (default: the shipped model)")
+    p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+                   help="torch-cuda: launch the correspondence kernel by kernel (for comparison)")
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="take the frames from this video (fitted to each size) instead of the "
                    "synthetic portrait")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from functools import partial
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -115,6 +114,8 @@ class StreamEditor:
         self._tracker = LandmarkTracker()
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
                            if cfg.replacement.region == "person" else None)
+        self._segment_pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-segment")
+                              if self._segmenter is not None else None)
         self._policy = ReplacementPolicy(cfg.replacement)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
         self._ref: ops.Reference | None = None
@@ -175,10 +176,8 @@ class StreamEditor:
         first = next(it, None)
         if first is None:
             return
-        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool, \
-                ThreadPoolExecutor(1, thread_name_prefix="streamedit-segment") as seg_pool:
-            observe = partial(self._convert_observe, segment_pool=seg_pool)
-            pending: Future | None = pool.submit(observe, first)
+        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool:
+            pending: Future | None = pool.submit(self._convert_observe, first)
             try:
                 while pending is not None:
                     obs = pending.result()
@@ -188,7 +187,7 @@ class StreamEditor:
                         obs = self._observe(obs.rgb)
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending = pool.submit(observe, nxt)
+                        pending = pool.submit(self._convert_observe, nxt)
                     yield self._edit(obs)
             finally:
                 if pending is not None:  # the consumer stopped early; the pool waits for it
@@ -212,6 +211,7 @@ class StreamEditor:
         self._tracker.close()
         self._model.close()
         if self._segmenter is not None:
+            self._segment_pool.shutdown()
             self._segmenter.close()
 
     def __enter__(self) -> "StreamEditor":
@@ -221,23 +221,21 @@ class StreamEditor:
         self.close()
 
     # -- internals --------------------------------------------------------------------------
-    def _convert_observe(self, frame: np.ndarray,
-                         segment_pool: ThreadPoolExecutor | None = None) -> _Observation:
+    def _convert_observe(self, frame: np.ndarray) -> _Observation:
         with self._timer.stage("convert"):
             rgb = to_rgb(frame, self.config.color_order)
-        return self._observe(rgb, segment_pool)
+        return self._observe(rgb)
 
-    def _observe(self, rgb: np.ndarray,
-                 segment_pool: ThreadPoolExecutor | None = None) -> _Observation:
+    def _observe(self, rgb: np.ndarray) -> _Observation:
         """Landmarks and ARR region of a frame; touches only the tracker and segmenter.
 
-        ``segment_pool``: segment the person there while the landmarks are tracked here (the
-        two MediaPipe graphs release the GIL and are independent)."""
+        The person is segmented on the editor's segmentation thread while the landmarks are
+        tracked here (the two MediaPipe graphs are independent and release the GIL)."""
         with self._timer.stage("resize"):
             work = self._work(rgb)
         person = None
-        if segment_pool is not None and self._segmenter is not None:
-            person = segment_pool.submit(self._person_mask, work)
+        if self._segment_pool is not None:
+            person = self._segment_pool.submit(self._person_mask, work)
         with self._timer.stage("landmarks"):
             landmarks = self._tracker.track(work)
         mask = person.result() if person is not None else self._person_mask(work)

@@ -94,6 +94,7 @@ class BenchResult:
     fps: float
     p50_ms: float
     p99_ms: float
+    p99_steady_ms: float  # p99 over the frames that did not replace the reference
     stages: dict[str, StageStats]
     fps_pipelined: float
     baseline_fps: float
@@ -109,6 +110,7 @@ class BenchResult:
         return {"size": f"{self.size[0]}x{self.size[1]}", "backend": self.backend,
                 "correspondence": self.correspondence, "frames": self.frames, "fps": round(self.fps, 2),
                 "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
+                "p99_steady_ms": round(self.p99_steady_ms, 3),
                 "stages": {k: {"p50_ms": round(v.p50_ms, 3), "p99_ms": round(v.p99_ms, 3),
                                "mean_ms": round(v.mean_ms, 3), "count": v.count}
                            for k, v in self.stages.items()},
@@ -123,7 +125,7 @@ class BenchResult:
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
         correspondences: tuple[str, ...] = ("ppce",),
-        model_dir: str | Path | None = None) -> list[BenchResult]:
+        model_dir: str | Path | None = None, cuda_graphs: bool = True) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
     timed."""
     results = []
@@ -132,17 +134,18 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
         for backend, corr in ((b, c) for b in backends for c in correspondences):
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
                                   correspondence=corr, model_dir=model_dir,
+                                  cuda_graphs=cuda_graphs,
                                   replacement=ReplacementConfig(interval=replace_every))
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
             gpu = memory.GpuPeak(backend)
-            fps, lat, stages, base = _editor(clip, frames, config, work_side,
-                                             _bar(progress, label, "sdk + baseline"))
+            fps, lat, steady, stages, base = _editor(clip, frames, config, work_side,
+                                                     _bar(progress, label, "sdk + baseline"))
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
-                                 lat.p99_ms,
+                                 lat.p99_ms, steady.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb())
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
@@ -156,13 +159,14 @@ def _edited(frame: np.ndarray) -> np.ndarray:
 
 
 def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int,
-            bar) -> tuple[float, StageStats, dict[str, StageStats], StageStats]:
+            bar) -> tuple[float, StageStats, StageStats, dict[str, StageStats], StageStats]:
     """The editor frame by frame, each frame followed by the baseline on the same frame.
 
-    Returns the editor's fps, latency and stages, and the baseline's per-frame latency.
+    Returns the editor's fps, latency (all frames, and frames without a reference update) and
+    stages, and the baseline's per-frame latency.
     """
     timer = StageTimer(memory.device_sync(config.backend))
-    latencies, base_latencies = [], []
+    latencies, steady, base_latencies = [], [], []
     baseline = DisBaseline(work_side)
     edited = _edited(clip[0])
     base_ref = baseline.observe(clip[0])
@@ -172,17 +176,19 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
             if i == WARMUP:
                 timer.clear()
             start = time.perf_counter()
-            editor.process(frame)
+            replaced = editor.process(frame).replaced
             middle = time.perf_counter()
             baseline.warp(baseline.observe(frame), base_ref, edited)
             end = time.perf_counter()
             if i >= WARMUP:
                 latencies.append(middle - start)
+                if not replaced:
+                    steady.append(middle - start)
                 base_latencies.append(end - middle)
                 bar.update(1)
     bar.close()
-    return (len(latencies) / sum(latencies), percentiles(latencies), timer.summary(),
-            percentiles(base_latencies))
+    return (len(latencies) / sum(latencies), percentiles(latencies),
+            percentiles(steady or latencies), timer.summary(), percentiles(base_latencies))
 
 
 def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar) -> float:

@@ -45,7 +45,7 @@ class GraphedFunction:
         if key not in self._graphs:
             try:
                 self._graphs[key] = self._record(inputs)
-            except RuntimeError as exc:
+            except (RuntimeError, ValueError) as exc:  # torch's and the kernels' refusals
                 self.failed = True
                 log.warning("CUDA graph capture failed (%s); running kernel by kernel", exc)
                 return self._fn(*inputs)

@@ -115,8 +115,10 @@ class TorchOps:
         if (h, w) == (height, width):
             return small
         sx, sy = width / w, height / h
-        scale = small.new_tensor([sx, sy])
-        x = (small * scale + (scale * 0.5 - 0.5)).permute(2, 0, 1)[None]
+        # scalars only: a tensor of constants would be a host-to-device copy, which a CUDA
+        # graph cannot record
+        x = self._t.stack([small[..., 0] * sx + (0.5 * sx - 0.5),
+                           small[..., 1] * sy + (0.5 * sy - 0.5)])[None]
         x = self._f.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
         return x[0].permute(1, 2, 0).contiguous()
 
@@ -124,7 +126,7 @@ class TorchOps:
         """A (h, w, 2) displacement field (px) at another size: resized and scaled."""
         h, w = delta.shape[:2]
         out = self.resize_image(delta, width, height)
-        return out * out.new_tensor([width / w, height / h])
+        return self._t.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
 
     # -- kernels ----------------------------------------------------------------------------
     def _stream(self) -> int:
