@@ -4,6 +4,7 @@
 #   log.txt                 the whole output
 #   bench-torch-cuda.json   streamedit bench --backend torch-cuda at 512x512, 1280x720, 1920x1080
 #   bench-ort-cpu.json      the host pipeline (ort-cpu) on the same machine, same sizes
+#   bench-torch-cuda-2mesh.json      the same with --landmark-threads 2
 #   bench-torch-cuda-nographs.json   the same at 720p with --no-cuda-graphs
 #   bench-dinov2.json       torch-cuda with a DINOv2 ViT-S/14 backbone (random weights) at 720p
 #   memcheck.txt            compute-sanitizer --tool memcheck over the CUDA kernel tests
@@ -37,6 +38,10 @@ timeout 240 python3 -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py \
 step "bench torch-cuda"
 timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
     --json "$OUT/bench-torch-cuda.json" 2>&1 | grep -v "^W0000"
+
+step "bench torch-cuda, two face-mesh threads"
+timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --landmark-threads 2 --json "$OUT/bench-torch-cuda-2mesh.json" 2>&1 | grep -v "^W0000"
 
 step "bench torch-cuda without CUDA graphs, 720p (the graphs' share)"
 timeout 100 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \

@@ -74,7 +74,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             backends=backends, frames=args.frames,
                             work_side=args.work_side, progress=not args.quiet,
                             correspondences=tuple(correspondences),
-                            model_dir=args.model_dir, cuda_graphs=args.cuda_graphs)
+                            model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
+                            landmark_threads=args.landmark_threads)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -130,6 +131,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="PPCE model folder (default: the shipped model)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
                    help="torch-cuda: launch the correspondence kernel by kernel (for comparison)")
+    p.add_argument("--landmark-threads", type=positive_int, default=1, metavar="K",
+                   help="face meshes measuring frames at once in the pipelined run (default 1)")
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="take the frames from this video (fitted to each size) instead of the "
                    "synthetic portrait")

@@ -95,6 +95,9 @@ class EditorConfig:
     sigma_floor: float = 0.01  # smallest Laplace scale (intensity 0..1), keeps log finite
     num_threads: int = 0  # threads for the C++ kernels and OpenCV; 0: library default
     cuda_graphs: bool = True  # torch-cuda: replay each frame's correspondence as a CUDA graph
+    landmark_threads: int = 1  # stream(pipelined=True): face meshes measuring frames at once,
+    # frames dealt round-robin (each mesh tracks every k-th frame); 2 lifts the fps where the
+    # face mesh is the slowest stage (GPU backends, 4+ cores), at k frames of latency
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:
@@ -119,6 +122,9 @@ class EditorConfig:
             raise ValueError(f"sigma_window must be a whole number >= 1; got "
                              f"{self.sigma_window!r}")
         _check_range("sigma_floor", self.sigma_floor, 1e-6, 1.0)
+        if not isinstance(self.landmark_threads, int) or not 1 <= self.landmark_threads <= 8:
+            raise ValueError(f"landmark_threads must be a whole number in [1, 8]; got "
+                             f"{self.landmark_threads!r}")
         if not isinstance(self.num_threads, int) or self.num_threads < 0:
             raise ValueError(f"num_threads must be a whole number >= 0; got {self.num_threads!r}")
         if not isinstance(self.replacement, ReplacementConfig):

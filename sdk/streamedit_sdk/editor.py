@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -111,7 +112,8 @@ class StreamEditor:
         self._timer = timer or NullTimer()
         self._xp, self._model = self._open_backend()
         self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
-        self._tracker = LandmarkTracker()
+        self._trackers = [LandmarkTracker() for _ in range(cfg.landmark_threads)]
+        self._tracker = self._trackers[0]  # references, process(), the first stream thread
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
                            if cfg.replacement.region == "person" else None)
         self._segment_pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-segment")
@@ -162,10 +164,11 @@ class StreamEditor:
                pipelined: bool = True) -> Iterator[EditResult]:
         """Edit every frame of ``frames`` in order, one :class:`EditResult` each.
 
-        Same results as calling :meth:`process` on each frame. ``pipelined``: measure frame
-        t + 1 (landmarks, person mask) on a worker thread while frame t is matched and
-        propagated; faster on two or more cores, and each output waits for the next input frame
-        (one frame more latency on a live source).
+        Same results as calling :meth:`process` on each frame. ``pipelined``: measure the next
+        frames (landmarks, person mask) on worker threads while frame t is matched and
+        propagated; faster on two or more cores. ``EditorConfig.landmark_threads`` frames are
+        measured at once (one face mesh each, frames dealt round-robin), and each output waits
+        for that many further input frames (more latency on a live source).
         """
         self._check_started()
         if not pipelined:
@@ -173,25 +176,41 @@ class StreamEditor:
                 yield self.process(frame)
             return
         it = iter(frames)
-        first = next(it, None)
-        if first is None:
-            return
-        with ThreadPoolExecutor(1, thread_name_prefix="streamedit-observe") as pool:
-            pending: Future | None = pool.submit(self._convert_observe, first)
+        k = len(self._trackers)
+        dealt = 0
+        pending: deque[Future] = deque()
+        with ThreadPoolExecutor(k, thread_name_prefix="streamedit-observe") as pool:
+
+            def submit() -> None:
+                nonlocal dealt
+                frame = next(it, None)
+                if frame is not None:
+                    tracker = self._trackers[dealt % k]
+                    pending.append(pool.submit(self._convert_observe, frame, tracker))
+                    dealt += 1
+
+            for _ in range(k):
+                submit()
             try:
-                while pending is not None:
-                    obs = pending.result()
-                    pending = None
+                while pending:
+                    obs = pending.popleft().result()
                     if obs.rgb.shape != self._host_ref[0].shape:
-                        self._reinitialize(obs.rgb.shape)  # nothing else is running now
-                        obs = self._observe(obs.rgb)
-                    nxt = next(it, None)
-                    if nxt is not None:
-                        pending = pool.submit(self._convert_observe, nxt)
+                        # new frame size: let the workers finish, then redo their frames in
+                        # order on this thread with the re-initialised trackers
+                        later = [f.result() for f in pending]
+                        pending.clear()
+                        for o in (obs, *later):
+                            if o.rgb.shape != self._host_ref[0].shape:
+                                self._reinitialize(o.rgb.shape)
+                            yield self._edit(self._observe(o.rgb))
+                        for _ in range(k):
+                            submit()
+                        continue
+                    submit()
                     yield self._edit(obs)
             finally:
-                if pending is not None:  # the consumer stopped early; the pool waits for it
-                    pending.cancel()
+                for f in pending:  # the consumer stopped early; the pool waits for the rest
+                    f.cancel()
 
     def reset(self) -> None:
         """Start a new stream with the reference given to :meth:`set_reference`."""
@@ -208,7 +227,8 @@ class StreamEditor:
         if self._closed:
             return
         self._closed = True
-        self._tracker.close()
+        for tracker in self._trackers:
+            tracker.close()
         self._model.close()
         if self._segmenter is not None:
             self._segment_pool.shutdown()
@@ -221,13 +241,16 @@ class StreamEditor:
         self.close()
 
     # -- internals --------------------------------------------------------------------------
-    def _convert_observe(self, frame: np.ndarray) -> _Observation:
+    def _convert_observe(self, frame: np.ndarray,
+                         tracker: LandmarkTracker | None = None) -> _Observation:
         with self._timer.stage("convert"):
             rgb = to_rgb(frame, self.config.color_order)
-        return self._observe(rgb)
+        return self._observe(rgb, tracker)
 
-    def _observe(self, rgb: np.ndarray) -> _Observation:
-        """Landmarks and ARR region of a frame; touches only the tracker and segmenter.
+    def _observe(self, rgb: np.ndarray,
+                 tracker: LandmarkTracker | None = None) -> _Observation:
+        """Landmarks and ARR region of a frame; touches only ``tracker`` (default: the first)
+        and the segmenter.
 
         The person is segmented on the editor's segmentation thread while the landmarks are
         tracked here (the two MediaPipe graphs are independent and release the GIL)."""
@@ -237,7 +260,7 @@ class StreamEditor:
         if self._segment_pool is not None:
             person = self._segment_pool.submit(self._person_mask, work)
         with self._timer.stage("landmarks"):
-            landmarks = self._tracker.track(work)
+            landmarks = (tracker or self._tracker).track(work)
         mask = person.result() if person is not None else self._person_mask(work)
         return _Observation(rgb, work, landmarks, self._region(work, landmarks, mask))
 
@@ -333,7 +356,8 @@ class StreamEditor:
 
     def _forget_stream(self) -> None:
         """Drop what was learnt from earlier frames: tracked face, ARR window, person mask."""
-        self._tracker.reset()
+        for tracker in self._trackers:
+            tracker.reset()
         self._policy.reset()
         if self._segmenter is not None:
             self._segmenter.reset()

@@ -101,6 +101,8 @@ class BenchResult:
     baseline_p50_ms: float
     rss_mb: float  # peak resident memory of the process during this size's runs
     gpu_mb: float | None  # peak device memory, where the backend uses a GPU
+    landmark_threads: int  # EditorConfig.landmark_threads of the pipelined run
+    cuda_graphs: bool  # EditorConfig.cuda_graphs
 
     @property
     def speedup(self) -> float:
@@ -119,13 +121,15 @@ class BenchResult:
                 "baseline_p50_ms": round(self.baseline_p50_ms, 3),
                 "speedup": round(self.speedup, 3),
                 "speedup_pipelined": round(self.fps_pipelined / self.baseline_fps, 3),
-                "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb}
+                "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
+                "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs}
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
         correspondences: tuple[str, ...] = ("ppce",),
-        model_dir: str | Path | None = None, cuda_graphs: bool = True) -> list[BenchResult]:
+        model_dir: str | Path | None = None, cuda_graphs: bool = True,
+        landmark_threads: int = 1) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
     timed."""
     results = []
@@ -134,7 +138,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
         for backend, corr in ((b, c) for b in backends for c in correspondences):
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
                                   correspondence=corr, model_dir=model_dir,
-                                  cuda_graphs=cuda_graphs,
+                                  cuda_graphs=cuda_graphs, landmark_threads=landmark_threads,
                                   replacement=ReplacementConfig(interval=replace_every))
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
@@ -147,7 +151,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
                                  lat.p99_ms, steady.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
-                                 gpu.peak_mb())
+                                 gpu.peak_mb(), landmark_threads, cuda_graphs)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)

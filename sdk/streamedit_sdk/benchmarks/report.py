@@ -22,7 +22,7 @@ RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
     "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
-    "rss_mb", "gpu_mb")
+    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 
 
@@ -65,8 +65,14 @@ def markdown_table(report: dict) -> str:
 
 
 def _engine(result: dict) -> str:
-    """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow")."""
-    return f"{result['backend']} {result.get('correspondence', 'flow')}"
+    """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow"), and
+    the settings that differ from the defaults ("2 mesh threads", "no CUDA graphs")."""
+    label = f"{result['backend']} {result.get('correspondence', 'flow')}"
+    if result.get("landmark_threads", 1) > 1:
+        label += f", {result['landmark_threads']} mesh threads"
+    if result.get("cuda_graphs") is False and result["backend"] == "torch-cuda":
+        label += ", no CUDA graphs"
+    return label
 
 
 def plot(report: dict, path: str | Path) -> None:
