@@ -1,7 +1,9 @@
 """Rewrite README.md's result tables from the stored results.
 
 * bench table: the newest bench/results/*-pipeline-*.json (``streamedit bench --json``);
-* eval table: the newest bench/results/*-eval-*/ folder of ``streamedit eval --json`` files.
+* eval table: the newest bench/results/*-eval-*/ folder of ``streamedit eval --json`` files;
+* GPU table: every ``streamedit bench --json`` file of the newest bench/results/*-gpu-*/
+  folder (what scripts/gpu-checks.sh writes), rows in file-name order.
 
     python bench/update_readme.py            # rewrite
     python bench/update_readme.py --check    # exit 1 when the README is stale
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BENCH = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
 EVAL = ("<!-- eval-table:start -->", "<!-- eval-table:end -->")
+GPU = ("<!-- gpu-table:start -->", "<!-- gpu-table:end -->")
 
 
 def newest_bench() -> Path | None:
@@ -30,6 +33,36 @@ def newest_bench() -> Path | None:
 def newest_eval() -> Path | None:
     stored = sorted(p for p in RESULTS.glob("*-eval-*") if p.is_dir())
     return stored[-1] if stored else None
+
+
+def newest_gpu() -> Path | None:
+    stored = sorted(p for p in RESULTS.glob("*-gpu-*") if p.is_dir())
+    return stored[-1] if stored else None
+
+
+def merged_gpu_report(folder: Path) -> dict:
+    """The folder's bench files as one report (machine and source of the first)."""
+    reports = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    merged = dict(reports[0])
+    results = [r for rep in reports for r in rep["results"]]
+    # the SDK's defaults first, then each variation, the host backend last; sizes ascending
+    results.sort(key=lambda r: (r["backend"] != "torch-cuda",
+                                r.get("backbone", "portrait") != "portrait",
+                                not r.get("cuda_graphs", True), r.get("landmark_threads", 1),
+                                int(r["size"].split("x")[0])))
+    merged["results"] = results
+    return merged
+
+
+def render_gpu(folder: Path) -> str:
+    report = merged_gpu_report(folder)
+    m = report["machine"]
+    rel = folder.relative_to(ROOT)
+    v = m["versions"]
+    return (f"From [`{rel}/`]({rel}) ({report.get('date', 'undated')}; {m['gpu']}, "
+            f"{m['cpu']}, {m['cores']} cores; torch {v.get('torch')}, TensorRT "
+            f"{v.get('tensorrt') or 'not installed'}; frames: {report['source']}):\n\n"
+            f"{markdown_table(report)}")
 
 
 def render_bench(result_file: Path) -> str:
@@ -62,16 +95,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check, do not write")
     args = parser.parse_args()
-    bench, evals = newest_bench(), newest_eval()
-    if bench is None or evals is None:
-        print("bench/results needs a *-pipeline-*.json (streamedit bench --json) and a *-eval-*/ "
-              "folder (streamedit eval --json per clip)", file=sys.stderr)
+    bench, evals, gpu = newest_bench(), newest_eval(), newest_gpu()
+    if bench is None or evals is None or gpu is None:
+        print("bench/results needs a *-pipeline-*.json (streamedit bench --json), a *-eval-*/ "
+              "folder (streamedit eval --json per clip) and a *-gpu-*/ folder "
+              "(scripts/gpu-checks.sh)", file=sys.stderr)
         return 2
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     try:
         new = replace_section(text, BENCH, render_bench(bench))
         new = replace_section(new, EVAL, render_eval(evals))
+        new = replace_section(new, GPU, render_gpu(gpu))
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2

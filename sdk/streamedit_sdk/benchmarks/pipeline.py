@@ -30,6 +30,7 @@ from .. import edits, synthetic
 from ..baselines import DisBaseline
 from ..config import EditorConfig, ReplacementConfig
 from ..editor import StreamEditor
+from ..ppce import ModelInfo, shipped_model_dir
 from ..timing import StageStats, StageTimer, percentiles
 from ..video import VideoReader
 from . import memory
@@ -103,6 +104,7 @@ class BenchResult:
     gpu_mb: float | None  # peak device memory, where the backend uses a GPU
     landmark_threads: int  # EditorConfig.landmark_threads of the pipelined run
     cuda_graphs: bool  # EditorConfig.cuda_graphs
+    backbone: str  # the PPCE model's backbone ("portrait", "dinov2_vits14"); "-" for flow
 
     @property
     def speedup(self) -> float:
@@ -122,7 +124,8 @@ class BenchResult:
                 "speedup": round(self.speedup, 3),
                 "speedup_pipelined": round(self.fps_pipelined / self.baseline_fps, 3),
                 "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
-                "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs}
+                "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
+                "backbone": self.backbone}
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
@@ -151,11 +154,19 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
                                  lat.p99_ms, steady.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
-                                 gpu.peak_mb(), landmark_threads, cuda_graphs)
+                                 gpu.peak_mb(), landmark_threads, cuda_graphs,
+                                 _backbone(corr, model_dir))
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)
     return results
+
+
+def _backbone(correspondence: str, model_dir: str | Path | None) -> str:
+    if correspondence != "ppce":
+        return "-"
+    return str(ModelInfo.load(model_dir or shipped_model_dir(), verify=False)
+               .meta["config"]["backbone"])
 
 
 def _edited(frame: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
     "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
-    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs")
+    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 
 
@@ -66,8 +66,11 @@ def markdown_table(report: dict) -> str:
 
 def _engine(result: dict) -> str:
     """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow"), and
-    the settings that differ from the defaults ("2 mesh threads", "no CUDA graphs")."""
+    the settings that differ from the defaults ("dinov2_vits14 backbone", "2 mesh threads",
+    "no CUDA graphs")."""
     label = f"{result['backend']} {result.get('correspondence', 'flow')}"
+    if result.get("backbone", "portrait") not in ("portrait", "-"):
+        label += f", {result['backbone']} backbone"
     if result.get("landmark_threads", 1) > 1:
         label += f", {result['landmark_threads']} mesh threads"
     if result.get("cuda_graphs") is False and result["backend"] == "torch-cuda":

@@ -99,7 +99,7 @@ class DevicePPCE:
                  cuda_graphs: bool = True) -> None:
         self.info = ModelInfo.load(model_dir or shipped_model_dir())
         self._xp = xp
-        self._t = xp._t
+        self._t = xp.torch
         self._timer = timer or NullTimer()
         nets = profiles(self.info.meta)
         folder = self.info.folder

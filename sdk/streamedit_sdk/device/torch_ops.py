@@ -25,7 +25,7 @@ class TorchOps:
         import torch
         from torch.nn import functional
 
-        self._t = torch
+        self.torch = torch
         self._f = functional
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
@@ -48,7 +48,7 @@ class TorchOps:
         return frame, self.resize_image(frame, work.shape[1], work.shape[0])
 
     def _upload(self, a: np.ndarray) -> Any:
-        t = self._t
+        t = self.torch
         a = np.ascontiguousarray(a)
         if not self.cuda:
             return t.from_numpy(a.copy())
@@ -72,13 +72,13 @@ class TorchOps:
     def _pinned(self, shape: tuple, dtype: np.dtype, way: str) -> tuple[Any, Any]:
         key = (tuple(shape), np.dtype(dtype).str, way)
         if key not in self._staging:
-            t = self._t
+            t = self.torch
             buf = t.empty(key[0], dtype=t.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True)
             self._staging[key] = (buf, t.cuda.Event())
         return self._staging[key]
 
     def from_host(self, a: np.ndarray) -> Any:
-        return self._t.from_numpy(np.ascontiguousarray(a)).to(self.device)
+        return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
 
     def to_host(self, a: Any) -> np.ndarray:
         return a.cpu().numpy()
@@ -87,7 +87,7 @@ class TorchOps:
     def identity_map(self, height: int, width: int) -> Any:
         key = (height, width)
         if key not in self._grids:  # cached: callers never write into it
-            t = self._t
+            t = self.torch
             ys, xs = t.meshgrid(t.arange(height, dtype=t.float32, device=self.device),
                                 t.arange(width, dtype=t.float32, device=self.device),
                                 indexing="ij")
@@ -104,9 +104,9 @@ class TorchOps:
         x = self._f.interpolate(x, size=(height, width), mode="area" if shrink else "bilinear",
                                 **({} if shrink else {"align_corners": False}))
         x = x[0, 0] if image.ndim == 2 else x[0].permute(1, 2, 0)
-        if image.dtype == self._t.uint8:
-            x = (x + 0.5).clamp_(0, 255).to(self._t.uint8)
-        elif image.dtype == self._t.bool:
+        if image.dtype == self.torch.uint8:
+            x = (x + 0.5).clamp_(0, 255).to(self.torch.uint8)
+        elif image.dtype == self.torch.bool:
             x = x >= 0.5
         return x.contiguous()
 
@@ -117,7 +117,7 @@ class TorchOps:
         sx, sy = width / w, height / h
         # scalars only: a tensor of constants would be a host-to-device copy, which a CUDA
         # graph cannot record
-        x = self._t.stack([small[..., 0] * sx + (0.5 * sx - 0.5),
+        x = self.torch.stack([small[..., 0] * sx + (0.5 * sx - 0.5),
                            small[..., 1] * sy + (0.5 * sy - 0.5)])[None]
         x = self._f.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
         return x[0].permute(1, 2, 0).contiguous()
@@ -126,28 +126,28 @@ class TorchOps:
         """A (h, w, 2) displacement field (px) at another size: resized and scaled."""
         h, w = delta.shape[:2]
         out = self.resize_image(delta, width, height)
-        return self._t.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
+        return self.torch.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
 
     # -- kernels ----------------------------------------------------------------------------
     def _stream(self) -> int:
-        return self._t.cuda.current_stream(self.device).cuda_stream
+        return self.torch.cuda.current_stream(self.device).cuda_stream
 
     def grid_sample(self, src, at, fallback=None, valid=None, border="replicate"):
         if not self.cuda:
             out = self._host.grid_sample(*(None if a is None else a.numpy()
                                            for a in (src, at, fallback, valid)), border=border)
-            return self._t.from_numpy(out)
+            return self.torch.from_numpy(out)
         return kernels.grid_sample(src, at, fallback=fallback, valid=valid, border=border,
                                    stream=self._stream())
 
     def sample_where(self, out, src, at, fallback, mask):
         sampled = self.grid_sample(src, at, fallback=fallback)
-        return self._t.where(mask[..., None], sampled, out)
+        return self.torch.where(mask[..., None], sampled, out)
 
     def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Any:
         """:func:`streamedit_sdk.kernels.lk_refine` (CUDA kernel on the GPU)."""
         if not self.cuda:
-            return self._t.from_numpy(kernels.lk_refine(
+            return self.torch.from_numpy(kernels.lk_refine(
                 cur.numpy(), ref.numpy(), init.numpy(), iterations=iterations, window=window,
                 num_threads=self._host.num_threads))
         return kernels.lk_refine(cur.contiguous(), ref.contiguous(), init.contiguous(),
@@ -158,7 +158,7 @@ class TorchOps:
         reflected without repeating the edge pixel, as OpenCV's default)."""
         if sigma <= 0:
             return field
-        t, f = self._t, self._f
+        t, f = self.torch, self._f
         r = max(1, int(round(3 * sigma)))
         x = t.arange(-r, r + 1, dtype=t.float32, device=field.device)
         k = t.exp(-0.5 * (x / sigma) ** 2)
@@ -175,24 +175,24 @@ class TorchOps:
         if not self.cuda:
             out = self._host.landmark_map(points_cur, points_ref, triangles, height, width,
                                           fallback.numpy())
-            return self._t.from_numpy(np.ascontiguousarray(out))
+            return self.torch.from_numpy(np.ascontiguousarray(out))
         if self._mesh is None or self._mesh[0] is not triangles:  # one upload per reference
             self._mesh = (triangles, self.from_host(triangles), self.from_host(points_ref))
         _, tris, ref = self._mesh
-        cur = self._t.from_numpy(np.ascontiguousarray(points_cur, np.float32)).to(
+        cur = self.torch.from_numpy(np.ascontiguousarray(points_cur, np.float32)).to(
             self.device, non_blocking=True)
         warp = kernels.barycentric_warp(cur, ref, tris, height, width, stream=self._stream())
-        return self._t.where((warp.mask == 0)[..., None], fallback, warp.map)
+        return self.torch.where((warp.mask == 0)[..., None], fallback, warp.map)
 
     # -- element-wise -----------------------------------------------------------------------
     def paste(self, dst, src, mask):
-        return self._t.where(mask[..., None] if dst.ndim == 3 else mask, src, dst)
+        return self.torch.where(mask[..., None] if dst.ndim == 3 else mask, src, dst)
 
     def subtract(self, edited, rgb):
         return edited.float() - rgb.float()
 
     def add_delta(self, frame, delta):
-        return (delta + frame + 0.5).clamp_(0, 255).to(self._t.uint8)
+        return (delta + frame + 0.5).clamp_(0, 255).to(self.torch.uint8)
 
     def any(self, mask) -> bool:
         return bool(mask.any())
@@ -205,7 +205,7 @@ class TorchOps:
             self._region = (region, self.from_host(region))
         r = self._region[1]
         n = r.sum()
-        return self._t.where(n > 0, (bad & r).sum() / n.clamp(min=1), bad.float().mean())
+        return self.torch.where(n > 0, (bad & r).sum() / n.clamp(min=1), bad.float().mean())
 
     def as_uint8(self, mask):
-        return mask.view(self._t.uint8)
+        return mask.view(self.torch.uint8)
