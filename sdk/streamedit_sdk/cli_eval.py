@@ -38,7 +38,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     try:
         config = EditorConfig(
             mode="replace", work_side=args.work_side, correspondence=args.correspondence,
-            model_dir=args.model_dir,
+            model_dir=args.model_dir, backend=args.backend,
             replacement=ReplacementConfig(replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
         report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
@@ -110,6 +110,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")
     add_correspondence_options(p)
+    p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
+                   help="where the SDK runs (default ort-cpu; the baselines run on the host)")
     p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",
                    help="ARR threshold of the arr run (default 0.12)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -65,10 +65,16 @@ class EditorMethod:
                 start = time.perf_counter()
                 result = editor.process(frame)
                 self.seconds += time.perf_counter() - start
-                predicted = kernels.grid_sample(ref_rgb, result.map, border="replicate")
-                yield Prediction(index, frame, predicted, ref_id, result.replaced, result.sigma)
+                predicted = kernels.grid_sample(ref_rgb, _host(result.map), border="replicate")
+                yield Prediction(index, frame, predicted, ref_id, result.replaced,
+                                 _host(result.sigma))
                 if result.replaced:  # identity edit: the new reference is the frame itself
                     ref_rgb, ref_id = frame, index
+
+
+def _host(a) -> np.ndarray:
+    """A result array on the host: numpy as is, a torch tensor (the GPU backends) copied."""
+    return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
 
 
 class Matcher(Protocol):

@@ -39,7 +39,7 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
     config: the SDK's configuration for the ``arr`` run (mode is forced to ``replace``: the
     identity edit's output is then the reference warped onto the frame). ``fixed`` uses the
     same configuration with a fixed schedule, ``flow`` the same with the weight-free
-    correspondence (landmark-initialised DIS, no network). fixed_interval_frames: frames between references
+    correspondence (landmark-initialised DIS, no network; on the host backend, where DIS runs). fixed_interval_frames: frames between references
     of the fixed-schedule methods; default ``round(frames / arr references)``, the same budget.
     style: built-in style edited for the warping-error measurement. progress: wraps each pass's
     frame iterator (e.g. with a progress bar): ``progress(frames, description, total)``.
@@ -73,7 +73,7 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
         config, replacement=dataclasses.replace(config.replacement, enabled=True,
                                                 interval=interval))
     fixed = _score(EditorMethod(fixed_cfg).predict(frames("fixed", n)), interval=interval)
-    flow_cfg = dataclasses.replace(fixed_cfg, correspondence="flow")
+    flow_cfg = dataclasses.replace(fixed_cfg, correspondence="flow", backend="ort-cpu")
     flow = _score(EditorMethod(flow_cfg).predict(frames("flow", n)), interval=interval)
     with LandmarkMatcher(config.work_side) as matcher:
         landmark_only = _score(fixed_interval(frames("landmark_only", n), interval, matcher),
