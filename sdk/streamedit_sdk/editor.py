@@ -16,10 +16,10 @@ from .arrays import ArrayOps, HostOps
 from .config import DEVICE_BACKENDS, EditorConfig
 from .correspondence import CorrespondenceModel, FlowCorrespondence
 from .frames import from_rgb, resize_to, to_rgb, to_work
-from .inpaint import Inpainter, OpenCVInpainter
+from .inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
 from .landmarks import LandmarkTracker, face_hull_mask
 from .ppce import PPCECorrespondence
-from .replacement import ReplacementPolicy, uncertain_fraction
+from .replacement import ReplacementPolicy
 from .segmentation import PersonSegmenter, ReusedMask
 from .timing import NullTimer, Timer
 
@@ -98,8 +98,11 @@ class StreamEditor:
     """
 
     def __init__(self, config: EditorConfig | None = None, *,
-                 inpainter: Inpainter | None = None, timer: Timer | None = None) -> None:
-        """``inpainter``: fills what an old reference did not see (default OpenCV Telea).
+                 inpainter: Inpainter | EditInpainter | None = None,
+                 timer: Timer | None = None) -> None:
+        """``inpainter``: fills what an old reference did not see (default OpenCV Telea on
+        the edit's difference; a :class:`~.inpaint.EditInpainter` such as the diffusion
+        inpainter sees the frame too).
         ``timer``: receives every stage's wall time (e.g. :class:`~.timing.StageTimer`);
         stages: convert, resize, landmarks, segmentation, upload, landmark_warp, the
         correspondence model's own (flow, refine, sigma / backbone, head), propagation,
@@ -111,7 +114,8 @@ class StreamEditor:
         cfg = self.config
         self._timer = timer or NullTimer()
         self._xp, self._model = self._open_backend()
-        self._inpainter = inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius)
+        self._inpainter = as_edit_inpainter(
+            inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))
         self._trackers = [LandmarkTracker() for _ in range(cfg.landmark_threads)]
         self._tracker = self._trackers[0]  # references, process(), the first stream thread
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)

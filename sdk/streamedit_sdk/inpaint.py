@@ -19,6 +19,38 @@ class Inpainter(Protocol):
     def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
 
+class EditInpainter(Protocol):
+    """Fills the edit of a new reference where the old reference could not supply it.
+
+    ``fill(frame, delta, mask)``: frame (H, W, 3) uint8, the new reference; delta (H, W, 3)
+    float32, its carried edit (edited - frame), unreliable where ``mask`` (H, W) bool is True.
+    Returns the delta with the masked pixels filled; the others unchanged. Generative
+    inpainters (:class:`streamedit_sdk.generative.DiffusionInpainter`) see the frame and can
+    paint new content; an :class:`Inpainter` fills the difference itself (:class:`DeltaFill`).
+    """
+
+    def fill(self, frame: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+class DeltaFill:
+    """An :class:`Inpainter` as an :class:`EditInpainter`: inpaints the edit's difference."""
+
+    def __init__(self, inpainter: Inpainter) -> None:
+        self.inpainter = inpainter
+
+    def fill(self, frame: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.inpainter.inpaint(delta, mask)
+
+
+def as_edit_inpainter(inpainter: Inpainter | EditInpainter) -> EditInpainter:
+    """``inpainter`` itself when it has ``fill``, else wrapped in :class:`DeltaFill`."""
+    if hasattr(inpainter, "fill"):
+        return inpainter
+    if not hasattr(inpainter, "inpaint"):
+        raise TypeError("an inpainter needs inpaint(image, mask) or fill(frame, delta, mask)")
+    return DeltaFill(inpainter)
+
+
 class OpenCVInpainter:
     """Telea inpainting (``cv2.inpaint``), run at most at ``max_side`` px for speed.
 

@@ -16,7 +16,7 @@ import numpy as np
 from .arrays import ArrayOps, HostOps, resize_map
 from .correspondence import CorrespondenceModel, ReferenceFeatures
 from .frames import paste, resize_to
-from .inpaint import Inpainter
+from .inpaint import EditInpainter
 from .landmarks import WarpMesh
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "encode_reference", "landmark_map",
@@ -187,7 +187,7 @@ def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
 
 
 def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
-                           output: np.ndarray, unseen: np.ndarray, inpainter: Inpainter
+                           output: np.ndarray, unseen: np.ndarray, inpainter: EditInpainter
                            ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
     """Edited version of ``frame`` when it becomes the reference (paper §3.2-3.3).
 
@@ -206,7 +206,7 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     (origin, ``carried.to_origin_work``, known at work size as host uint8 0..255).
     """
     known = ~unseen if carried.known is None else carried.known & ~unseen
-    edited = HOST.add_delta(frame, inpainter.inpaint(carried.delta, ~known))
+    edited = HOST.add_delta(frame, inpainter.fill(frame, carried.delta, ~known))
     paste(edited, output, known)
     wh, ww = carried.to_origin_work.shape[:2]
     known_work = resize_to(known.view(np.uint8) * np.uint8(255), ww, wh)
