@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction, frame_index,
                          positive_int)
+from .cli_prompt import add_prompt_options, prompt_edit
 from .config import BACKENDS, MODES, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
@@ -26,7 +27,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
                                           replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
-                        sticker_at=args.sticker_at)
+                        sticker_at=args.sticker_at, prompt=prompt_edit(args))
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
                              progress=not args.quiet)
@@ -59,8 +60,9 @@ def default_mode(sticker: bool) -> str:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``edit`` and ``demo`` on the ``streamedit`` parser."""
     p = sub.add_parser("edit", help="carry an edit of one frame onto every frame of a video",
-                       description="Edit one frame (an image you edited, a built-in style or a "
-                       "sticker) and propagate it through the video. Audio is copied.")
+                       description="Edit one frame (an image you edited, a built-in style, a "
+                       "sticker or a text prompt) and propagate it through the video. Audio is "
+                       "copied.")
     p.add_argument("input", type=Path, help="input video file")
     p.add_argument("-o", "--output", type=Path, required=True, help="output video (.mp4)")
     edit = p.add_mutually_exclusive_group(required=True)
@@ -70,6 +72,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       "sketch")
     edit.add_argument("--sticker", metavar="IMG",
                       help="sticker image (PNG with alpha), or 'star' for the built-in one")
+    add_prompt_options(p, edit)
     p.add_argument("--sticker-at", default="cheek", choices=["cheek", "cheek-right", "forehead"],
                    help="where the sticker goes (default: cheek)")
     p.add_argument("--ref-frame", type=frame_index, default=0, metavar="N",

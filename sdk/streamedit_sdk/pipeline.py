@@ -14,6 +14,7 @@ import numpy as np
 from . import edits
 from .config import EditorConfig
 from .editor import NoFaceError, StreamEditor
+from .generative.spec import PromptEdit
 from .landmarks import LandmarkTracker
 from .video import VideoError, VideoReader, VideoWriter
 
@@ -22,29 +23,34 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EditSpec:
-    """Which edit to make on the reference frame: exactly one of the three sources.
+    """Which edit to make on the reference frame: exactly one of the four sources.
 
     edited_ref: image file with the edited reference (same size as the frames).
     style: name of a built-in style (:data:`streamedit_sdk.edits.STYLES`).
     sticker: image file (RGBA PNG best) or "star" for the built-in sticker.
     sticker_at: face region for the sticker (:data:`streamedit_sdk.edits.STICKER_PLACES`).
+    prompt: a text-prompt edit with diffusers (:class:`streamedit_sdk.generative.PromptEdit`).
     """
 
     edited_ref: Path | None = None
     style: str | None = None
     sticker: str | None = None
     sticker_at: str = "cheek"
+    prompt: PromptEdit | None = None
 
     def __post_init__(self) -> None:
-        given = [x for x in (self.edited_ref, self.style, self.sticker) if x is not None]
+        given = [x for x in (self.edited_ref, self.style, self.sticker, self.prompt)
+                 if x is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one edit: an edited reference image, a style or a "
-                             "sticker")
+            raise ValueError("give exactly one edit: an edited reference image, a style, a "
+                             "sticker or a prompt")
         if self.style is not None:
             edits.style(self.style)  # unknown names fail here, before any video is decoded
 
     def apply(self, reference: np.ndarray) -> np.ndarray:
         """The edited reference, RGB uint8 like ``reference``."""
+        if self.prompt is not None:
+            return self.prompt.apply(reference)
         if self.style is not None:
             return edits.apply_style(self.style, reference)
         if self.sticker is not None:
@@ -86,6 +92,7 @@ class EditSummary:
     seconds: float  # wall time of the per-frame loop (decode + edit + encode)
     audio: bool
     truncated: bool
+    edited_reference: Path | None = None  # the edited reference saved beside the output
 
     @property
     def fps(self) -> float:
@@ -99,6 +106,8 @@ class EditSummary:
         if self.truncated:
             extra.append("input ended early (truncated)")
         extra.append("audio copied" if self.audio else "no audio")
+        if self.edited_reference is not None:
+            extra.append(f"edited reference {self.edited_reference}")
         return (f"edited {self.frames} frames of {self.input.name} -> {self.output} in "
                 f"{self.seconds:.1f} s ({self.fps:.1f} fps): {len(self.reference_ids)} "
                 f"references (frames {refs}), " + ", ".join(extra))
@@ -110,12 +119,20 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     """Edit frame ``ref_frame`` of ``input`` as ``spec`` says and carry it onto every frame.
 
     Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
-    and, with ``compare``, a side-by-side video input | output.
+    and, with ``compare``, a side-by-side video input | output. A prompt edit also writes the
+    edited reference beside the output (``<output>_reference.png``) for a person to check, and
+    inpaints with the prompt at reference replacements when it names inpainting weights.
     """
     reader = VideoReader(input)
     reference = reader.frame(ref_frame)
     edited = spec.apply(reference)
     out_path = Path(output)
+    saved = None
+    if spec.prompt is not None:
+        saved = out_path.with_name(out_path.stem + "_reference.png")
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(saved), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
+    inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
     total = reader.info.frames or None
     writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path)]
     if compare is not None:
@@ -123,7 +140,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     start = time.perf_counter()
     frames = 0
     try:
-        with StreamEditor(config) as editor:
+        with StreamEditor(config, inpainter=inpainter) as editor:
             editor.set_reference(reference, edited, index=ref_frame)
             fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
 
@@ -149,7 +166,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
         raise VideoError(f"{reader.path} holds no decodable video frames")
     return EditSummary(Path(input), out_path, stats.frames, tuple(stats.reference_ids),
                        stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
-                       reader.truncated)
+                       reader.truncated, saved)
 
 
 def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
