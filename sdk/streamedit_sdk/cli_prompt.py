@@ -59,7 +59,7 @@ def prompt_edit(args: argparse.Namespace):
 
     settings = DiffusionSettings(device=args.device, steps=args.steps,
                                  resolution=args.diffusion_side,
-                                 allow_download=args.allow_download)
+                                 allow_download=args.allow_download, progress=not args.quiet)
     return PromptEdit(args.prompt, args.diffusion_dir, editor=args.editor,
                       controlnet=args.controlnet_dir, condition=args.control,
                       region=args.edit_region, seed=args.seed,

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 # components each pipeline folder must hold (the safety checker is optional and not loaded)
 PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
-CONTROLNET_PARTS = ()  # a ControlNet folder is one model: config.json + weights
 
 
 class WeightsError(ModelFileError):
@@ -38,6 +37,7 @@ class DiffusionSettings:
     strength: float = 0.75  # ControlNet img2img and inpainting: share of the noise schedule run
     resolution: int = 512  # px, longest side the pipeline runs at (rounded to a multiple of 8)
     allow_download: bool = False  # fetch a repository id missing from the local cache
+    progress: bool = True  # a progress bar over the denoising steps (on stderr)
 
     def __post_init__(self) -> None:
         if not isinstance(self.steps, int) or not 1 <= self.steps <= 1000:
@@ -141,6 +141,7 @@ def load_pipeline(cls: Any, folder: Path, settings: DiffusionSettings, **parts: 
                                    requires_safety_checker=False, **kw, **parts)
     except (OSError, ValueError) as exc:
         raise WeightsError(f"cannot load {cls.__name__} from {folder}: {exc}") from exc
-    pipe.set_progress_bar_config(disable=True)
+    pipe.set_progress_bar_config(disable=not settings.progress, leave=False,
+                                 desc=cls.__name__.replace("StableDiffusion", ""))
     log.info("loaded %s from %s on %s (%s)", cls.__name__, folder, device, dtype)
     return pipe.to(device)
