@@ -168,11 +168,12 @@ class StreamEditor:
                pipelined: bool = True) -> Iterator[EditResult]:
         """Edit every frame of ``frames`` in order, one :class:`EditResult` each.
 
-        Same results as calling :meth:`process` on each frame. ``pipelined``: measure the next
-        frames (landmarks, person mask) on worker threads while frame t is matched and
-        propagated; faster on two or more cores. ``EditorConfig.landmark_threads`` frames are
-        measured at once (one face mesh each, frames dealt round-robin), and each output waits
-        for that many further input frames (more latency on a live source).
+        ``pipelined``: measure the next frames (landmarks, person mask) on worker threads while
+        frame t is matched and propagated; faster on two or more cores. With one landmark thread
+        (the default) the results are those of :meth:`process` on each frame, and each output
+        waits for the next input frame. ``EditorConfig.landmark_threads`` = k measures k frames
+        at once (one face mesh each, frames dealt round-robin, so landmarks differ slightly from
+        one mesh's); each output then waits for k further input frames.
         """
         self._check_started()
         if not pipelined:
