@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from . import cli_build, cli_edit, cli_eval
+from . import cli_build, cli_edit, cli_eval, cli_stream
 from .cli_common import positive_int, size
 
 log = logging.getLogger("streamedit")
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench_kernels)
 
     cli_edit.add_commands(sub)
+    cli_stream.add_commands(sub)
     cli_eval.add_commands(sub)
     cli_build.add_commands(sub)
 

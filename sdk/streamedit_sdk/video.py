@@ -105,12 +105,22 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | Path, fps: Fraction | float, *,
-                 audio_from: str | Path | None = None, crf: int = 18) -> None:
+                 audio_from: str | Path | None = None, crf: int = 18,
+                 format: str | None = None, live: bool = False) -> None:
+        """``path``: a file, or a URL FFmpeg writes to (udp://, srt://, rtmp://: give
+        ``format``, e.g. mpegts or flv); ``live``: encode for low latency (no B-frames,
+        x264 zerolatency)."""
         av = _av()
+        target = str(path)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if "://" not in target:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fps = Fraction(fps).limit_denominator(100000)
-        self._container = av.open(str(self.path), "w")
+        try:
+            self._container = av.open(target, "w", format=format)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise VideoError(f"cannot open {target} for writing ({exc})") from exc
+        self._live = live
         self._crf = crf
         self._video = None
         self._size: tuple[int, int] | None = None
@@ -163,6 +173,8 @@ class VideoWriter:
         vs.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
         vs.time_base = 1 / self._fps
         vs.options = {"crf": str(self._crf), "preset": "veryfast"}
+        if self._live:
+            vs.options = {"crf": str(self._crf), "preset": "ultrafast", "tune": "zerolatency"}
         self._video = vs
 
     def _mux_audio_until(self, seconds: Fraction | None) -> None:

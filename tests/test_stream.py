@@ -1,0 +1,329 @@
+"""``streamedit stream``: ffmpeg pipes, a UDP loopback, signals, the control channel, the
+virtual camera and the drop policy. All traffic stays on 127.0.0.1; every wait is bounded."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import edits, synthetic
+from streamedit_sdk.cli import main
+from streamedit_sdk.pipeline import EditSpec
+from streamedit_sdk.streaming import (EditRequest, HttpControl, RawSource, StreamOptions,
+                                      StreamRunner, VirtualCamSink, WatchedFile)
+from streamedit_sdk.video import VideoReader, VideoWriter
+
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (apt-get "
+                                  "install ffmpeg; .ci/run installs it)")
+CLI = [sys.executable, "-m", "streamedit_sdk.cli"]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return synthetic.clip(24)[0]
+
+
+@pytest.fixture(scope="module")
+def clip_file(frames, tmp_path_factory):
+    path = tmp_path_factory.mktemp("clips") / "moving.mp4"
+    with VideoWriter(path, 25) as w:
+        for f in frames:
+            w.write(f)
+    return path
+
+
+def _count(path: Path) -> int:
+    return sum(1 for _ in VideoReader(path))
+
+
+def _packets(path: Path) -> int:
+    """Video packets in a file, whatever their content (a lossy stream may not decode)."""
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+
+
+def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ListSource:
+    """Frames from a list, optionally calling ``hook(i)`` before yielding frame i."""
+
+    live = False
+    fps = None
+
+    def __init__(self, frames, hook=None):
+        self.frames, self.hook = frames, hook
+        self.size = (frames[0].shape[1], frames[0].shape[0])
+
+    def __iter__(self):
+        for i, f in enumerate(self.frames):
+            if self.hook is not None:
+                self.hook(i)
+            yield f
+
+    def close(self):
+        pass
+
+
+class ListSink:
+    def __init__(self, delay: float = 0.0):
+        self.frames, self.delay, self.closed = [], delay, False
+
+    def write(self, rgb):
+        if self.delay:
+            time.sleep(self.delay)
+        self.frames.append(rgb.copy())
+
+    def close(self):
+        self.closed = True
+
+
+def _run(frames, spec, sink=None, options=None, control=None, hook=None):
+    sink = sink or ListSink()
+    with se.StreamEditor() as editor:
+        runner = StreamRunner(ListSource(frames, hook), sink, editor, spec, options, control,
+                              report=lambda line: None)
+        stats = runner.run()
+    return sink, stats
+
+
+@needs_ffmpeg
+def test_between_two_ffmpeg_processes_every_frame_comes_out(clip_file, tmp_path):
+    out = tmp_path / "out.mp4"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    cmd = (f"{FFMPEG} -loglevel error -i {clip_file} -f rawvideo -pix_fmt rgb24 - | "
+           f"{' '.join(CLI)} stream --input - --size 512x512 --output - --style cartoon | "
+           f"{FFMPEG} -loglevel error -y -f rawvideo -pix_fmt rgb24 -s 512x512 -r 25 -i - {out}")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True,
+                          timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "streamed 24 of 24 frames" in done.stderr
+    assert _count(out) == 24
+    got = next(iter(VideoReader(out)))
+    want = edits.apply_style("cartoon", next(iter(VideoReader(clip_file))))
+    assert np.abs(got.astype(int) - want).mean() < 12  # the edit, through two H.264 passes
+
+
+@needs_ffmpeg
+def test_udp_loopback_in_and_out(clip_file, tmp_path):
+    """ffmpeg -> UDP -> streamedit (PyAV in, PyAV out) -> UDP -> ffmpeg -> file."""
+    port_in, port_out = _free_port(), _free_port()
+    received = tmp_path / "received.ts"
+    receiver = subprocess.Popen(
+        [FFMPEG, "-loglevel", "error", "-y", "-probesize", "500000", "-analyzeduration",
+         "1000000", "-i",
+         f"udp://127.0.0.1:{port_out}?timeout=20000000", "-c", "copy", "-f", "mpegts",
+         str(received)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    editor = subprocess.Popen(
+        CLI + ["stream", "--input", f"udp://127.0.0.1:{port_in}?timeout=20000000",
+               "--output", f"udp://127.0.0.1:{port_out}?pkt_size=1316", "--style",
+               "teal-orange", "--max-frames", "60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)  # the editor loads its models and listens before the sender starts
+    sender = subprocess.run(
+        [FFMPEG, "-loglevel", "error", "-re", "-stream_loop", "4", "-i", str(clip_file),
+         "-c:v", "libx264", "-g", "5", "-preset", "ultrafast", "-f", "mpegts",
+         f"udp://127.0.0.1:{port_in}?pkt_size=1316"], capture_output=True, timeout=60)
+    try:
+        _, err = editor.communicate(timeout=90)
+        time.sleep(3.0)  # the receiver writes out what it has buffered
+    finally:
+        editor.kill()
+        receiver.send_signal(signal.SIGINT)
+        receiver.wait(timeout=30)
+    assert sender.returncode == 0
+    assert editor.returncode == 0, err[-2000:]
+    assert "streamed 60 of 60 frames" in err
+    # the receiver got the edited stream (UDP may lose packets: video packets are counted)
+    assert _packets(received) >= 30
+
+
+def test_sigint_ends_cleanly_and_the_file_plays(clip_file, tmp_path):
+    long_clip = tmp_path / "long.mp4"
+    with VideoWriter(long_clip, 25) as w:
+        for f in synthetic.clip(200)[0]:
+            w.write(f)
+    out, stats_file = tmp_path / "out.mp4", tmp_path / "stats.json"
+    port = _free_port(socket.SOCK_STREAM)
+    proc = subprocess.Popen(
+        CLI + ["stream", "--input", str(long_clip), "--output", str(out), "--style", "sketch",
+               "--realtime", "--control", f"http://127.0.0.1:{port}", "--stats-json",
+               str(stats_file)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # wait, through GET /stats, until frames go out
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as r:
+                    if json.load(r)["frames_out"] >= 10:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    stats = json.loads(stats_file.read_text())
+    assert stats["stopped_by"] == "SIGINT" and 10 <= stats["frames_out"] < 200
+    assert _count(out) == stats["frames_out"]  # finalised: every written frame plays
+
+
+def test_http_control_switches_the_edit_without_a_glitch(frames):
+    before, after = edits.style("cartoon"), edits.style("teal-orange")
+    control = HttpControl(0, lambda: {})
+    body = json.dumps({"style": "teal-orange"}).encode()
+
+    def hook(i):
+        if i == 12:
+            req = urllib.request.Request(control.url + "/edit", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                assert r.status == 202
+    try:
+        sink, stats = _run(frames, EditSpec(style="cartoon"), control=control, hook=hook)
+    finally:
+        control.close()
+    assert stats.frames_out == len(frames) and stats.edit_changes == 1
+    # every frame carries one edit or the other, never none: no glitch frame
+    looks = []
+    for f, out in zip(frames, sink.frames):
+        d_before = np.abs(out.astype(int) - before(f)).mean()
+        d_after = np.abs(out.astype(int) - after(f)).mean()
+        d_none = np.abs(out.astype(int) - f).mean()
+        assert min(d_before, d_after) < d_none, "a frame went out without the edit"
+        looks.append("after" if d_after < d_before else "before")
+    switch = looks.index("after")
+    assert looks[:switch] == ["before"] * switch and looks[switch:] == ["after"] * (
+        len(frames) - switch)
+    # posted when the reader took frame 12; the editor is at most queue (4) + 1 frames behind
+    assert 12 - 5 <= switch <= 13
+
+
+def test_watched_file_changes_the_edit(frames, tmp_path):
+    path = tmp_path / "edit.json"
+    control = WatchedFile(path)
+
+    def hook(i):
+        if i == 6:
+            path.write_text(json.dumps({"sticker": "star", "sticker_at": "forehead"}))
+    _, stats = _run(frames[:16], EditSpec(style="cartoon"), control=control, hook=hook)
+    assert stats.edit_changes == 1 and stats.frames_out == 16
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not JSON"), ("[1]", "JSON object"), ('{"hat": 1}', "unknown keys"),
+    ('{"style": "nope"}', "style"), ('{}', "exactly one edit"),
+])
+def test_bad_control_requests_are_refused_with_the_reason(text, message):
+    with pytest.raises(ValueError, match=message):
+        EditRequest.parse(text)
+
+
+def test_http_control_answers_bad_requests_with_400():
+    control = HttpControl(0, lambda: {"frames_out": 3})
+    try:
+        with urllib.request.urlopen(control.url + "/stats", timeout=5) as r:
+            assert json.load(r) == {"frames_out": 3}
+        req = urllib.request.Request(control.url + "/edit", data=b'{"style": "nope"}',
+                                     method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == 400
+        assert control.poll() is None
+    finally:
+        control.close()
+
+
+def test_drop_policy_counts_every_dropped_frame(frames):
+    sink = ListSink(delay=0.05)
+    _, stats = _run(frames, EditSpec(style="cartoon"), sink=sink,
+                    options=StreamOptions(policy="drop", queue_size=1))
+    assert stats.dropped > 0
+    assert stats.frames_out + stats.dropped == stats.frames_in == len(frames)
+    assert len(sink.frames) == stats.frames_out
+
+
+def test_queue_policy_loses_nothing_behind_a_slow_sink(frames):
+    sink = ListSink(delay=0.02)
+    _, stats = _run(frames[:12], EditSpec(style="cartoon"), sink=sink,
+                    options=StreamOptions(policy="queue", queue_size=1))
+    assert stats.dropped == 0 and stats.frames_out == 12 and len(sink.frames) == 12
+
+
+def test_frames_without_a_face_pass_through_until_one_appears(frames):
+    blank = [np.full_like(frames[0], 90) for _ in range(5)]
+    sink, stats = _run(blank + list(frames[:8]), EditSpec(style="cartoon"))
+    assert stats.passed_through == 5 and stats.frames_out == 13
+    for b, out in zip(blank, sink.frames[:5]):
+        np.testing.assert_array_equal(out, b)
+    assert np.abs(sink.frames[5].astype(int) - frames[0]).mean() > 5  # edited from here on
+
+
+class FakeCamera:
+    """pyvirtualcam.Camera's interface, recording what it is sent."""
+
+    instances: list = []
+
+    def __init__(self, width, height, fps, fmt=None, device=None):
+        self.width, self.height, self.fps, self.device = width, height, fps, "fake0"
+        self.sent, self.closed = [], False
+        FakeCamera.instances.append(self)
+
+    def send(self, frame):
+        assert frame.shape == (self.height, self.width, 3) and frame.dtype == np.uint8
+        self.sent.append(frame)
+
+    def close(self):
+        self.closed = True
+
+
+def test_virtual_camera_gets_every_frame(frames):
+    from fractions import Fraction
+
+    sink = VirtualCamSink((256, 256), Fraction(25), camera=FakeCamera)
+    _, stats = _run(frames[:10], EditSpec(style="cartoon"), sink=sink)
+    cam = FakeCamera.instances[-1]
+    assert len(cam.sent) == stats.frames_out == 10 and cam.closed
+    assert cam.sent[0].shape == (256, 256, 3)  # resized to the camera's size
+
+
+def test_raw_input_keeps_whole_frames_only():
+    w, h = 4, 3
+    data = np.arange(w * h * 3 * 2 + 7, dtype=np.uint8).tobytes()  # 2 frames and a bit
+    source = RawSource(io.BytesIO(data), (w, h))
+    got = list(source)
+    assert len(got) == 2 and got[1].shape == (h, w, 3) and source.partial == 7
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input", "-", "--output", "-"], "needs --size"),
+    (["--input", "INPUT", "--output", "ftp://127.0.0.1/x"], "no container known"),
+    (["--input", "INPUT", "--output", "o.mp4", "--control", "http://example.com:80"],
+     "only http://127.0.0.1"),
+    (["--input", "/no/such.mp4", "--output", "o.mp4"], "does not exist"),
+])
+def test_cli_errors(clip_file, tmp_path, capsys, args, message, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["stream", "--style", "cartoon"] + [str(clip_file) if a == "INPUT" else a
+                                                     for a in args])
+    assert code == 2 and message in capsys.readouterr().err
