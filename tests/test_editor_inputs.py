@@ -100,3 +100,35 @@ def test_config_validation(kwargs, match):
 def test_replacement_hysteresis_validation():
     with pytest.raises(ValueError, match="hysteresis"):
         se.ReplacementConfig(replace_above=0.05, rearm_below=0.1)
+
+
+@pytest.mark.parametrize("backend", ["ort-cpu", "torch-cpu"])
+def test_nan_from_the_engine_passes_the_frame_through(backend):
+    """A faulty engine (NaN or inf out of the network) costs that frame its edit, nothing
+    more: the frame goes out unedited, is counted, and the next frames are edited again."""
+    if backend == "torch-cpu":
+        pytest.importorskip("torch", reason="the device pipeline runs on torch tensors")
+    from streamedit_sdk import edits, synthetic
+    from streamedit_sdk.correspondence import Correspondence
+
+    frames = synthetic.clip(8)[0]
+    with se.StreamEditor(se.EditorConfig(backend=backend)) as ed:
+        ed.set_reference(frames[0], edits.apply_style("cartoon", frames[0]))
+        predict = ed._model.predict
+        calls = []
+
+        def faulty(*args, **kwargs):
+            corr = predict(*args, **kwargs)
+            calls.append(1)
+            if len(calls) in (3, 4):
+                bad = corr.map * float("nan") if len(calls) == 3 else corr.sigma + float("inf")
+                return (Correspondence(bad, corr.sigma) if len(calls) == 3
+                        else Correspondence(corr.map, bad))
+            return corr
+        ed._model.predict = faulty
+        results = [ed.process(f) for f in frames]
+        assert ed.stats.engine_faults == 2 and ed.stats.frames == 8
+    assert [r.passed_through for r in results] == [False, False, True, True] + [False] * 4
+    for r, f in zip(results, frames):
+        diff = np.abs(r.frame.astype(int) - f).mean()
+        assert (diff == 0) if r.passed_through else (diff > 5)

@@ -41,3 +41,31 @@ def test_small_face_is_found_then_followed_in_a_crop(tracker):
     assert tracker.track(np.full((1024, 1024, 3), 200, np.uint8)) is None
     assert tracker._small is None
     assert tracker.track(_small_face_frame()) is not None
+
+
+def test_of_several_faces_the_largest_is_taken():
+    """The documented choice: several faces in the frame, the largest is edited."""
+    from types import SimpleNamespace
+
+    from streamedit_sdk.landmarks import NUM_LANDMARKS
+
+    def face(cx, cy, size):
+        rng = np.random.default_rng(int(size * 1000))
+        pts = rng.uniform(-0.5, 0.5, (NUM_LANDMARKS, 2)) * size + (cx, cy)
+        return SimpleNamespace(landmark=[SimpleNamespace(x=x, y=y) for x, y in pts])
+
+    small, large = face(0.2, 0.5, 0.1), face(0.7, 0.5, 0.3)
+    mesh = SimpleNamespace(process=lambda rgb: SimpleNamespace(
+        multi_face_landmarks=[small, large]))
+    pts = LandmarkTracker._run(mesh, np.zeros((100, 200, 3), np.uint8))
+    assert pts.shape == (NUM_LANDMARKS, 2) and 100 < pts[:, 0].mean() < 180
+
+
+def test_two_real_faces_the_larger_is_tracked():
+    img = synthetic.astronaut()
+    canvas = np.full((512, 1024, 3), 40, np.uint8)
+    canvas[:, 512:] = img
+    canvas[50:350, 50:350] = cv2.resize(img, (300, 300), interpolation=cv2.INTER_AREA)
+    with LandmarkTracker() as tracker:
+        for found in (tracker.detect(canvas), tracker.track(canvas)):
+            assert found is not None and found[:, 0].min() > 512  # the full-size face

@@ -76,6 +76,10 @@ class ArrayOps(Protocol):
     def as_uint8(self, mask: Any) -> Any:
         """A bool mask as uint8 0/1 (a view where the library allows)."""
 
+    def all_finite(self, *arrays: Any) -> Any:
+        """Whether every element of ``arrays`` is finite, as a scalar ``bool()`` reads (on
+        the device: read it after the frame's download)."""
+
 
 class HostOps:
     """:class:`ArrayOps` with numpy, OpenCV and the multi-threaded C++ kernels.
@@ -149,6 +153,11 @@ class HostOps:
 
     def as_uint8(self, mask):
         return mask.view(np.uint8)
+
+    def all_finite(self, *arrays) -> bool:
+        # a sum is not finite when any term is not (NaN propagates, inf - inf is NaN); one
+        # pass instead of a boolean image per array
+        return all(np.isfinite(a.sum(dtype=np.float64)) for a in arrays)
 
 
 def resize_map(small: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -44,6 +44,8 @@ class EditResult:
     face_found: False when no landmarks were found (the map comes from image content alone).
     uncertain_fraction: share of the ARR region whose sigma is above the pixel threshold.
     index: stream index of this frame (0 for the first ``process`` call).
+    passed_through: True when the correspondence model returned NaN or infinite values (a
+        faulty engine): the frame is the input, unedited, and the stream goes on.
     """
 
     frame: np.ndarray
@@ -54,6 +56,7 @@ class EditResult:
     face_found: bool
     uncertain_fraction: float
     index: int
+    passed_through: bool = False  # the correspondence was not finite: the input frame, unedited
 
 
 @dataclass
@@ -62,6 +65,7 @@ class EditorStats:
 
     frames: int = 0
     faces_lost: int = 0  # frames without landmarks, edited from image content alone
+    engine_faults: int = 0  # frames passed through because the map or sigma was not finite
     reinitialized: int = 0  # frame-size changes that re-initialised the reference
     reference_ids: list[int] = field(default_factory=list)  # stream index of every reference
 
@@ -292,9 +296,12 @@ class StreamEditor:
             output = ops.propagate(ref, carried, full_map, frame, cfg.mode, xp)
         with timer.stage("uncertainty"):
             pending = xp.fraction_above(corr.sigma, obs.region, cfg.replacement.pixel_sigma)
+            finite = xp.all_finite(corr.map, corr.sigma)
             sigma = xp.resize_image(corr.sigma, w, h)
         with timer.stage("download"):  # the frame's one wait for the device
             edited = xp.download_frame(output)
+        if not bool(finite):
+            return self._pass_through(obs, full_map, sigma)
         fraction = float(pending)
         replaced = self._policy.update(fraction, abs(self._index - ref.index))
         if replaced:
@@ -302,6 +309,21 @@ class StreamEditor:
                 edited = self._replace(ref, carried, corr.map, full_map, obs, work, edited, sigma)
         result = EditResult(from_rgb(edited, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, obs.landmarks is not None, fraction, self._index)
+        self._index += 1
+        self.stats.frames += 1
+        return result
+
+    def _pass_through(self, obs: _Observation, full_map: Any, sigma: Any) -> EditResult:
+        """The input frame, unedited, when the model's output was not finite."""
+        self.stats.engine_faults += 1
+        self._prev_map = None  # not the next frame's prior
+        if self.stats.engine_faults in (1, 10, 100, 1000):
+            log.warning("frame %d: the correspondence model returned NaN or infinite values "
+                        "(%d frames so far): the frame is passed through unedited", self._index,
+                        self.stats.engine_faults)
+        result = EditResult(from_rgb(obs.rgb, self.config.color_order), full_map, sigma,
+                            self._ref.index, False, obs.landmarks is not None, 0.0, self._index,
+                            passed_through=True)
         self._index += 1
         self.stats.frames += 1
         return result

@@ -22,6 +22,7 @@ NOSE_TIP = 1
 
 
 CROP_SIDE = 256  # px: a small face is meshed in a square crop of this side around it
+MAX_FACES = 3  # faces meshed per frame; the largest is the one edited
 
 
 class LandmarkTracker:
@@ -43,7 +44,7 @@ class LandmarkTracker:
         self._crop_video = self._video_mesh()
         self._small: np.ndarray | None = None  # last landmarks of a face followed in a crop
         self._still = mp.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+            static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=True,
             min_detection_confidence=min_confidence)
         self._far = mp.face_detection.FaceDetection(model_selection=1,
                                                     min_detection_confidence=min_confidence)
@@ -79,7 +80,7 @@ class LandmarkTracker:
 
     def _video_mesh(self):
         return _mediapipe.solutions().face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            static_image_mode=False, max_num_faces=MAX_FACES, refine_landmarks=True,
             min_detection_confidence=self._confidence,
             min_tracking_confidence=self._confidence)
 
@@ -94,8 +95,12 @@ class LandmarkTracker:
         if not found:
             return None
         h, w = rgb.shape[:2]
-        pts = np.array([(p.x * w, p.y * h) for p in found[0].landmark], np.float32)
-        return pts if len(pts) == NUM_LANDMARKS else None
+        faces = [np.array([(p.x * w, p.y * h) for p in face.landmark], np.float32)
+                 for face in found]
+        faces = [f for f in faces if len(f) == NUM_LANDMARKS]
+        if not faces:
+            return None
+        return max(faces, key=lambda f: float(np.prod(np.ptp(f, axis=0))))  # the largest
 
     def _small_face(self, rgb: np.ndarray) -> np.ndarray | None:
         h, w = rgb.shape[:2]

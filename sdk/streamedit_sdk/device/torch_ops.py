@@ -209,3 +209,7 @@ class TorchOps:
 
     def as_uint8(self, mask):
         return mask.view(self.torch.uint8)
+
+    def all_finite(self, *arrays) -> Any:
+        t = self.torch
+        return t.stack([t.isfinite(a.sum(dtype=t.float64)) for a in arrays]).all()
