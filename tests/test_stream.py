@@ -327,3 +327,48 @@ def test_cli_errors(clip_file, tmp_path, capsys, args, message, monkeypatch):
     code = main(["stream", "--style", "cartoon"] + [str(clip_file) if a == "INPUT" else a
                                                      for a in args])
     assert code == 2 and message in capsys.readouterr().err
+
+
+def test_a_closed_output_ends_the_stream_cleanly(frames):
+    class ClosingSink(ListSink):
+        def write(self, rgb):
+            if len(self.frames) == 3:
+                raise BrokenPipeError("reader gone")
+            super().write(rgb)
+
+    sink, stats = _run(frames, EditSpec(style="cartoon"), sink=ClosingSink())
+    assert len(sink.frames) == 3 and stats.stopped_by == "output closed" and sink.closed
+
+
+def test_a_long_stretch_without_a_face_and_the_face_comes_back(frames):
+    blank = np.full_like(frames[0], 90)
+    stream = list(frames[:4]) + [blank] * 40 + list(frames[4:8])
+    with se.StreamEditor(se.EditorConfig(replacement=se.ReplacementConfig(enabled=False))) as ed:
+        ed.set_reference(frames[0], edits.apply_style("cartoon", frames[0]))
+        results = list(ed.stream(stream))
+        assert ed.stats.faces_lost == 40 and ed.stats.frames == 48
+    assert [r.face_found for r in results] == [True] * 4 + [False] * 40 + [True] * 4
+    for f, r in zip(stream[-4:], results[-4:]):  # edited again once the face is back
+        assert np.abs(r.frame.astype(int) - f).mean() > 5
+
+
+def test_truncated_and_empty_inputs(frames, tmp_path, capsys):
+    full = tmp_path / "full.ts"  # MPEG-TS: a cut file still starts with decodable frames
+    with VideoWriter(full, 25) as w:
+        for f in frames:
+            w.write(f)
+    cut = tmp_path / "cut.ts"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    out = tmp_path / "out.mp4"
+    code = main(["stream", "--input", str(cut), "--output", str(out), "--style", "cartoon"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    stats_line = next(line for line in err.splitlines() if line.startswith("streamed"))
+    n = int(stats_line.split()[1])
+    assert 0 < n < 24 and _count(out) == n  # the good frames, each out once
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    assert main(["stream", "--input", str(empty), "--output", str(out), "--style",
+                 "cartoon"]) == 2
+    assert "cannot open" in capsys.readouterr().err

@@ -126,14 +126,22 @@ class StreamRunner:
                 item = self._next()
                 if item is _END:
                     break
-                self._edit(*item)
+                try:
+                    self._edit(*item)
+                except BrokenPipeError:  # the reader of our output went away
+                    log.warning("the output was closed by its reader: the stream ends")
+                    self.stop("output closed")
+                    break
                 if self._usr1:
                     self._usr1 = False
                     self._report(self.stats.line())
         finally:
             self._stop.set()
             restore()
-            self.sink.close()
+            try:
+                self.sink.close()
+            except BrokenPipeError:
+                pass
             reader.join(timeout=5)
             self.source.close()
         self._report(self.stats.line())
