@@ -157,7 +157,8 @@ def test_udp_loopback_in_and_out(clip_file, tmp_path):
     assert _packets(received) >= 30
 
 
-def test_sigint_ends_cleanly_and_the_file_plays(clip_file, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_cleanly_and_the_file_plays(clip_file, tmp_path, stop):
     long_clip = tmp_path / "long.mp4"
     with VideoWriter(long_clip, 25) as w:
         for f in synthetic.clip(200)[0]:
@@ -178,13 +179,17 @@ def test_sigint_ends_cleanly_and_the_file_plays(clip_file, tmp_path):
             except OSError:
                 pass
             time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGUSR1)  # statistics so far, and the stream goes on
+        time.sleep(1.0)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 0, err[-2000:]
+    reports = [line for line in err.splitlines() if line.startswith("streamed")]
+    assert len(reports) == 2, err[-2000:]  # SIGUSR1's, then the final one
     stats = json.loads(stats_file.read_text())
-    assert stats["stopped_by"] == "SIGINT" and 10 <= stats["frames_out"] < 200
+    assert stats["stopped_by"] == stop.name and 10 <= stats["frames_out"] < 200
     assert _count(out) == stats["frames_out"]  # finalised: every written frame plays
 
 
