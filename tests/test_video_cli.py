@@ -27,7 +27,7 @@ def test_edit_keeps_every_frame_and_the_audio(clips, tmp_path, capsys):
     assert audio_in and audio_out
     assert n_out == n_in
     line = capsys.readouterr().out
-    assert f"edited {n_in} frames" in line and "references" in line and "audio copied" in line
+    assert f"edited {n_in} frames" in line and "reference" in line and "audio copied" in line
 
 
 @pytest.mark.parametrize("name, frames, replaced", [
@@ -148,3 +148,12 @@ def test_replace_every_sets_a_fixed_schedule(tmp_path, capsys):
     with pytest.raises(SystemExit):  # a schedule and no replacement at all contradict
         main(["edit", str(src), "-o", str(out), "--style", "cartoon", "--replace-every", "5",
               "--no-replace"])
+
+
+def test_summary_line_counts_in_english():
+    from streamedit_sdk.pipeline import EditSummary
+
+    one = EditSummary(Path("in.mp4"), Path("out.mp4"), 9, (0,), 0, 0, 1.0, False, False)
+    assert "1 reference (frame 0)," in one.line()
+    two = EditSummary(Path("in.mp4"), Path("out.mp4"), 9, (0, 4), 0, 0, 1.0, False, False)
+    assert "2 references (frames 0, 4)," in two.line()

@@ -108,9 +108,11 @@ class EditSummary:
         extra.append("audio copied" if self.audio else "no audio")
         if self.edited_reference is not None:
             extra.append(f"edited reference {self.edited_reference}")
+        n = len(self.reference_ids)
         return (f"edited {self.frames} frames of {self.input.name} -> {self.output} in "
-                f"{self.seconds:.1f} s ({self.fps:.1f} fps): {len(self.reference_ids)} "
-                f"references (frames {refs}), " + ", ".join(extra))
+                f"{self.seconds:.1f} s ({self.fps:.1f} fps): {n} "
+                f"reference{'' if n == 1 else 's'} (frame{'' if n == 1 else 's'} {refs}), "
+                + ", ".join(extra))
 
 
 def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
