@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from . import kernels
+from .correspondence import identity_map
 from .frames import paste, resize_to
 from .replacement import uncertain_fraction
 
@@ -104,9 +105,7 @@ class HostOps:
         return a
 
     def identity_map(self, height: int, width: int) -> np.ndarray:
-        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32),
-                             np.arange(height, dtype=np.float32))
-        return np.stack([xs, ys], axis=-1)
+        return identity_map(height, width)
 
     def resize_image(self, image: np.ndarray, width: int, height: int) -> np.ndarray:
         return resize_to(image, width, height)

@@ -111,6 +111,23 @@ def upsample_correction(pred_small: np.ndarray, init_small: np.ndarray, init: np
     return init + delta
 
 
+def open_networks(info: ModelInfo, backend: str, threads: int = 0) -> tuple[Backend, Backend]:
+    """(backbone, head) of a model folder on ``backend``, with its TensorRT profiles."""
+    nets = profiles(info.meta)
+    return tuple(open_network(backend, info.folder / name, threads=threads,
+                              profiles=nets[name]) for name in ("backbone.onnx", "head.onnx"))
+
+
+def face_at_side(landmarks: np.ndarray | None, w: int, h: int, sw: int, sh: int) -> np.ndarray:
+    """(sh, sw) float32 1 inside the hull of ``landmarks`` (work px of a w x h frame) drawn at
+    the model side, pixel centres aligned as resize_map does; all 0 without landmarks. The
+    head's ``face`` input, as in training (a quarter of the work frame's pixels to fill)."""
+    if landmarks is None:
+        return np.zeros((sh, sw), np.float32)
+    small_lm = (landmarks + 0.5) * np.float32([sw / w, sh / h]) - 0.5
+    return face_hull_mask(small_lm, sw, sh).astype(np.float32)
+
+
 class PPCECorrespondence:
     """:class:`~streamedit_sdk.correspondence.CorrespondenceModel` backed by the PPCE networks.
 
@@ -126,12 +143,7 @@ class PPCECorrespondence:
         self._init = (FlowCorrespondence(self.info.init_preset, timer=self._timer,
                                          lk_iterations=self.info.init_lk)
                       if self.info.init_preset != "none" else None)
-        nets = profiles(self.info.meta)
-        self._backbone: Backend = open_network(backend, self.info.folder / "backbone.onnx",
-                                               threads=threads,
-                                               profiles=nets["backbone.onnx"])
-        self._head: Backend = open_network(backend, self.info.folder / "head.onnx",
-                                           threads=threads, profiles=nets["head.onnx"])
+        self._backbone, self._head = open_networks(self.info, backend, threads)
 
     def _small_size(self, h: int, w: int) -> tuple[int, int]:
         return work_size(w, h, self.info.side)
@@ -160,10 +172,7 @@ class PPCECorrespondence:
         sw, sh = self._small_size(h, w)
         small = resize_to(rgb, sw, sh)
         init_small = resize_map(init, sw, sh)
-        face_small = np.zeros((sh, sw), np.float32)
-        if landmarks is not None:  # pixel centres aligned, as resize_map does
-            small_lm = (landmarks + 0.5) * np.float32([sw / w, sh / h]) - 0.5
-            face_small = face_hull_mask(small_lm, sw, sh).astype(np.float32)
+        face_small = face_at_side(landmarks, w, h, sw, sh)
         with self._timer.stage("backbone"):
             feats = self._backbone.infer({"image": _chw(small)})["features"]
         with self._timer.stage("head"):

@@ -19,12 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import Backend, open_network
 from ..correspondence import Correspondence, ReferenceFeatures
 from ..frames import work_size
-from ..landmarks import face_hull_mask
-from ..netspec import profiles
-from ..ppce import ModelInfo, shipped_model_dir
+from ..ppce import ModelInfo, face_at_side, open_networks, shipped_model_dir
 from ..timing import NullTimer, Timer
 from .graphs import GraphedFunction
 from .torch_ops import TorchOps
@@ -101,12 +98,7 @@ class DevicePPCE:
         self._xp = xp
         self._t = xp.torch
         self._timer = timer or NullTimer()
-        nets = profiles(self.info.meta)
-        folder = self.info.folder
-        self._backbone: Backend = open_network(backend, folder / "backbone.onnx",
-                                               threads=threads, profiles=nets["backbone.onnx"])
-        self._head: Backend = open_network(backend, folder / "head.onnx", threads=threads,
-                                           profiles=nets["head.onnx"])
+        self._backbone, self._head = open_networks(self.info, backend, threads)
         self._graphed = None
         if cuda_graphs and xp.cuda and backend == "torch-cuda":
             self._graphed = GraphedFunction(self._graph_entry)
@@ -154,14 +146,8 @@ class DevicePPCE:
         return Correspondence(*out)
 
     def _face(self, landmarks: np.ndarray | None, h: int, w: int) -> Any:
-        """(1, 1, hs, ws) float32 on the device: the landmarks' hull drawn at the model side,
-        as in training (a quarter of the work frame's pixels to fill and dilate)."""
-        sw, sh = self._small(h, w)
-        face = np.zeros((sh, sw), np.float32)
-        if landmarks is not None:  # pixel centres aligned, as resize_map does
-            small_lm = (landmarks + 0.5) * np.float32([sw / w, sh / h]) - 0.5
-            face = face_hull_mask(small_lm, sw, sh).astype(np.float32)
-        return self._xp.from_host(face[None, None])
+        """(1, 1, hs, ws) float32 on the device: :func:`~streamedit_sdk.ppce.face_at_side`."""
+        return self._xp.from_host(face_at_side(landmarks, w, h, *self._small(h, w))[None, None])
 
     def _graph_entry(self, *args: Any) -> tuple:
         """The recorded function: (pyramid levels..., small_gray, features, rgb, init, face)."""
