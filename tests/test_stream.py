@@ -377,3 +377,24 @@ def test_truncated_and_empty_inputs(frames, tmp_path, capsys):
     assert main(["stream", "--input", str(empty), "--output", str(out), "--style",
                  "cartoon"]) == 2
     assert "cannot open" in capsys.readouterr().err
+
+
+def test_the_end_marker_never_pushes_a_waiting_frame_out(frames):
+    """The reader's end marker waits for room while the editor is still draining the queue
+    (under the drop policy too): a frame already waiting is edited, not lost uncounted."""
+    import threading
+
+    from streamedit_sdk.streaming.runner import _END
+
+    with se.StreamEditor() as editor:
+        runner = StreamRunner(ListSource(frames[:1]), ListSink(), editor,
+                              EditSpec(style="cartoon"), StreamOptions(policy="drop",
+                                                                       queue_size=1))
+        runner._put((frames[0], 0.0))  # a frame waits; the queue is full
+        end = threading.Thread(target=runner._put, args=(_END,), kwargs={"final": True})
+        end.start()
+        time.sleep(0.5)  # longer than the marker's put timeout
+        first = runner._queue.get(timeout=1)
+        end.join(timeout=5)
+        assert first is not _END and first[0] is frames[0]
+        assert runner._queue.get(timeout=1) is _END and runner.stats.dropped == 0

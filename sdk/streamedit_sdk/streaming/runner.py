@@ -185,7 +185,9 @@ class StreamRunner:
                 self._queue.put(item, timeout=0.1)
                 return
             except queue.Full:
-                if final:  # the consumer has stopped: make room for the end marker
+                # the end marker waits for room while the editor drains the queue; only once
+                # it has stopped (its frames abandoned) may the marker push one out
+                if final and self._stop.is_set():
                     try:
                         self._queue.get_nowait()
                     except queue.Empty:
