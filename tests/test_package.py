@@ -78,3 +78,38 @@ def test_delaunay_covers_the_frame_with_anchors(rng):
     u, v = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     area = 0.5 * np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]).sum()
     assert abs(area - 99 * 89) < 1e-3
+
+
+def _delaunay_point_by_point(points):
+    """The plain form of :func:`delaunay`: one insert and one dictionary lookup per point."""
+    import cv2
+
+    pts = np.asarray(points, np.float32)
+    x0, y0 = np.floor(pts.min(axis=0)) - 1
+    x1, y1 = np.ceil(pts.max(axis=0)) + 2
+    subdiv = cv2.Subdiv2D((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    index = {}
+    for i, (x, y) in enumerate(pts):
+        index.setdefault((float(x), float(y)), i)
+        subdiv.insert((float(x), float(y)))
+    tris = []
+    for tri in subdiv.getTriangleList():
+        ids = [index.get((float(np.float32(x)), float(np.float32(y))))
+               for x, y in tri.reshape(3, 2)]
+        if None not in ids:
+            tris.append(ids)
+    return np.asarray(tris, np.int32).reshape(-1, 3)
+
+
+def test_delaunay_matches_the_point_by_point_triangulation(rng):
+    """The vectorised triangulation (a reference replacement builds one on a worker thread,
+    where a Python loop would hold the GIL the frame's thread needs) is the plain one."""
+    for trial in range(60):
+        pts = rng.uniform(0, rng.integers(2, 600), (rng.integers(3, 500), 2)).astype(np.float32)
+        if trial % 3 == 0:
+            pts = np.round(pts)  # duplicates keep their first index
+        if trial % 4 == 0:
+            pts = np.concatenate([pts, frame_anchors(512, 288)])
+        if trial % 5 == 0:
+            pts[0] = (-0.0, -0.0)
+        assert np.array_equal(delaunay(pts), _delaunay_point_by_point(pts)), trial

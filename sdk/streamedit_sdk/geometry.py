@@ -17,20 +17,19 @@ def delaunay(points: np.ndarray) -> np.ndarray:
         raise ValueError(f"points must have shape (N, 2) with N >= 3, got {pts.shape}")
     if not np.all(np.isfinite(pts)):
         raise ValueError("points must be finite")
+    pts = pts + np.float32(0.0)  # -0.0 -> 0.0: points are matched by their bits below
     x0, y0 = np.floor(pts.min(axis=0)) - 1
     x1, y1 = np.ceil(pts.max(axis=0)) + 2
     subdiv = cv2.Subdiv2D((int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
-    index: dict[tuple[float, float], int] = {}
-    for i, (x, y) in enumerate(pts):
-        index.setdefault((float(x), float(y)), i)
-        subdiv.insert((float(x), float(y)))
-    tris = []
-    for x_a, y_a, x_b, y_b, x_c, y_c in subdiv.getTriangleList():
-        ids = [index.get((float(np.float32(x)), float(np.float32(y))))
-               for x, y in ((x_a, y_a), (x_b, y_b), (x_c, y_c))]
-        if None not in ids:  # drop triangles on Subdiv2D's virtual outer vertices
-            tris.append(ids)
-    return np.asarray(tris, np.int32).reshape(-1, 3)
+    subdiv.insert(pts)  # in order, as one insert per point would
+    corners = np.asarray(subdiv.getTriangleList(), np.float32).reshape(-1, 2)
+    # each vertex back to the first point with its coordinates (float32 pairs as one int64);
+    # vertices that match none are Subdiv2D's virtual outer ones: their triangles are dropped
+    keys, first = np.unique(np.ascontiguousarray(pts).view(np.int64)[:, 0], return_index=True)
+    wanted = np.ascontiguousarray(corners).view(np.int64)[:, 0]
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    ids = np.where(keys[at] == wanted, first[at], -1).reshape(-1, 3)
+    return ids[(ids >= 0).all(axis=1)].astype(np.int32)
 
 
 def frame_anchors(width: int, height: int, per_side: int = 3) -> np.ndarray:
