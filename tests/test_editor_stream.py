@@ -115,3 +115,22 @@ def test_fixed_schedule_keeps_references_within_the_interval(reference, expected
 def test_interval_is_validated():
     with pytest.raises(ValueError, match="interval"):
         se.ReplacementConfig(interval=-1)
+
+
+def test_stage_timer_syncs_only_on_its_own_thread():
+    """Workers time host stages (face mesh): a device sync there would wait for the GPU."""
+    import threading
+
+    calls = []
+    timer = StageTimer(sync=lambda: calls.append(threading.get_ident()))
+    with timer.stage("match"):
+        pass
+    def host_stage():
+        with timer.stage("landmarks"):
+            pass
+
+    worker = threading.Thread(target=host_stage)
+    worker.start()
+    worker.join()
+    assert calls == [threading.get_ident()] * 2
+    assert set(timer.samples) == {"match", "landmarks"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -39,23 +40,27 @@ class StageTimer:
     Safe to share between the editor's thread and its pipelining worker (appends only).
     ``sync``: called at the start and end of every stage (e.g. ``torch.cuda.synchronize``) so
     that stages of asynchronous GPU work are timed, not their launches; it serialises the
-    work, so time throughput without a timer.
+    work, so time throughput without a timer. Only stages on the thread that made the timer
+    sync: the editor's workers run host work (face mesh, segmentation), and a sync there would
+    wait for the GPU work the frame's thread queued meanwhile.
     """
 
     def __init__(self, sync: Callable[[], None] | None = None) -> None:
         self.samples: dict[str, list[float]] = {}  # stage -> durations, seconds
         self._sync = sync
+        self._owner = threading.get_ident()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        if self._sync is not None:
-            self._sync()
+        sync = self._sync if threading.get_ident() == self._owner else None
+        if sync is not None:
+            sync()
         start = time.perf_counter()
         try:
             yield
         finally:
-            if self._sync is not None:
-                self._sync()
+            if sync is not None:
+                sync()
             self.samples.setdefault(name, []).append(time.perf_counter() - start)
 
     def clear(self) -> None:
