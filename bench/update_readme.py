@@ -48,7 +48,8 @@ def merged_gpu_report(folder: Path) -> dict:
     # the SDK's defaults first, then each variation, the host backend last; sizes ascending
     results.sort(key=lambda r: (r["backend"] != "torch-cuda",
                                 r.get("backbone", "portrait") != "portrait",
-                                not r.get("cuda_graphs", True), r.get("landmark_threads", 1),
+                                not r.get("cuda_graphs", True), r.get("low_latency", False),
+                                r.get("landmark_threads", 1),
                                 int(r["size"].split("x")[0])))
     merged["results"] = results
     return merged

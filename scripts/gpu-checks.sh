@@ -5,6 +5,9 @@
 #   bench-torch-cuda.json   streamedit bench --backend torch-cuda at 512x512, 1280x720, 1920x1080
 #   bench-ort-cpu.json      the host pipeline (ort-cpu) on the same machine, same sizes
 #   bench-torch-cuda-2mesh.json      the same with --landmark-threads 2
+#   bench-low-latency.json  torch-cuda --low-latency (lagged landmarks, deferred reference swaps)
+#   bench-low-latency-2mesh.json     the same with --landmark-threads 2
+#   bench-dinov2-low-latency.json    the DINOv2 backbone with --low-latency at 720p
 #   bench-torch-cuda-nographs.json   the same at 720p with --no-cuda-graphs
 #   bench-dinov2.json       torch-cuda with a DINOv2 ViT-S/14 backbone (random weights) at 720p
 #   memcheck.txt            compute-sanitizer --tool memcheck over the CUDA kernel tests
@@ -33,7 +36,8 @@ python3 -c "import streamedit_sdk.kernels as k; print('cuda kernels:', k.cuda_av
 
 step "CUDA parity and device pipeline tests"
 timeout 240 python3 -m pytest -q -p no:cacheprovider -rs tests/test_cuda.py \
-    tests/test_device_pipeline.py tests/test_correspondence.py 2>&1 | grep -v "^W0000"
+    tests/test_device_pipeline.py tests/test_correspondence.py tests/test_low_latency.py 2>&1 \
+    | grep -v "^W0000"
 
 step "bench torch-cuda"
 timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
@@ -42,6 +46,15 @@ timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames
 step "bench torch-cuda, two face-mesh threads"
 timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
     --landmark-threads 2 --json "$OUT/bench-torch-cuda-2mesh.json" 2>&1 | grep -v "^W0000"
+
+step "bench torch-cuda --low-latency"
+timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --low-latency --json "$OUT/bench-low-latency.json" 2>&1 | grep -v "^W0000"
+
+step "bench torch-cuda --low-latency, two face-mesh threads"
+timeout 200 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --low-latency --landmark-threads 2 --json "$OUT/bench-low-latency-2mesh.json" 2>&1 \
+    | grep -v "^W0000"
 
 step "bench torch-cuda without CUDA graphs, 720p (the graphs' share)"
 timeout 100 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
@@ -53,6 +66,9 @@ env -u PYTHONPATH timeout 120 python3 scripts/random_model.py -o /tmp/dinov2-ran
 timeout 120 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
     --size 1280x720 --model-dir /tmp/dinov2-random --json "$OUT/bench-dinov2.json" 2>&1 \
     | grep -v "^W0000"
+timeout 120 python3 -m streamedit_sdk.cli bench --backend torch-cuda -q --frames 300 \
+    --size 1280x720 --model-dir /tmp/dinov2-random --low-latency \
+    --json "$OUT/bench-dinov2-low-latency.json" 2>&1 | grep -v "^W0000"
 
 step "compute-sanitizer memcheck"
 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 python3 -m pytest -q \

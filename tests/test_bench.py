@@ -85,6 +85,16 @@ def test_cli_benches_the_device_pipeline_on_cpu_tensors(tmp_path, capsys):
         assert r["stages"][name]["count"] >= 3, name
 
 
+def test_low_latency_bench_times_the_deferred_swaps():
+    (r,) = pipeline.run(pipeline.FrameSource(), sizes=[(160, 120)], backends=["ort-cpu"],
+                        frames=12, progress=False, replace_every=4, low_latency=True)
+    data = r.to_json()
+    assert data["low_latency"] is True
+    assert data["stages"]["reference_update"]["count"] == 3  # triggers at 12, 16, 20
+    assert data["stages"]["reference_swap"]["count"] == 3  # at 11, 15, 19: 3 frames after
+    assert report._engine(data) == "ort-cpu ppce, low latency"
+
+
 def test_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--size", "128x96", "--frames", "3", "-q", "--json", str(out)]) == 0

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import cv2
 import numpy as np
@@ -36,6 +36,11 @@ class ArrayOps(Protocol):
 
     def to_host(self, a: Any) -> np.ndarray:
         """This side's array as a host numpy array (no copy on the host)."""
+
+    def download_later(self, *arrays: Any) -> Callable[[], tuple[np.ndarray | None, ...]]:
+        """Start copying ``arrays`` (None allowed) to the host without waiting; the returned
+        function waits for the copies and returns them as numpy arrays. It may be called from
+        another thread; the arrays must not be written to until it has returned."""
 
     def identity_map(self, height: int, width: int) -> Any:
         """(h, w, 2) float32 map of every pixel to itself."""
@@ -103,6 +108,10 @@ class HostOps:
 
     def to_host(self, a: np.ndarray) -> np.ndarray:
         return a
+
+    def download_later(self, *arrays: np.ndarray | None
+                       ) -> Callable[[], tuple[np.ndarray | None, ...]]:
+        return lambda: arrays
 
     def identity_map(self, height: int, width: int) -> np.ndarray:
         return identity_map(height, width)

@@ -61,3 +61,11 @@ def add_correspondence_options(p) -> None:
     p.add_argument("--model-dir", metavar="DIR",
                    help="PPCE model folder written by `streamedit fit` or `export` (default: the "
                    "generic model shipped in the package)")
+
+
+def add_low_latency_option(p) -> None:
+    """``--low-latency`` (edit, stream, eval, bench): :meth:`EditorConfig.low_latency`."""
+    p.add_argument("--low-latency", action="store_true",
+                   help="keep the face mesh and the inpainting of new references off each "
+                   "frame's path: frame t is warped with frame t-1's landmarks, and a new "
+                   "reference is built on a worker thread while 3 more frames use the old one")

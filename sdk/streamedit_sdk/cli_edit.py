@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction, frame_index,
-                         positive_int)
+from .cli_common import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
+                         fail, fraction, frame_index, positive_int)
 from .cli_prompt import add_prompt_options, prompt_edit
 from .config import BACKENDS, MODES, EditorConfig, ReplacementConfig
 
@@ -26,6 +26,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
                                           interval=args.replace_every or 0,
                                           replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
+        if args.low_latency:
+            config = config.low_latency()
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
                         sticker_at=args.sticker_at, prompt=prompt_edit(args))
         summary = edit_video(args.input, args.output, spec, config=config,
@@ -83,6 +85,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "replace otherwise)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="inference backend (default ort-cpu)")
+    add_low_latency_option(p)
     add_correspondence_options(p)
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")

@@ -8,8 +8,8 @@ import json
 import logging
 from pathlib import Path
 
-from .cli_common import (USER_ERRORS, add_correspondence_options, fail, fraction,
-                         positive_int, size)
+from .cli_common import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
+                         fail, fraction, positive_int, size)
 from .config import BACKENDS, DEVICE_BACKENDS, EditorConfig, ReplacementConfig
 
 log = logging.getLogger("streamedit")
@@ -41,6 +41,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             model_dir=args.model_dir, backend=args.backend,
             replacement=ReplacementConfig(replace_above=args.replace_above,
                                           rearm_below=min(args.replace_above / 2, 0.06)))
+        if args.low_latency:
+            config = config.low_latency()
         report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
                           style=args.style, progress=_tqdm(not args.quiet))
     except USER_ERRORS as exc:
@@ -75,7 +77,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             work_side=args.work_side, progress=not args.quiet,
                             correspondences=tuple(correspondences),
                             model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
-                            landmark_threads=args.landmark_threads)
+                            landmark_threads=args.landmark_threads,
+                            low_latency=args.low_latency)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -114,6 +117,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="where the SDK runs (default ort-cpu; the baselines run on the host)")
     p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",
                    help="ARR threshold of the arr run (default 0.12)")
+    add_low_latency_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_eval)
 
@@ -135,6 +139,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="torch-cuda: launch the correspondence kernel by kernel (for comparison)")
     p.add_argument("--landmark-threads", type=positive_int, default=1, metavar="K",
                    help="face meshes measuring frames at once in the pipelined run (default 1)")
+    add_low_latency_option(p)
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="take the frames from this video (fitted to each size) instead of the "
                    "synthetic portrait")

@@ -8,7 +8,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from .cli_common import USER_ERRORS, fail, positive_int, size
+from .cli_common import USER_ERRORS, add_low_latency_option, fail, positive_int, size
 from .config import BACKENDS, MODES, EditorConfig
 
 
@@ -30,6 +30,8 @@ def _cmd_stream(args: argparse.Namespace) -> int:
                                 realtime=args.realtime, max_frames=args.max_frames or 0)
         config = EditorConfig(backend=args.backend,
                               mode=args.mode or default_mode(args.sticker is not None))
+        if args.low_latency:
+            config = config.low_latency()
         if args.input == "-":
             if args.size is None:
                 raise ValueError("--input - (raw rgb24 frames) needs --size WxH")
@@ -131,6 +133,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "stickers, replace otherwise)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="where the editor runs (default ort-cpu)")
+    add_low_latency_option(p)
     p.add_argument("--policy", choices=("queue", "drop"), default="queue",
                    help="when editing falls behind: queue (bounded, back-pressure, no frame "
                    "lost) or drop (drop the oldest waiting frame; counted) (default queue)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Backend = Literal["ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-cpu"]
@@ -19,6 +19,9 @@ BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-
 # torch-cpu runs the same code on CPU tensors, as its reference). ort-cpu runs on the host.
 DEVICE_BACKENDS: tuple[str, ...] = ("ort-cuda", "trt", "torch-cuda", "torch-cpu")
 MODES: tuple[str, ...] = ("replace", "residual")
+# EditorConfig.low_latency(): frames a new reference may take to build on its worker (one
+# frame's host inpainting at 256 px takes 5-20 ms; three frames at 200 fps are 15 ms)
+LOW_LATENCY_SWAP_DELAY = 3
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -58,6 +61,10 @@ class ReplacementConfig:
     # reference (occluded or new content) and its edit is inpainted at replacement; between
     # pixel_sigma and this, the carried edit is kept (misalignment, not missing content)
     inpaint_radius: int = 5  # px, radius of the default OpenCV inpainting of uncertain pixels
+    swap_delay: int = 0  # frames between the frame taken as the new reference and the first
+    # frame matched against it: 0 builds the new reference (inpainting included) while that
+    # frame waits; d > 0 builds it on a worker thread while d more frames use the old one, so
+    # no frame waits for the inpainting (live streams; the trigger frame is not inpainted)
 
     def __post_init__(self) -> None:
         _check_choice("region", self.region, ("person", "face", "frame"))
@@ -71,6 +78,13 @@ class ReplacementConfig:
         if not isinstance(self.interval, int) or self.interval < 0:
             raise ValueError(f"interval must be a whole number >= 0 (0: adaptive); got "
                              f"{self.interval!r}")
+        if not isinstance(self.swap_delay, int) or not 0 <= self.swap_delay <= 30:
+            raise ValueError(f"swap_delay must be a whole number of frames in [0, 30]; got "
+                             f"{self.swap_delay!r}")
+        if self.interval and self.swap_delay >= self.interval:
+            raise ValueError(f"swap_delay ({self.swap_delay}) must be shorter than interval "
+                             f"({self.interval}): a reference would be due before the last one "
+                             "is in use")
         for name in ("window", "min_gap", "inpaint_radius", "region_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -98,6 +112,9 @@ class EditorConfig:
     landmark_threads: int = 1  # stream(pipelined=True): face meshes measuring frames at once,
     # frames dealt round-robin (each mesh tracks every k-th frame); 2 lifts the fps where the
     # face mesh is the slowest stage (GPU backends, 4+ cores), at k frames of latency
+    lagged_landmarks: bool = False  # True: frame t is warped with frame t-1's landmarks while
+    # frame t's face mesh runs on a worker thread, taking the mesh (~5 ms on a CPU core) off
+    # each frame's latency; the correspondence absorbs one frame of motion (live streams)
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:
@@ -129,3 +146,14 @@ class EditorConfig:
             raise ValueError(f"num_threads must be a whole number >= 0; got {self.num_threads!r}")
         if not isinstance(self.replacement, ReplacementConfig):
             raise TypeError("replacement must be a ReplacementConfig")
+        if not isinstance(self.lagged_landmarks, bool):
+            raise TypeError(f"lagged_landmarks must be True or False; got "
+                            f"{self.lagged_landmarks!r}")
+
+    def low_latency(self, swap_delay: int = LOW_LATENCY_SWAP_DELAY) -> "EditorConfig":
+        """This configuration with nothing slow left on a frame's path: lagged landmarks and
+        reference replacements built on a worker thread (``swap_delay`` frames)."""
+        interval = self.replacement.interval
+        delay = min(swap_delay, interval - 1) if interval else swap_delay
+        return replace(self, lagged_landmarks=True,
+                       replacement=replace(self.replacement, swap_delay=delay))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from .config import DEVICE_BACKENDS, EditorConfig
 from .correspondence import CorrespondenceModel, FlowCorrespondence
 from .frames import from_rgb, resize_to, to_rgb, to_work
 from .inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
-from .landmarks import LandmarkTracker, face_hull_mask
+from .landmarks import LandmarkTracker, WarpMesh, face_hull_mask
 from .ppce import PPCECorrespondence
 from .replacement import ReplacementPolicy
 from .segmentation import PersonSegmenter, ReusedMask
@@ -40,8 +41,11 @@ class EditResult:
     ``map`` and ``sigma`` are numpy arrays on the host backends and torch tensors on the
     device with the GPU backends (they are not copied back; ``.cpu().numpy()`` when needed).
     reference_id: stream index of the frame that is the reference for this output.
-    replaced: True when this frame became the new reference (ARR).
-    face_found: False when no landmarks were found (the map comes from image content alone).
+    replaced: True when this frame became the new reference (ARR). With
+        ``ReplacementConfig.swap_delay`` d > 0 the next d - 1 frames are still matched
+        against the old reference (their ``reference_id``) while the new one is built.
+    face_found: False when no landmarks were found (the map comes from image content alone);
+        with ``EditorConfig.lagged_landmarks``, the landmarks of the frame before.
     uncertain_fraction: share of the ARR region whose sigma is above the pixel threshold.
     index: stream index of this frame (0 for the first ``process`` call).
     passed_through: True when the correspondence model returned NaN or infinite values (a
@@ -79,13 +83,40 @@ class _Observation:
     """What is measured on a frame before it meets the reference (pipelinable).
 
     rgb: (H, W, 3) uint8 full size; work: the same at work size; landmarks: (478, 2) float32
-    work px or None; region: (h, w) bool ARR region at work size or None (whole frame).
+    work px or None, what the frame is warped with; region: (h, w) bool ARR region at work size
+    or None (whole frame); own: with lagged landmarks, where ``landmarks`` and ``region`` are
+    the previous frame's, the measurement of this frame itself (still running, perhaps).
     """
 
     rgb: np.ndarray
     work: np.ndarray
     landmarks: np.ndarray | None
     region: np.ndarray | None
+    own: Future | None = None
+
+    def own_landmarks(self) -> np.ndarray | None:
+        """This frame's own landmarks (waits for its face mesh in lagged mode)."""
+        return self.landmarks if self.own is None else self.own.result().landmarks
+
+
+@dataclass(frozen=True)
+class _NewReference:
+    """A frame on its way to becoming the reference (ARR).
+
+    index: its stream index; swap_at: the first stream index matched against it; rgb: (H, W, 3)
+    uint8 host copy; frame, work: the frame and its work-size version on the editor's side;
+    landmarks: returns the frame's own landmarks (work px); built: (edited (H, W, 3) uint8
+    host, trace for :func:`~.ops.encode_reference`, the landmarks' mesh or None), being made
+    on the reference worker, or done.
+    """
+
+    index: int
+    swap_at: int
+    rgb: np.ndarray
+    frame: Any
+    work: Any
+    landmarks: Callable[[], np.ndarray | None]
+    built: Future
 
 
 class StreamEditor:
@@ -127,6 +158,14 @@ class StreamEditor:
         self._segment_pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-segment")
                               if self._segmenter is not None else None)
         self._policy = ReplacementPolicy(cfg.replacement)
+        # lagged landmarks: frame t's face mesh runs here while frame t is matched
+        self._lookahead = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-lookahead")
+                           if cfg.lagged_landmarks else None)
+        self._ahead: Future | None = None  # the last frame's measurement (lagged landmarks)
+        # swap_delay > 0: new references are inpainted here while later frames go on
+        self._reference_pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-reference")
+                                if cfg.replacement.swap_delay else None)
+        self._pending: _NewReference | None = None
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
         self._ref: ops.Reference | None = None
         self._host_ref: tuple[np.ndarray, np.ndarray] | None = None  # frame, edit (host)
@@ -144,6 +183,7 @@ class StreamEditor:
         frame shows no face, and ``ValueError`` when the sizes differ.
         """
         self._check_open()
+        self._settle()
         rgb = to_rgb(frame, self.config.color_order, name="reference frame")
         edit = to_rgb(edited, self.config.color_order, name="edited reference")
         if edit.shape != rgb.shape:
@@ -166,7 +206,14 @@ class StreamEditor:
             rgb = to_rgb(frame, self.config.color_order)
         if rgb.shape != self._host_ref[0].shape:
             self._reinitialize(rgb.shape)
-        return self._edit(self._observe(rgb))
+        if self._lookahead is None:
+            return self._edit(self._observe(rgb))
+        with self._timer.stage("resize"):
+            work = self._work(rgb)
+        if work is rgb:  # the caller may reuse its buffer before the mesh has read it
+            work = rgb.copy()
+        measured = self._lookahead.submit(self._measure, rgb, work, self._tracker)
+        return self._edit(self._lagged(rgb, work, measured))
 
     def stream(self, frames: Iterable[np.ndarray], *,
                pipelined: bool = True) -> Iterator[EditResult]:
@@ -211,19 +258,27 @@ class StreamEditor:
                         for o in (obs, *later):
                             if o.rgb.shape != self._host_ref[0].shape:
                                 self._reinitialize(o.rgb.shape)
-                            yield self._edit(self._observe(o.rgb))
+                            yield self._edit(self._lagged_observed(self._observe(o.rgb)))
                         for _ in range(k):
                             submit()
                         continue
                     submit()
-                    yield self._edit(obs)
+                    yield self._edit(self._lagged_observed(obs))
             finally:
                 for f in pending:  # the consumer stopped early; the pool waits for the rest
                     f.cancel()
 
+    @property
+    def reference_edit(self) -> np.ndarray:
+        """(H, W, 3) uint8 the edit of the current reference, in the configured channel order
+        (the user's edit, or the one a replacement made for its frame)."""
+        self._check_started()
+        return from_rgb(self._host_ref[1], self.config.color_order).copy()
+
     def reset(self) -> None:
         """Start a new stream with the reference given to :meth:`set_reference`."""
         self._check_open()
+        self._settle()
         self._index = 0
         self.stats = EditorStats()
         if self._initial is None:
@@ -236,6 +291,10 @@ class StreamEditor:
         if self._closed:
             return
         self._closed = True
+        self._settle()
+        for pool in (self._lookahead, self._reference_pool):
+            if pool is not None:
+                pool.shutdown()
         for tracker in self._trackers:
             tracker.close()
         self._model.close()
@@ -259,12 +318,17 @@ class StreamEditor:
     def _observe(self, rgb: np.ndarray,
                  tracker: LandmarkTracker | None = None) -> _Observation:
         """Landmarks and ARR region of a frame; touches only ``tracker`` (default: the first)
-        and the segmenter.
+        and the segmenter."""
+        with self._timer.stage("resize"):
+            work = self._work(rgb)
+        return self._measure(rgb, work, tracker)
+
+    def _measure(self, rgb: np.ndarray, work: np.ndarray,
+                 tracker: LandmarkTracker | None = None) -> _Observation:
+        """:meth:`_observe` of a frame already at work size.
 
         The person is segmented on the editor's segmentation thread while the landmarks are
         tracked here (the two MediaPipe graphs are independent and release the GIL)."""
-        with self._timer.stage("resize"):
-            work = self._work(rgb)
         person = None
         if self._segment_pool is not None:
             person = self._segment_pool.submit(self._person_mask, work)
@@ -273,8 +337,28 @@ class StreamEditor:
         mask = person.result() if person is not None else self._person_mask(work)
         return _Observation(rgb, work, landmarks, self._region(work, landmarks, mask))
 
+    def _lagged(self, rgb: np.ndarray, work: np.ndarray, measured: Future) -> _Observation:
+        """Lagged landmarks: the frame with the previous frame's landmarks and region, its own
+        (``measured``, perhaps still running) kept for a replacement and the next frame. The
+        first frame of a stream waits for its own."""
+        earlier, self._ahead = self._ahead, measured
+        seen = (earlier or measured).result()
+        return _Observation(rgb, work, seen.landmarks, seen.region, own=measured)
+
+    def _lagged_observed(self, obs: _Observation) -> _Observation:
+        """:meth:`_lagged` for a frame measured in full (``stream``); itself when landmarks
+        are not lagged."""
+        if self._lookahead is None:
+            return obs
+        measured: Future = Future()
+        measured.set_result(obs)
+        return self._lagged(obs.rgb, obs.work, measured)
+
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
+        if self._pending is not None and self._index >= self._pending.swap_at:
+            with self._timer.stage("reference_swap"):
+                self._adopt(self._pending)
         cfg, timer, ref, xp = self.config, self._timer, self._ref, self._xp
         h, w = obs.rgb.shape[:2]
         wh, ww = obs.work.shape[:2]
@@ -303,10 +387,12 @@ class StreamEditor:
         if not bool(finite):
             return self._pass_through(obs, full_map, sigma)
         fraction = float(pending)
-        replaced = self._policy.update(fraction, abs(self._index - ref.index))
+        replaced = (self._policy.update(fraction, abs(self._index - ref.index))
+                    and self._pending is None)
         if replaced:
             with timer.stage("reference_update"):
-                edited = self._replace(ref, carried, corr.map, full_map, obs, work, edited, sigma)
+                edited = self._replace(ref, carried, corr.map, full_map, obs, frame, work,
+                                       edited, sigma)
         result = EditResult(from_rgb(edited, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, obs.landmarks is not None, fraction, self._index)
         self._index += 1
@@ -329,30 +415,72 @@ class StreamEditor:
         return result
 
     def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
-                 full_map: Any, obs: _Observation, work: Any, output: np.ndarray, sigma: Any
-                 ) -> np.ndarray:
-        """Make the observed frame the reference (ARR); returns its edited version (host).
+                 full_map: Any, obs: _Observation, frame: Any, work: Any, output: np.ndarray,
+                 sigma: Any) -> np.ndarray:
+        """Make the observed frame the reference (ARR); returns this frame's output (host).
 
-        Maps are composed on the editor's side; the inpainting of what the old reference did
-        not see runs on the host (a replacement is rare), and the new reference is uploaded."""
-        xp = self._xp
+        The device work runs here: the edit traced to the origin, the frame re-matched against
+        it, and the downloads started. What the old reference did not see is inpainted on the
+        host (and the frame's landmarks triangulated): here, and the inpainted edit is this
+        frame's output (``swap_delay`` 0), or on the reference worker while ``swap_delay`` more
+        frames use the old reference (the output is the edit as carried). The frame is encoded
+        when it becomes the reference."""
+        xp, cfg = self._xp, self.config.replacement
         if carried.delta is None:
             carried = ops.carry_edit(ref, corr_map, full_map, xp)
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
                 ref.origin, carried, work, self._model))
-        unseen = xp.to_host(sigma > self.config.replacement.inpaint_sigma)
-        on_host = dataclasses.replace(
-            carried, delta=xp.to_host(carried.delta),
-            known=None if carried.known is None else xp.to_host(carried.known))
-        edited, (origin, to_origin, known) = ops.edit_for_new_reference(
-            ref, on_host, obs.rgb, output, unseen, self._inpainter)
+        fetch = xp.download_later(carried.delta, carried.known, sigma > cfg.inpaint_sigma)
+        rgb = obs.rgb.copy()  # the caller may reuse its buffer; host sides keep this copy
+        build = partial(self._build_new_reference, ref, carried.to_origin_work, fetch, rgb,
+                        output.copy(), obs.own_landmarks, obs.work.shape)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
-        self._start(obs.rgb, edited, self._index, obs.work, obs.landmarks,
-                    (origin, to_origin, xp.from_host(known)))
         self._policy.replaced()
-        return edited
+        if cfg.swap_delay:
+            built = self._reference_pool.submit(build)
+        else:
+            built = Future()
+            built.set_result(build())
+        self._pending = _NewReference(
+            self._index, self._index + cfg.swap_delay, rgb,
+            rgb if frame is obs.rgb else frame, rgb if work is obs.rgb else work,
+            obs.own_landmarks, built)
+        if cfg.swap_delay:
+            return output
+        self._adopt(self._pending)
+        return self._host_ref[1]
+
+    def _build_new_reference(self, ref: ops.Reference, to_origin_work: Any,
+                             fetch: Callable[[], tuple], rgb: np.ndarray, output: np.ndarray,
+                             landmarks: Callable[[], np.ndarray | None],
+                             work_shape: tuple[int, ...]
+                             ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray],
+                                        WarpMesh | None]:
+        """The host half of a replacement (any thread): the new edit, inpainted where the old
+        reference did not see (:func:`~.ops.edit_for_new_reference`), and the mesh of the
+        frame's landmarks."""
+        delta, known, unseen = fetch()
+        carried = ops.CarriedEdit(None, known, delta, to_origin_work)
+        edited, trace = ops.edit_for_new_reference(ref, carried, rgb, output, unseen,
+                                                   self._inpainter)
+        points = landmarks()
+        mesh = (None if points is None
+                else WarpMesh.build(points, work_shape[1], work_shape[0]))
+        return edited, trace, mesh
+
+    def _adopt(self, new: _NewReference) -> None:
+        """Make a built :class:`_NewReference` the reference (waits for its inpainting)."""
+        xp = self._xp
+        edited, (origin, to_origin, known), mesh = new.built.result()
+        self._pending = None
+        self._ref = ops.encode_reference(new.index, new.frame, xp.from_host(edited), new.work,
+                                         new.landmarks(), self._model,
+                                         (origin, to_origin, xp.from_host(known)), xp, mesh)
+        self._host_ref = (new.rgb, edited)
+        self._prev_map = None
+        self.stats.reference_ids.append(new.index)
 
     def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
                landmarks: np.ndarray | None,
@@ -381,8 +509,17 @@ class StreamEditor:
         work = self._work(rgb)
         self._start(rgb, edited, index, work, self._tracker.detect(work))
 
+    def _settle(self) -> None:
+        """Let the worker threads finish the frame in hand and forget it: the lagged face mesh
+        (it uses the first tracker) and a reference still being built (dropped)."""
+        running = [f for f in (self._ahead, self._pending and self._pending.built) if f]
+        wait(running)
+        self._ahead = None
+        self._pending = None
+
     def _forget_stream(self) -> None:
         """Drop what was learnt from earlier frames: tracked face, ARR window, person mask."""
+        self._settle()
         for tracker in self._trackers:
             tracker.reset()
         self._policy.reset()

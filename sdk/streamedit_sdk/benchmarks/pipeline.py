@@ -105,6 +105,7 @@ class BenchResult:
     landmark_threads: int  # EditorConfig.landmark_threads of the pipelined run
     cuda_graphs: bool  # EditorConfig.cuda_graphs
     backbone: str  # the PPCE model's backbone ("portrait", "dinov2_vits14"); "-" for flow
+    low_latency: bool = False  # EditorConfig.low_latency(): lagged landmarks, deferred swaps
 
     @property
     def speedup(self) -> float:
@@ -125,14 +126,14 @@ class BenchResult:
                 "speedup_pipelined": round(self.fps_pipelined / self.baseline_fps, 3),
                 "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
                 "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
-                "backbone": self.backbone}
+                "backbone": self.backbone, "low_latency": self.low_latency}
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
         correspondences: tuple[str, ...] = ("ppce",),
         model_dir: str | Path | None = None, cuda_graphs: bool = True,
-        landmark_threads: int = 1) -> list[BenchResult]:
+        landmark_threads: int = 1, low_latency: bool = False) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
     timed."""
     results = []
@@ -143,6 +144,8 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                   correspondence=corr, model_dir=model_dir,
                                   cuda_graphs=cuda_graphs, landmark_threads=landmark_threads,
                                   replacement=ReplacementConfig(interval=replace_every))
+            if low_latency:
+                config = config.low_latency()
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
             gpu = memory.GpuPeak(backend)
@@ -155,7 +158,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                  lat.p99_ms, steady.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
-                                 _backbone(corr, model_dir))
+                                 _backbone(corr, model_dir), low_latency)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)

@@ -22,7 +22,7 @@ RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
     "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
-    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone")
+    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 
 
@@ -67,7 +67,7 @@ def markdown_table(report: dict) -> str:
 def _engine(result: dict) -> str:
     """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow"), and
     the settings that differ from the defaults ("dinov2_vits14 backbone", "2 mesh threads",
-    "no CUDA graphs")."""
+    "no CUDA graphs", "low latency")."""
     label = f"{result['backend']} {result.get('correspondence', 'flow')}"
     if result.get("backbone", "portrait") not in ("portrait", "-"):
         label += f", {result['backbone']} backbone"
@@ -75,6 +75,8 @@ def _engine(result: dict) -> str:
         label += f", {result['landmark_threads']} mesh threads"
     if result.get("cuda_graphs") is False and result["backend"] == "torch-cuda":
         label += ", no CUDA graphs"
+    if result.get("low_latency"):
+        label += ", low latency"
     return label
 
 

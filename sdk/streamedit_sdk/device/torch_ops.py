@@ -9,7 +9,7 @@ C++ kernels: the device path's reference, and how CI tests it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -82,6 +82,24 @@ class TorchOps:
 
     def to_host(self, a: Any) -> np.ndarray:
         return a.cpu().numpy()
+
+    def download_later(self, *arrays: Any) -> Callable[[], tuple[np.ndarray | None, ...]]:
+        if not self.cuda:
+            return lambda: tuple(None if a is None else a.numpy() for a in arrays)
+        t = self.torch
+        # torch's pinned-memory allocator caches blocks, so a replacement does not pin anew
+        pinned = [None if a is None else t.empty(a.shape, dtype=a.dtype, pin_memory=True)
+                  for a in arrays]
+        for host, a in zip(pinned, arrays):
+            if a is not None:
+                host.copy_(a, non_blocking=True)
+        done = t.cuda.Event()
+        done.record()
+
+        def fetch() -> tuple[np.ndarray | None, ...]:
+            done.synchronize()
+            return tuple(None if p is None else p.numpy() for p in pinned)
+        return fetch
 
     # -- geometry ---------------------------------------------------------------------------
     def identity_map(self, height: int, width: int) -> Any:

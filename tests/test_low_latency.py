@@ -1,0 +1,181 @@
+"""Low latency: lagged landmarks and reference replacements built on a worker thread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamedit_sdk as se
+from streamedit_sdk import edits, kernels, ops, synthetic
+from streamedit_sdk.landmarks import NUM_LANDMARKS
+from streamedit_sdk.video import VideoReader
+
+BACKENDS = ["ort-cpu", "torch-cpu", "torch-cuda"]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return synthetic.clip(18)[0]
+
+
+def _editor(config, frames, **kwargs):
+    ed = se.StreamEditor(config, **kwargs)
+    ed.set_reference(frames[0], edits.apply_style("teal-orange", frames[0]))
+    return ed
+
+
+def _config(backend="ort-cpu", interval=5, delay=0, lagged=False):
+    if backend.startswith("torch"):
+        torch = pytest.importorskip("torch", reason=f"{backend} needs torch (the train extra)")
+        if backend == "torch-cuda" and not (kernels.cuda_available()
+                                            and torch.cuda.is_available()):
+            pytest.skip("torch-cuda needs a GPU, torch with CUDA and the CUDA kernels")
+    return se.EditorConfig(backend=backend, lagged_landmarks=lagged,
+                           replacement=se.ReplacementConfig(interval=interval, swap_delay=delay))
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x.frame, y.frame)
+        assert (x.reference_id, x.replaced, x.index) == (y.reference_id, y.replaced, y.index)
+
+
+# -- configuration ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, match", [
+    ({"swap_delay": -1}, "swap_delay"), ({"swap_delay": 31}, "swap_delay"),
+    ({"swap_delay": 1.5}, "swap_delay"), ({"swap_delay": 5, "interval": 5}, "shorter than"),
+])
+def test_swap_delay_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        se.ReplacementConfig(**kwargs)
+
+
+def test_low_latency_config():
+    config = se.EditorConfig().low_latency()
+    assert config.lagged_landmarks and config.replacement.swap_delay == 3
+    short = se.EditorConfig(replacement=se.ReplacementConfig(interval=2)).low_latency()
+    assert short.replacement.swap_delay == 1  # clamped below the interval
+    with pytest.raises(TypeError, match="lagged_landmarks"):
+        se.EditorConfig(lagged_landmarks=1)
+
+
+# -- lagged landmarks ------------------------------------------------------------------------
+def _spy(monkeypatch, ed):
+    """Record what the tracker returned, frame by frame, and what each warp used."""
+    tracked, warped = [], []
+    track = ed._tracker.track
+
+    def recording_track(work):
+        out = track(work)
+        tracked.append(out)
+        return out
+
+    def recording_warp(mesh, landmarks, *args):
+        warped.append(landmarks)
+        return real_warp(mesh, landmarks, *args)
+
+    real_warp = ops.landmark_map
+    monkeypatch.setattr(ed._tracker, "track", recording_track)
+    monkeypatch.setattr(ops, "landmark_map", recording_warp)
+    return tracked, warped
+
+
+@pytest.mark.parametrize("lagged", [False, True])
+def test_lagged_landmarks_warp_with_the_frame_before(monkeypatch, frames, lagged):
+    with _editor(_config(interval=6, lagged=lagged), frames) as ed:
+        tracked, warped = _spy(monkeypatch, ed)
+        results = [ed.process(f) for f in frames[:9]]
+        assert len(tracked) == len(warped) == 9 and all(t is not None for t in tracked)
+        for t, used in enumerate(warped):
+            source = max(t - 1, 0) if lagged else t  # the first frame has none before it
+            assert used is tracked[source], f"frame {t}"
+        # the frame taken as a new reference (6) keeps its own landmarks as the mesh
+        assert results[6].replaced
+        assert np.array_equal(ed._ref.mesh.points_ref[:NUM_LANDMARKS], tracked[6])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lagged_process_and_stream_agree(frames, backend):
+    config = _config(backend, interval=7, lagged=True)
+    with _editor(config, frames) as ed:
+        plain = [ed.process(f) for f in frames]
+        assert ed.stats.reference_ids == [0, 7, 14]
+        ed.reset()
+        _same(plain, list(ed.stream(frames)))
+    with _editor(_config(backend, interval=7), frames) as ed:
+        eager = [ed.process(f) for f in frames]
+    # one frame of motion: the outputs differ, a little
+    diff = [np.abs(a.frame.astype(int) - b.frame.astype(int)).mean()
+            for a, b in zip(plain, eager)]
+    assert 0 < max(diff) < 4
+
+
+def test_lagged_landmarks_survive_a_size_change(frames):
+    small = [f[::2, ::2].copy() for f in frames[4:8]]
+    with _editor(_config(lagged=True), frames) as ed:
+        out = [ed.process(f).frame.shape[0] for f in frames[:4] + small + frames[8:10]]
+    assert out == [512] * 4 + [256] * 4 + [512] * 2
+
+
+# -- deferred reference swaps ----------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_swap_delay_keeps_the_old_reference_for_d_frames(frames, backend):
+    with _editor(_config(backend, interval=5), frames) as ed:
+        now = [ed.process(f) for f in frames[:8]]
+        now_edit = ed.reference_edit
+    with _editor(_config(backend, interval=5, delay=2), frames) as ed:
+        later = [ed.process(f) for f in frames[:16]]
+        assert [r.reference_id for r in later] == [0] * 7 + [5] * 5 + [10] * 4
+        assert [i for i, r in enumerate(later) if r.replaced] == [5, 10, 15]
+        assert ed.stats.reference_ids == [0, 5, 10]  # 15 is still being built
+    _same(now[:5], later[:5])
+    # frame 5's new edit is the same whether made at once or on the worker...
+    with _editor(_config(backend, interval=5, delay=2), frames) as ed:
+        for f in frames[:7]:
+            ed.process(f)
+        user_edit = edits.apply_style("teal-orange", frames[0])
+        assert np.array_equal(ed.reference_edit, user_edit)  # not yet: at frame 7
+        ed.process(frames[7])
+        assert np.array_equal(ed.reference_edit, now[5].frame)
+        assert np.array_equal(ed.reference_edit, now_edit)
+    # ...and the frame that waits for it at once is not the one that gets it later
+    assert not np.array_equal(now[5].frame, later[5].frame)
+
+
+def test_reset_drops_a_reference_being_built(frames):
+    with _editor(_config(interval=5, delay=3), frames) as ed:
+        for f in frames[:7]:
+            ed.process(f)
+        ed.reset()
+        assert ed.stats.reference_ids == [0]
+        out = [ed.process(f) for f in frames[:9]]
+        assert [r.reference_id for r in out] == [0] * 8 + [5]
+
+
+class _Broken:
+    def inpaint(self, image, mask):
+        raise RuntimeError("inpainter out of order")
+
+
+def test_a_failing_inpainter_surfaces_at_the_swap(frames):
+    with _editor(_config(interval=5, delay=2), frames, inpainter=_Broken()) as ed:
+        for f in frames[:7]:
+            ed.process(f)
+        with pytest.raises(RuntimeError, match="out of order"):
+            ed.process(frames[7])
+
+
+def test_low_latency_on_a_real_clip(clips):
+    clip = [f for _, f in zip(range(45), VideoReader(clips / "s13_fullbody.mp4"))]
+    config = se.EditorConfig().low_latency()
+    with _editor(config, clip) as ed:
+        plain = [ed.process(f) for f in clip]
+        assert ed.stats.references > 1, "the dancing clip must trigger ARR"
+        ed.reset()
+        _same(plain, list(ed.stream(clip)))
+    replaced = [r.index for r in plain if r.replaced]
+    for t in replaced:  # the trigger and the next two frames stay on the old reference
+        assert len({plain[t + k].reference_id for k in range(3)}) == 1
+        if t + 3 < len(plain):
+            assert plain[t + 3].reference_id == t
