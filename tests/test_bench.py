@@ -35,6 +35,7 @@ def test_json_has_the_documented_keys(results):
         assert r["fps"] > 0 and r["fps_pipelined"] > 0 and r["baseline_fps"] > 0
         assert r["speedup"] == pytest.approx(r["fps"] / r["baseline_fps"], rel=0.01)
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mb"] > 50
+        assert 0 < r["live_p50_ms"] <= r["live_p99_ms"]
         for name in ("landmarks", "landmark_warp", "flow", "backbone", "head", "propagation",
                      "reference_update"):
             assert tuple(r["stages"][name]) == report.STAGE_KEYS, name

@@ -24,9 +24,13 @@ class ArrayOps(Protocol):
     """The array operations the editor needs, on one side (host or device)."""
 
     name: str  # "host", "cuda", "cpu" (torch on the CPU: the device path's reference)
+    resizes_uploads: bool  # True: upload_frame makes the work frame from the uploaded frame
+    # (it reads only the size of the host work frame); False: it takes the host work frame
 
-    def upload_frame(self, rgb: np.ndarray, work: np.ndarray) -> tuple[Any, Any]:
-        """(frame, work frame) on this side from the host frame and its work-size version."""
+    def upload_frame(self, rgb: np.ndarray,
+                     work: np.ndarray | tuple[int, int]) -> tuple[Any, Any]:
+        """(frame, work frame) on this side from the host frame and its work-size version, or
+        the work size (width, height) alone (the frame is then resized on this side)."""
 
     def download_frame(self, frame: Any) -> np.ndarray:
         """(H, W, 3) uint8 host copy of an output frame."""
@@ -93,12 +97,14 @@ class HostOps:
     ``num_threads``: C++ kernel threads (0: all cores)."""
 
     name = "host"
+    resizes_uploads = False
 
     def __init__(self, num_threads: int = 0) -> None:
         self.num_threads = num_threads
 
-    def upload_frame(self, rgb: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rgb, work
+    def upload_frame(self, rgb: np.ndarray,
+                     work: np.ndarray | tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        return rgb, resize_to(rgb, *work) if isinstance(work, tuple) else work
 
     def download_frame(self, frame: np.ndarray) -> np.ndarray:
         return frame

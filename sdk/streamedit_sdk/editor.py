@@ -16,7 +16,7 @@ from . import ops
 from .arrays import ArrayOps, HostOps
 from .config import DEVICE_BACKENDS, EditorConfig
 from .correspondence import CorrespondenceModel, FlowCorrespondence
-from .frames import from_rgb, resize_to, to_rgb, to_work
+from .frames import from_rgb, resize_to, to_rgb, to_work, work_size
 from .inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
 from .landmarks import LandmarkTracker, WarpMesh, face_hull_mask
 from .ppce import PPCECorrespondence
@@ -82,14 +82,17 @@ class EditorStats:
 class _Observation:
     """What is measured on a frame before it meets the reference (pipelinable).
 
-    rgb: (H, W, 3) uint8 full size; work: the same at work size; landmarks: (478, 2) float32
-    work px or None, what the frame is warped with; region: (h, w) bool ARR region at work size
-    or None (whole frame); own: with lagged landmarks, where ``landmarks`` and ``region`` are
-    the previous frame's, the measurement of this frame itself (still running, perhaps).
+    rgb: (H, W, 3) uint8 full size; work: the same at work size, or None where the frame's
+    thread does not need it (lagged landmarks on a device side, which resizes the uploaded
+    frame itself); size: work size (width, height); landmarks: (478, 2) float32 work px or
+    None, what the frame is warped with; region: (h, w) bool ARR region at work size or None
+    (whole frame); own: with lagged landmarks, where ``landmarks`` and ``region`` are the
+    previous frame's, the measurement of this frame itself (still running, perhaps).
     """
 
     rgb: np.ndarray
-    work: np.ndarray
+    work: np.ndarray | None
+    size: tuple[int, int]
     landmarks: np.ndarray | None
     region: np.ndarray | None
     own: Future | None = None
@@ -208,12 +211,17 @@ class StreamEditor:
             self._reinitialize(rgb.shape)
         if self._lookahead is None:
             return self._edit(self._observe(rgb))
-        with self._timer.stage("resize"):
-            work = self._work(rgb)
-        if work is rgb:  # the caller may reuse its buffer before the mesh has read it
-            work = rgb.copy()
-        measured = self._lookahead.submit(self._measure, rgb, work, self._tracker)
-        return self._edit(self._lagged(rgb, work, measured))
+        size = work_size(rgb.shape[1], rgb.shape[0], self.config.work_side)
+        if self._xp.resizes_uploads:  # the worker resizes for the mesh, the device for itself
+            work = None
+            measured = self._lookahead.submit(self._observe, rgb.copy(), self._tracker)
+        else:  # the frame's thread needs the work frame: resized once, here
+            with self._timer.stage("resize"):
+                work = self._work(rgb)
+            # (the caller may reuse its buffer before the mesh has read it)
+            measured = self._lookahead.submit(self._measure, rgb,
+                                              work.copy() if work is rgb else work, self._tracker)
+        return self._edit(self._lagged(rgb, work, size, measured))
 
     def stream(self, frames: Iterable[np.ndarray], *,
                pipelined: bool = True) -> Iterator[EditResult]:
@@ -335,15 +343,17 @@ class StreamEditor:
         with self._timer.stage("landmarks"):
             landmarks = (tracker or self._tracker).track(work)
         mask = person.result() if person is not None else self._person_mask(work)
-        return _Observation(rgb, work, landmarks, self._region(work, landmarks, mask))
+        return _Observation(rgb, work, (work.shape[1], work.shape[0]), landmarks,
+                            self._region(work, landmarks, mask))
 
-    def _lagged(self, rgb: np.ndarray, work: np.ndarray, measured: Future) -> _Observation:
+    def _lagged(self, rgb: np.ndarray, work: np.ndarray | None, size: tuple[int, int],
+                measured: Future) -> _Observation:
         """Lagged landmarks: the frame with the previous frame's landmarks and region, its own
         (``measured``, perhaps still running) kept for a replacement and the next frame. The
         first frame of a stream waits for its own."""
         earlier, self._ahead = self._ahead, measured
         seen = (earlier or measured).result()
-        return _Observation(rgb, work, seen.landmarks, seen.region, own=measured)
+        return _Observation(rgb, work, size, seen.landmarks, seen.region, own=measured)
 
     def _lagged_observed(self, obs: _Observation) -> _Observation:
         """:meth:`_lagged` for a frame measured in full (``stream``); itself when landmarks
@@ -352,7 +362,7 @@ class StreamEditor:
             return obs
         measured: Future = Future()
         measured.set_result(obs)
-        return self._lagged(obs.rgb, obs.work, measured)
+        return self._lagged(obs.rgb, obs.work, obs.size, measured)
 
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
@@ -361,9 +371,9 @@ class StreamEditor:
                 self._adopt(self._pending)
         cfg, timer, ref, xp = self.config, self._timer, self._ref, self._xp
         h, w = obs.rgb.shape[:2]
-        wh, ww = obs.work.shape[:2]
+        ww, wh = obs.size
         with timer.stage("upload"):
-            frame, work = xp.upload_frame(obs.rgb, obs.work)
+            frame, work = xp.upload_frame(obs.rgb, obs.size if obs.work is None else obs.work)
         prior = self._prev_map if self._prev_map is not None else xp.identity_map(wh, ww)
         with timer.stage("landmark_warp"):
             if obs.landmarks is not None and ref.mesh is not None:
@@ -434,7 +444,7 @@ class StreamEditor:
         fetch = xp.download_later(carried.delta, carried.known, sigma > cfg.inpaint_sigma)
         rgb = obs.rgb.copy()  # the caller may reuse its buffer; host sides keep this copy
         build = partial(self._build_new_reference, ref, carried.to_origin_work, fetch, rgb,
-                        output.copy(), obs.own_landmarks, obs.work.shape)
+                        output.copy(), obs.own_landmarks, obs.size)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
         self._policy.replaced()
@@ -455,7 +465,7 @@ class StreamEditor:
     def _build_new_reference(self, ref: ops.Reference, to_origin_work: Any,
                              fetch: Callable[[], tuple], rgb: np.ndarray, output: np.ndarray,
                              landmarks: Callable[[], np.ndarray | None],
-                             work_shape: tuple[int, ...]
+                             size: tuple[int, int]
                              ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray],
                                         WarpMesh | None]:
         """The host half of a replacement (any thread): the new edit, inpainted where the old
@@ -466,8 +476,7 @@ class StreamEditor:
         edited, trace = ops.edit_for_new_reference(ref, carried, rgb, output, unseen,
                                                    self._inpainter)
         points = landmarks()
-        mesh = (None if points is None
-                else WarpMesh.build(points, work_shape[1], work_shape[0]))
+        mesh = None if points is None else WarpMesh.build(points, *size)
         return edited, trace, mesh
 
     def _adopt(self, new: _NewReference) -> None:

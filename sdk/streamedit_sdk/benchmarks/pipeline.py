@@ -5,6 +5,10 @@ For each frame size and backend, on the same frames and in the same process:
 * ``sdk``: ``StreamEditor.process`` per frame (latency p50 / p99, per-stage p50 / p99, fps);
 * ``sdk pipelined``: ``StreamEditor.stream(pipelined=True)`` (landmarks of frame t + 1 measured
   while frame t is matched and propagated), fps;
+* ``sdk live``: ``StreamEditor.process`` on frames that arrive at :data:`LIVE_FPS` (a camera),
+  without the stage timer (whose device syncs serialise the GPU work): latency from a frame's
+  arrival to its output, p50 / p99 (a frame that arrives while the editor is busy waits, and
+  its wait counts);
 * ``baseline``: DIS optical flow (OpenCV, preset MEDIUM) current -> reference at the same work
   size, the map upsampled and the edited reference warped with ``cv2.remap``, fps. It runs
   interleaved with ``sdk``, frame by frame (SDK on frame t, baseline on frame t, SDK on t + 1,
@@ -41,6 +45,7 @@ DEFAULT_SIZES = ((512, 512), (1280, 720), (1920, 1080))
 CYCLE = 24  # distinct frames per size, played forwards and backwards (smooth motion)
 WARMUP = 10  # untimed frames before each timed run
 REPLACE_EVERY = 30  # frames between reference updates during the timed runs
+LIVE_FPS = 60.0  # frame rate of the live-source latency run
 STYLE = "teal-orange"  # the edit on the reference (its content does not change the cost)
 
 
@@ -96,6 +101,8 @@ class BenchResult:
     p50_ms: float
     p99_ms: float
     p99_steady_ms: float  # p99 over the frames that did not replace the reference
+    live_p50_ms: float  # arrival -> output at a LIVE_FPS source, no stage timer
+    live_p99_ms: float
     stages: dict[str, StageStats]
     fps_pipelined: float
     baseline_fps: float
@@ -116,6 +123,8 @@ class BenchResult:
                 "correspondence": self.correspondence, "frames": self.frames, "fps": round(self.fps, 2),
                 "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
                 "p99_steady_ms": round(self.p99_steady_ms, 3),
+                "live_p50_ms": round(self.live_p50_ms, 3),
+                "live_p99_ms": round(self.live_p99_ms, 3),
                 "stages": {k: {"p50_ms": round(v.p50_ms, 3), "p99_ms": round(v.p99_ms, 3),
                                "mean_ms": round(v.mean_ms, 3), "count": v.count}
                            for k, v in self.stages.items()},
@@ -154,8 +163,9 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
+            live = _editor_live(clip, frames, config, _bar(progress, label, "sdk live"))
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
-                                 lat.p99_ms, steady.p99_ms,
+                                 lat.p99_ms, steady.p99_ms, live.p50_ms, live.p99_ms,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
                                  _backbone(corr, model_dir), low_latency)
@@ -221,6 +231,31 @@ def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar)
         seconds = time.perf_counter() - start
     bar.close()
     return n / seconds
+
+
+def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
+                 fps: float = LIVE_FPS) -> StageStats:
+    """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer."""
+    period = 1.0 / fps
+    latencies = []
+    with StreamEditor(config) as editor:
+        editor.set_reference(clip[0], _edited(clip[0]))
+        start = 0.0
+        for i, frame in enumerate(playback(clip, WARMUP + n)):
+            if i == WARMUP:
+                start = time.perf_counter()
+            if i < WARMUP:
+                editor.process(frame)
+                continue
+            arrival = start + (i - WARMUP) * period
+            wait = arrival - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            editor.process(frame)
+            latencies.append(time.perf_counter() - arrival)
+            bar.update(1)
+    bar.close()
+    return percentiles(latencies)
 
 
 class _NoBar:

@@ -20,7 +20,7 @@ from .pipeline import BenchResult
 
 RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
-    "stages",
+    "live_p50_ms", "live_p99_ms", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
     "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
@@ -51,14 +51,17 @@ def format_table(report: dict) -> str:
 def markdown_table(report: dict) -> str:
     """One row per size x backend: fps, latency, baseline and speedup, memory."""
     rows = ["| size | backend | fps | fps pipelined | p50 ms | p99 ms | p99 ms without a "
-            "reference update | DIS baseline fps | speedup | peak RSS MB | peak GPU MB |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "reference update | live 60 fps p50 / p99 ms | DIS baseline fps | speedup | "
+            "peak RSS MB | peak GPU MB |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in report["results"]:
         steady = r.get("p99_steady_ms")
         gpu = r.get("gpu_mb")
+        live = ("-" if r.get("live_p99_ms") is None  # results before the live run
+                else f"{r['live_p50_ms']:.1f} / {r['live_p99_ms']:.1f}")
         rows.append(f"| {r['size']} | {_engine(r)} | {r['fps']:.1f} | "
                     f"{r['fps_pipelined']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                    f"{'-' if steady is None else f'{steady:.1f}'} | "
+                    f"{'-' if steady is None else f'{steady:.1f}'} | {live} | "
                     f"{r['baseline_fps']:.1f} | {r['speedup']:.2f} | {r['rss_mb']:.0f} | "
                     f"{'-' if gpu is None else f'{gpu:.0f}'} |")
     return "\n".join(rows)

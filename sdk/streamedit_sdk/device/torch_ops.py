@@ -21,6 +21,8 @@ from ..backends.base import BackendUnavailableError
 class TorchOps:
     """:class:`~streamedit_sdk.arrays.ArrayOps` on torch tensors on ``device``."""
 
+    resizes_uploads = True
+
     def __init__(self, device: str = "cuda", num_threads: int = 0) -> None:
         import torch
         from torch.nn import functional
@@ -43,9 +45,11 @@ class TorchOps:
         self._region: tuple[np.ndarray, Any] | None = None  # (host mask, its device copy)
 
     # -- transfers --------------------------------------------------------------------------
-    def upload_frame(self, rgb: np.ndarray, work: np.ndarray) -> tuple[Any, Any]:
+    def upload_frame(self, rgb: np.ndarray,
+                     work: np.ndarray | tuple[int, int]) -> tuple[Any, Any]:
         frame = self._upload(rgb)
-        return frame, self.resize_image(frame, work.shape[1], work.shape[0])
+        width, height = work if isinstance(work, tuple) else (work.shape[1], work.shape[0])
+        return frame, self.resize_image(frame, width, height)
 
     def _upload(self, a: np.ndarray) -> Any:
         t = self.torch
