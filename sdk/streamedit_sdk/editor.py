@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -18,8 +16,9 @@ from .config import DEVICE_BACKENDS, EditorConfig
 from .correspondence import CorrespondenceModel, FlowCorrespondence
 from .frames import from_rgb, resize_to, to_rgb, to_work, work_size
 from .inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
-from .landmarks import LandmarkTracker, WarpMesh, face_hull_mask
+from .landmarks import LandmarkTracker, face_hull_mask
 from .ppce import PPCECorrespondence
+from .reference_builder import ReferenceBuilder
 from .replacement import ReplacementPolicy
 from .segmentation import PersonSegmenter, ReusedMask
 from .timing import NullTimer, Timer
@@ -102,26 +101,6 @@ class _Observation:
         return self.landmarks if self.own is None else self.own.result().landmarks
 
 
-@dataclass(frozen=True)
-class _NewReference:
-    """A frame on its way to becoming the reference (ARR).
-
-    index: its stream index; swap_at: the first stream index matched against it; rgb: (H, W, 3)
-    uint8 host copy; frame, work: the frame and its work-size version on the editor's side;
-    landmarks: returns the frame's own landmarks (work px); built: (edited (H, W, 3) uint8
-    host, trace for :func:`~.ops.encode_reference`, the landmarks' mesh or None), being made
-    on the reference worker, or done.
-    """
-
-    index: int
-    swap_at: int
-    rgb: np.ndarray
-    frame: Any
-    work: Any
-    landmarks: Callable[[], np.ndarray | None]
-    built: Future
-
-
 class StreamEditor:
     """Edit propagation for one stream, in the MediaPipe manner.
 
@@ -165,10 +144,8 @@ class StreamEditor:
         self._lookahead = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-lookahead")
                            if cfg.lagged_landmarks else None)
         self._ahead: Future | None = None  # the last frame's measurement (lagged landmarks)
-        # swap_delay > 0: new references are inpainted here while later frames go on
-        self._reference_pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-reference")
-                                if cfg.replacement.swap_delay else None)
-        self._pending: _NewReference | None = None
+        self._builder = ReferenceBuilder(self._xp, self._model, self._inpainter,
+                                         cfg.replacement)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None
         self._ref: ops.Reference | None = None
         self._host_ref: tuple[np.ndarray, np.ndarray] | None = None  # frame, edit (host)
@@ -300,9 +277,9 @@ class StreamEditor:
             return
         self._closed = True
         self._settle()
-        for pool in (self._lookahead, self._reference_pool):
-            if pool is not None:
-                pool.shutdown()
+        self._builder.close()
+        if self._lookahead is not None:
+            self._lookahead.shutdown()
         for tracker in self._trackers:
             tracker.close()
         self._model.close()
@@ -366,9 +343,9 @@ class StreamEditor:
 
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
-        if self._pending is not None and self._index >= self._pending.swap_at:
+        if self._builder.due(self._index):
             with self._timer.stage("reference_swap"):
-                self._adopt(self._pending)
+                self._adopt()
         cfg, timer, ref, xp = self.config, self._timer, self._ref, self._xp
         h, w = obs.rgb.shape[:2]
         ww, wh = obs.size
@@ -398,7 +375,7 @@ class StreamEditor:
             return self._pass_through(obs, full_map, sigma)
         fraction = float(pending)
         replaced = (self._policy.update(fraction, abs(self._index - ref.index))
-                    and self._pending is None)
+                    and self._builder.pending is None)
         if replaced:
             with timer.stage("reference_update"):
                 edited = self._replace(ref, carried, corr.map, full_map, obs, frame, work,
@@ -427,69 +404,25 @@ class StreamEditor:
     def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
                  full_map: Any, obs: _Observation, frame: Any, work: Any, output: np.ndarray,
                  sigma: Any) -> np.ndarray:
-        """Make the observed frame the reference (ARR); returns this frame's output (host).
-
-        The device work runs here: the edit traced to the origin, the frame re-matched against
-        it, and the downloads started. What the old reference did not see is inpainted on the
-        host (and the frame's landmarks triangulated): here, and the inpainted edit is this
-        frame's output (``swap_delay`` 0), or on the reference worker while ``swap_delay`` more
-        frames use the old reference (the output is the edit as carried). The frame is encoded
-        when it becomes the reference."""
-        xp, cfg = self._xp, self.config.replacement
-        if carried.delta is None:
-            carried = ops.carry_edit(ref, corr_map, full_map, xp)
-        if ref.to_origin is not None:
-            carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
-                ref.origin, carried, work, self._model))
-        fetch = xp.download_later(carried.delta, carried.known, sigma > cfg.inpaint_sigma)
-        rgb = obs.rgb.copy()  # the caller may reuse its buffer; host sides keep this copy
-        build = partial(self._build_new_reference, ref, carried.to_origin_work, fetch, rgb,
-                        output.copy(), obs.own_landmarks, obs.size)
+        """Make the observed frame the reference (ARR); returns this frame's output (host):
+        its inpainted edit with ``swap_delay`` 0, else the edit as carried (the new reference
+        is built on a worker while ``swap_delay`` more frames use the old one)."""
+        self._builder.start(self._index, ref, carried, corr_map, full_map, sigma, frame, work,
+                            obs.rgb, output, obs.own_landmarks, obs.size)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
         self._policy.replaced()
-        if cfg.swap_delay:
-            built = self._reference_pool.submit(build)
-        else:
-            built = Future()
-            built.set_result(build())
-        self._pending = _NewReference(
-            self._index, self._index + cfg.swap_delay, rgb,
-            rgb if frame is obs.rgb else frame, rgb if work is obs.rgb else work,
-            obs.own_landmarks, built)
-        if cfg.swap_delay:
+        if self.config.replacement.swap_delay:
             return output
-        self._adopt(self._pending)
+        self._adopt()
         return self._host_ref[1]
 
-    def _build_new_reference(self, ref: ops.Reference, to_origin_work: Any,
-                             fetch: Callable[[], tuple], rgb: np.ndarray, output: np.ndarray,
-                             landmarks: Callable[[], np.ndarray | None],
-                             size: tuple[int, int]
-                             ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray],
-                                        WarpMesh | None]:
-        """The host half of a replacement (any thread): the new edit, inpainted where the old
-        reference did not see (:func:`~.ops.edit_for_new_reference`), and the mesh of the
-        frame's landmarks."""
-        delta, known, unseen = fetch()
-        carried = ops.CarriedEdit(None, known, delta, to_origin_work)
-        edited, trace = ops.edit_for_new_reference(ref, carried, rgb, output, unseen,
-                                                   self._inpainter)
-        points = landmarks()
-        mesh = None if points is None else WarpMesh.build(points, *size)
-        return edited, trace, mesh
-
-    def _adopt(self, new: _NewReference) -> None:
-        """Make a built :class:`_NewReference` the reference (waits for its inpainting)."""
-        xp = self._xp
-        edited, (origin, to_origin, known), mesh = new.built.result()
-        self._pending = None
-        self._ref = ops.encode_reference(new.index, new.frame, xp.from_host(edited), new.work,
-                                         new.landmarks(), self._model,
-                                         (origin, to_origin, xp.from_host(known)), xp, mesh)
-        self._host_ref = (new.rgb, edited)
+    def _adopt(self) -> None:
+        """The reference being built takes over (waits for its inpainting)."""
+        self._ref, rgb, edited = self._builder.finish()
+        self._host_ref = (rgb, edited)
         self._prev_map = None
-        self.stats.reference_ids.append(new.index)
+        self.stats.reference_ids.append(self._ref.index)
 
     def _start(self, rgb: np.ndarray, edited: np.ndarray, index: int, work: np.ndarray,
                landmarks: np.ndarray | None,
@@ -521,10 +454,10 @@ class StreamEditor:
     def _settle(self) -> None:
         """Let the worker threads finish the frame in hand and forget it: the lagged face mesh
         (it uses the first tracker) and a reference still being built (dropped)."""
-        running = [f for f in (self._ahead, self._pending and self._pending.built) if f]
-        wait(running)
+        if self._ahead is not None:
+            wait([self._ahead])
         self._ahead = None
-        self._pending = None
+        self._builder.drop()
 
     def _forget_stream(self) -> None:
         """Drop what was learnt from earlier frames: tracked face, ARR window, person mask."""
