@@ -36,6 +36,11 @@ def test_json_has_the_documented_keys(results):
         assert r["speedup"] == pytest.approx(r["fps"] / r["baseline_fps"], rel=0.01)
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mb"] > 50
         assert 0 < r["live_p50_ms"] <= r["live_p99_ms"]
+        slowest = r["live_slowest"]
+        assert len(slowest) == 5 and slowest[0]["ms"] >= r["live_p99_ms"] - 1e-3
+        assert all(f["ms"] == pytest.approx(f["queued_ms"] + f["process_ms"], abs=0.02)
+                   for f in slowest)
+        assert {"frame", "replaced", "swapped"} <= set(slowest[0])
         for name in ("landmarks", "landmark_warp", "flow", "backbone", "head", "propagation",
                      "reference_update"):
             assert tuple(r["stages"][name]) == report.STAGE_KEYS, name

@@ -103,6 +103,7 @@ class BenchResult:
     p99_steady_ms: float  # p99 over the frames that did not replace the reference
     live_p50_ms: float  # arrival -> output at a LIVE_FPS source, no stage timer
     live_p99_ms: float
+    live_slowest: tuple[dict, ...]  # the live run's slowest frames, what happened on them
     stages: dict[str, StageStats]
     fps_pipelined: float
     baseline_fps: float
@@ -125,6 +126,7 @@ class BenchResult:
                 "p99_steady_ms": round(self.p99_steady_ms, 3),
                 "live_p50_ms": round(self.live_p50_ms, 3),
                 "live_p99_ms": round(self.live_p99_ms, 3),
+                "live_slowest": list(self.live_slowest),
                 "stages": {k: {"p50_ms": round(v.p50_ms, 3), "p99_ms": round(v.p99_ms, 3),
                                "mean_ms": round(v.mean_ms, 3), "count": v.count}
                            for k, v in self.stages.items()},
@@ -163,9 +165,10 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
-            live = _editor_live(clip, frames, config, _bar(progress, label, "sdk live"))
+            live, slowest = _editor_live(clip, frames, config,
+                                         _bar(progress, label, "sdk live"))
             result = BenchResult((width, height), backend, corr, frames, fps, lat.p50_ms,
-                                 lat.p99_ms, steady.p99_ms, live.p50_ms, live.p99_ms,
+                                 lat.p99_ms, steady.p99_ms, live.p50_ms, live.p99_ms, slowest,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
                                  _backbone(corr, model_dir), low_latency)
@@ -234,10 +237,15 @@ def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar)
 
 
 def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
-                 fps: float = LIVE_FPS) -> StageStats:
-    """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer."""
+                 fps: float = LIVE_FPS, slowest: int = 5
+                 ) -> tuple[StageStats, tuple[dict, ...]]:
+    """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer; and
+    the ``slowest`` frames: timed index, latency and its two parts (waiting for the editor
+    to be free, ``process`` itself) in ms, whether the frame triggered a replacement and
+    whether the new reference took over on it (``swapped``)."""
     period = 1.0 / fps
-    latencies = []
+    latencies, frames_seen = [], []
+    reference = 0
     with StreamEditor(config) as editor:
         editor.set_reference(clip[0], _edited(clip[0]))
         start = 0.0
@@ -251,11 +259,20 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
             wait = arrival - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-            editor.process(frame)
-            latencies.append(time.perf_counter() - arrival)
+            begin = time.perf_counter()
+            result = editor.process(frame)
+            end = time.perf_counter()
+            latencies.append(end - arrival)
+            frames_seen.append({
+                "frame": i - WARMUP, "ms": round((end - arrival) * 1e3, 2),
+                "queued_ms": round((begin - arrival) * 1e3, 2),
+                "process_ms": round((end - begin) * 1e3, 2), "replaced": result.replaced,
+                "swapped": result.reference_id != reference and not result.replaced})
+            reference = result.reference_id
             bar.update(1)
     bar.close()
-    return percentiles(latencies)
+    worst = sorted(frames_seen, key=lambda f: -f["ms"])[:slowest]
+    return percentiles(latencies), tuple(worst)
 
 
 class _NoBar:

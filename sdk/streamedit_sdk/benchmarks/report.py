@@ -20,10 +20,12 @@ from .pipeline import BenchResult
 
 RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
-    "live_p50_ms", "live_p99_ms", "stages",
+    "live_p50_ms", "live_p99_ms", "live_slowest", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
     "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
+# stages that run on the editor's worker threads in low-latency mode (lagged landmarks)
+WORKER_STAGES: tuple[str, ...] = ("landmarks", "segmentation")
 
 
 def to_json(results: list[BenchResult], machine: dict, source: str) -> dict:
@@ -106,13 +108,18 @@ def plot(report: dict, path: str | Path) -> None:
     ax1.set_title("end to end (frames in memory)")
     ax1.legend(fontsize=8)
     bottom = np.zeros(len(results))
-    for name in _stage_names(report):
+    colours = plt.get_cmap("tab20").colors
+    for k, name in enumerate(_stage_names(report)):
         values = np.array([_per_frame_ms(r, name) for r in results])
-        ax2.bar(x, values, 0.5, bottom=bottom, label=name)
+        aside = [r.get("low_latency", False) and name in WORKER_STAGES for r in results]
+        ax2.bar(x, values, 0.5, bottom=bottom, label=name, color=colours[k % len(colours)],
+                hatch=["//" if a else None for a in aside])
         bottom += values
     ax2.set_xticks(x, labels)
     ax2.set_ylabel("mean ms per frame")
-    ax2.set_title("where the time goes (without pipelining)")
+    ax2.set_title("where the time goes (without pipelining; hatched: on a worker thread, "
+                  "off the frame's path)" if any(r.get("low_latency") for r in results)
+                  else "where the time goes (without pipelining)")
     ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     m = report["machine"]
     fig.suptitle(f"streamedit bench: {m['cpu']}, {m['cores']} cores, GPU {m.get('gpu') or 'none'}",
