@@ -398,3 +398,15 @@ def test_the_end_marker_never_pushes_a_waiting_frame_out(frames):
         end.join(timeout=5)
         assert first is not _END and first[0] is frames[0]
         assert runner._queue.get(timeout=1) is _END and runner.stats.dropped == 0
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_the_collector_is_frozen_once_the_edit_starts(frames, monkeypatch, freeze):
+    from streamedit_sdk import collector
+
+    calls = []
+    monkeypatch.setattr(collector, "freeze", lambda: calls.append(1) or 0)
+    blank = [np.full_like(frames[0], 90) for _ in range(2)]
+    _, stats = _run(blank + list(frames[:4]), EditSpec(style="cartoon"),
+                    options=StreamOptions(freeze_gc=freeze))
+    assert stats.frames_out == 6 and calls == ([1] if freeze else [])

@@ -6,9 +6,10 @@ For each frame size and backend, on the same frames and in the same process:
 * ``sdk pipelined``: ``StreamEditor.stream(pipelined=True)`` (landmarks of frame t + 1 measured
   while frame t is matched and propagated), fps;
 * ``sdk live``: ``StreamEditor.process`` on frames that arrive at :data:`LIVE_FPS` (a camera),
-  without the stage timer (whose device syncs serialise the GPU work): latency from a frame's
-  arrival to its output, p50 / p99 (a frame that arrives while the editor is busy waits, and
-  its wait counts);
+  without the stage timer (whose device syncs serialise the GPU work), set up as a live
+  application should be (``collector.freeze()`` after the editor is set up, as
+  ``streamedit stream`` does): latency from a frame's arrival to its output, p50 / p99 (a frame
+  that arrives while the editor is busy waits, and its wait counts);
 * ``baseline``: DIS optical flow (OpenCV, preset MEDIUM) current -> reference at the same work
   size, the map upsampled and the edited reference warped with ``cv2.remap``, fps. It runs
   interleaved with ``sdk``, frame by frame (SDK on frame t, baseline on frame t, SDK on t + 1,
@@ -21,6 +22,7 @@ chose on the hardest clip, so fps includes reference updates.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .. import edits, synthetic
+from .. import collector, edits, synthetic
 from ..baselines import DisBaseline
 from ..config import EditorConfig, ReplacementConfig
 from ..editor import StreamEditor
@@ -242,15 +244,17 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
     """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer; and
     the ``slowest`` frames: timed index, latency and its two parts (waiting for the editor
     to be free, ``process`` itself) in ms, whether the frame triggered a replacement and
-    whether the new reference took over on it (``swapped``)."""
+    whether the new reference took over on it (``swapped``), and the garbage collector's full
+    collections during it (``gc_ms``)."""
     period = 1.0 / fps
     latencies, frames_seen = [], []
     reference = 0
-    with StreamEditor(config) as editor:
+    with StreamEditor(config) as editor, collector.PauseRecorder() as pauses:
         editor.set_reference(clip[0], _edited(clip[0]))
         start = 0.0
         for i, frame in enumerate(playback(clip, WARMUP + n)):
             if i == WARMUP:
+                collector.freeze()
                 start = time.perf_counter()
             if i < WARMUP:
                 editor.process(frame)
@@ -267,10 +271,12 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
                 "frame": i - WARMUP, "ms": round((end - arrival) * 1e3, 2),
                 "queued_ms": round((begin - arrival) * 1e3, 2),
                 "process_ms": round((end - begin) * 1e3, 2), "replaced": result.replaced,
-                "swapped": result.reference_id != reference and not result.replaced})
+                "swapped": result.reference_id != reference and not result.replaced,
+                "gc_ms": round(pauses.within(begin, end) * 1e3, 2)})
             reference = result.reference_id
             bar.update(1)
     bar.close()
+    gc.unfreeze()  # the next runs start from the same collector state as this one did
     worst = sorted(frames_seen, key=lambda f: -f["ms"])[:slowest]
     return percentiles(latencies), tuple(worst)
 
