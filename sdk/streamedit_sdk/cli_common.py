@@ -68,4 +68,5 @@ def add_low_latency_option(p) -> None:
     p.add_argument("--low-latency", action="store_true",
                    help="keep the face mesh and the inpainting of new references off each "
                    "frame's path: frame t is warped with frame t-1's landmarks, and a new "
-                   "reference is built on a worker thread while 3 more frames use the old one")
+                   "reference gets its inpainted edit 3 frames after it is taken (made on a "
+                   "worker thread meanwhile)")

@@ -19,8 +19,8 @@ BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-
 # torch-cpu runs the same code on CPU tensors, as its reference). ort-cpu runs on the host.
 DEVICE_BACKENDS: tuple[str, ...] = ("ort-cuda", "trt", "torch-cuda", "torch-cpu")
 MODES: tuple[str, ...] = ("replace", "residual")
-# EditorConfig.low_latency(): frames a new reference may take to build on its worker (one
-# frame's host inpainting at 256 px takes 5-20 ms; three frames at 200 fps are 15 ms)
+# EditorConfig.low_latency(): frames the inpainting of a new reference may take on its worker
+# (5-30 ms on the host; three frames at 60 fps are 50 ms)
 LOW_LATENCY_SWAP_DELAY = 3
 
 
@@ -62,9 +62,10 @@ class ReplacementConfig:
     # pixel_sigma and this, the carried edit is kept (misalignment, not missing content)
     inpaint_radius: int = 5  # px, radius of the default OpenCV inpainting of uncertain pixels
     swap_delay: int = 0  # frames between the frame taken as the new reference and the first
-    # frame matched against it: 0 builds the new reference (inpainting included) while that
-    # frame waits; d > 0 builds it on a worker thread while d more frames use the old one, so
-    # no frame waits for the inpainting (live streams; the trigger frame is not inpainted)
+    # one whose output has its inpainted edit: 0 inpaints while that frame waits; d > 0
+    # inpaints on a worker thread, the frames between using the new reference with its edit
+    # as carried (what the old reference did not see is not filled yet), so no frame waits
+    # for the inpainting (live streams)
 
     def __post_init__(self) -> None:
         _check_choice("region", self.region, ("person", "face", "frame"))
@@ -152,7 +153,7 @@ class EditorConfig:
 
     def low_latency(self, swap_delay: int = LOW_LATENCY_SWAP_DELAY) -> "EditorConfig":
         """This configuration with nothing slow left on a frame's path: lagged landmarks and
-        reference replacements built on a worker thread (``swap_delay`` frames)."""
+        the inpainting of new references on a worker thread (``swap_delay`` frames)."""
         interval = self.replacement.interval
         delay = min(swap_delay, interval - 1) if interval else swap_delay
         return replace(self, lagged_landmarks=True,

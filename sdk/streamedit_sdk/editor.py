@@ -41,8 +41,9 @@ class EditResult:
     device with the GPU backends (they are not copied back; ``.cpu().numpy()`` when needed).
     reference_id: stream index of the frame that is the reference for this output.
     replaced: True when this frame became the new reference (ARR). With
-        ``ReplacementConfig.swap_delay`` d > 0 the next d - 1 frames are still matched
-        against the old reference (their ``reference_id``) while the new one is built.
+        ``ReplacementConfig.swap_delay`` d > 0 the next frame uses it with its edit as
+        carried, and frame d after this one with the edit inpainted where the old reference
+        did not see (made on a worker meanwhile).
     face_found: False when no landmarks were found (the map comes from image content alone);
         with ``EditorConfig.lagged_landmarks``, the landmarks of the frame before.
     uncertain_fraction: share of the ARR region whose sigma is above the pixel threshold.
@@ -256,7 +257,8 @@ class StreamEditor:
     @property
     def reference_edit(self) -> np.ndarray:
         """(H, W, 3) uint8 the edit of the current reference, in the configured channel order
-        (the user's edit, or the one a replacement made for its frame)."""
+        (the user's edit, or the one a replacement made for its frame; with ``swap_delay``,
+        as carried until its inpainted form is in)."""
         self._check_started()
         return from_rgb(self._host_ref[1], self.config.color_order).copy()
 
@@ -346,6 +348,9 @@ class StreamEditor:
         if self._builder.due(self._index):
             with self._timer.stage("reference_swap"):
                 self._adopt()
+        elif self._builder.takes_over(self._index):
+            with self._timer.stage("reference_swap"):
+                self._adopt_provisional()
         cfg, timer, ref, xp = self.config, self._timer, self._ref, self._xp
         h, w = obs.rgb.shape[:2]
         ww, wh = obs.size
@@ -379,7 +384,7 @@ class StreamEditor:
         if replaced:
             with timer.stage("reference_update"):
                 edited = self._replace(ref, carried, corr.map, full_map, obs, frame, work,
-                                       edited, sigma)
+                                       output, edited, sigma)
         result = EditResult(from_rgb(edited, cfg.color_order), full_map, sigma, self._ref.index,
                             replaced, obs.landmarks is not None, fraction, self._index)
         self._index += 1
@@ -402,25 +407,35 @@ class StreamEditor:
         return result
 
     def _replace(self, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
-                 full_map: Any, obs: _Observation, frame: Any, work: Any, output: np.ndarray,
-                 sigma: Any) -> np.ndarray:
+                 full_map: Any, obs: _Observation, frame: Any, work: Any, output: Any,
+                 edited: np.ndarray, sigma: Any) -> np.ndarray:
         """Make the observed frame the reference (ARR); returns this frame's output (host):
-        its inpainted edit with ``swap_delay`` 0, else the edit as carried (the new reference
-        is built on a worker while ``swap_delay`` more frames use the old one)."""
+        its inpainted edit with ``swap_delay`` 0, else ``edited``, the edit as carried (the
+        next frame takes the new reference with that edit, and frame ``swap_delay`` after
+        this one its inpainted edit, made on a worker meanwhile)."""
         self._builder.start(self._index, ref, carried, corr_map, full_map, sigma, frame, work,
-                            obs.rgb, output, obs.own_landmarks, obs.size)
+                            obs.rgb, output, edited, obs.own_landmarks)
         log.info("frame %d: uncertain fraction %.3f, new reference (was frame %d)",
                  self._index, self._policy.windowed, ref.index)
         self._policy.replaced()
         if self.config.replacement.swap_delay:
-            return output
+            return edited
         self._adopt()
         return self._host_ref[1]
 
     def _adopt(self) -> None:
-        """The reference being built takes over (waits for its inpainting)."""
-        self._ref, rgb, edited = self._builder.finish()
+        """The reference being built takes over with its inpainted edit (waits for it)."""
+        provisional = self._builder.provisional_in_use
+        self._ref, rgb, edited = self._builder.finish(self._ref)
         self._host_ref = (rgb, edited)
+        if not provisional:  # else its frame, and so the maps, were in use already
+            self._prev_map = None
+            self.stats.reference_ids.append(self._ref.index)
+
+    def _adopt_provisional(self) -> None:
+        """The reference being built takes over with its edit as carried (not inpainted)."""
+        self._ref, rgb, shown = self._builder.provisional()
+        self._host_ref = (rgb, shown)
         self._prev_map = None
         self.stats.reference_ids.append(self._ref.index)
 

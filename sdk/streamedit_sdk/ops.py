@@ -71,15 +71,15 @@ class Reference:
 def encode_reference(index: int, rgb: Any, edited: Any, work: Any,
                      landmarks: np.ndarray | None, model: CorrespondenceModel,
                      trace: tuple[Origin, Any, Any] | None = None,
-                     xp: ArrayOps = HOST, mesh: WarpMesh | None = None) -> Reference:
+                     xp: ArrayOps = HOST) -> Reference:
     """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks (host) in its
     px; images on ``xp``'s side.
 
     ``trace``: (origin, to_origin, known) for a reference taken by replacement; None makes this
-    reference the origin of the user's edit. ``mesh``: the triangulation of ``landmarks`` when
-    it was already built (a replacement builds it on its worker thread).
+    reference the origin of the user's edit.
     """
-    if mesh is None and landmarks is not None:
+    mesh = None
+    if landmarks is not None:
         mesh = WarpMesh.build(landmarks, work.shape[1], work.shape[0])
     delta = xp.subtract(edited, rgb)
     features = model.encode_reference(work)

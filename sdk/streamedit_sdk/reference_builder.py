@@ -1,11 +1,14 @@
 """Building the reference ARR picked (paper §3.2-3.3), at once or on a worker thread.
 
 The decision to replace is :class:`~.replacement.ReplacementPolicy`'s; this module does the
-work. The device work runs on the frame's thread when the frame is picked: the edit traced to
+work. The device work runs on the frame's thread when frame t is picked: the edit traced to
 the origin, the frame re-matched against it, the downloads started. The host half (the edit
-inpainted where the old reference did not see, the frame's landmarks triangulated) runs there
-too with ``swap_delay`` 0, or on the builder's worker thread while ``swap_delay`` more frames
-use the old reference. The new reference is encoded when it takes over.
+inpainted where the old reference did not see) runs there too with ``swap_delay`` 0, and the
+new reference takes over at once. With ``swap_delay`` d > 0 it runs on the builder's worker
+thread: frame t + 1 takes the new reference with its edit as carried (not inpainted) and
+frame t + d gets the inpainted edit. Only the edit differs meanwhile: the reference's frame,
+features, mesh and trace to the origin are final from t + 1, so the maps, and the output from
+t + d on, are those of ``swap_delay`` 0.
 """
 
 from __future__ import annotations
@@ -23,18 +26,19 @@ from .arrays import ArrayOps
 from .config import ReplacementConfig
 from .correspondence import CorrespondenceModel
 from .inpaint import EditInpainter
-from .landmarks import WarpMesh
 
 
 @dataclass(frozen=True)
 class NewReference:
     """A frame on its way to becoming the reference.
 
-    index: its stream index; swap_at: the first stream index matched against it; rgb: (H, W, 3)
-    uint8 host copy; frame, work: the frame and its work-size version on the editor's side;
-    landmarks: returns the frame's own landmarks (work px); built: (edited (H, W, 3) uint8
-    host, trace for :func:`~.ops.encode_reference`, the landmarks' mesh or None), being made
-    on the worker, or done.
+    index: its stream index; swap_at: the first stream index that gets its inpainted edit;
+    rgb: (H, W, 3) uint8 host copy; frame, work: the frame and its work-size version on the
+    editor's side; landmarks: returns the frame's own landmarks (work px); built: (edited
+    (H, W, 3) uint8 host, trace for :func:`~.ops.encode_reference`), being made on the worker,
+    or done; carried: (the frame's output on the editor's side, its host copy, the trace with
+    the known mask made on the editor's side): the provisional reference, or None with
+    ``swap_delay`` 0.
     """
 
     index: int
@@ -44,11 +48,13 @@ class NewReference:
     work: Any
     landmarks: Callable[[], np.ndarray | None]
     built: Future
+    carried: tuple[Any, np.ndarray, tuple[ops.Origin, Any, Any]] | None
 
 
 class ReferenceBuilder:
-    """One stream's reference replacements: :meth:`start` when ARR picks a frame, :meth:`due`
-    on every later frame, :meth:`finish` when it is due (or at once with ``swap_delay`` 0)."""
+    """One stream's reference replacements: :meth:`start` when ARR picks a frame; on every
+    later frame :meth:`takes_over` (then :meth:`provisional`) and :meth:`due` (then
+    :meth:`finish`); with ``swap_delay`` 0, :meth:`finish` at once."""
 
     def __init__(self, xp: ArrayOps, model: CorrespondenceModel, inpainter: EditInpainter,
                  config: ReplacementConfig) -> None:
@@ -56,18 +62,19 @@ class ReferenceBuilder:
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-reference")
                       if config.swap_delay else None)
         self.pending: NewReference | None = None
+        self._provisional = False  # the pending reference's provisional form is in use
 
     def start(self, index: int, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
               full_map: Any, sigma: Any, frame: Any, work: Any, rgb: np.ndarray,
-              output: np.ndarray, landmarks: Callable[[], np.ndarray | None],
-              size: tuple[int, int]) -> None:
+              output: Any, output_host: np.ndarray,
+              landmarks: Callable[[], np.ndarray | None]) -> None:
         """Start making frame ``index`` the reference.
 
         ref: the current reference; carried, corr_map (work px), full_map (full-size px),
         sigma (H, W): the frame's match to it; frame, work: the frame on the editor's side
         (the host ones may be the caller's buffers: ``rgb`` replaces them); rgb (H, W, 3)
-        uint8: the frame on the host; output (H, W, 3) uint8 host: its edited output;
-        landmarks: returns its own landmarks (work px); size: work (width, height).
+        uint8: the frame on the host; output, output_host (H, W, 3) uint8: its edited output
+        on the editor's side and on the host; landmarks: returns its own landmarks (work px).
         """
         xp, cfg = self._xp, self._cfg
         if carried.delta is None:
@@ -75,31 +82,69 @@ class ReferenceBuilder:
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
                 ref.origin, carried, work, self._model))
-        fetch = xp.download_later(carried.delta, carried.known, sigma > cfg.inpaint_sigma)
-        own = rgb.copy()  # the caller may reuse its buffers; host sides keep this copy
-        build = partial(self._build, ref, carried.to_origin_work, fetch, own, output.copy(),
-                        landmarks, size)
+        unseen = sigma > cfg.inpaint_sigma
+        fetch = xp.download_later(carried.delta, carried.known, unseen)
+        own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies
+        shown = output_host.copy()
+        build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown)
+        provisional = None
         if self._pool is not None:
             built = self._pool.submit(build)
+            known = ~unseen if carried.known is None else carried.known & ~unseen
+            wh, ww = carried.to_origin_work.shape[:2]
+            known_work = xp.resize_image(xp.as_uint8(known) * 255, ww, wh)  # as the host's
+            provisional = (shown if output is output_host else output, shown,
+                           (ref.origin, carried.to_origin_work, known_work))
         else:
             built = Future()
             built.set_result(build())
         self.pending = NewReference(index, index + cfg.swap_delay, own,
                                     own if frame is rgb else frame, own if work is rgb else work,
-                                    landmarks, built)
+                                    landmarks, built, provisional)
+        self._provisional = False
+
+    @property
+    def provisional_in_use(self) -> bool:
+        """Whether the pending reference's provisional form is the editor's reference."""
+        return self._provisional
+
+    def takes_over(self, index: int) -> bool:
+        """Whether the pending reference is used, provisionally, from stream index ``index``
+        (the frame after the one picked, when its inpainted edit is due later)."""
+        return (self.pending is not None and not self._provisional
+                and self.pending.carried is not None and self.pending.index < index
+                and not self.due(index))
+
+    def provisional(self) -> tuple[ops.Reference, np.ndarray, np.ndarray]:
+        """The pending reference with its edit as carried (not inpainted), with its frame
+        and that edit (host); :meth:`finish` later gives it the inpainted edit."""
+        new, xp = self.pending, self._xp
+        output, shown, trace = new.carried
+        self._provisional = True
+        ref = ops.encode_reference(new.index, new.frame, output, new.work, new.landmarks(),
+                                   self._model, trace, xp)
+        return ref, new.rgb, shown
 
     def due(self, index: int) -> bool:
         """Whether the reference being built takes over at stream index ``index``."""
         return self.pending is not None and index >= self.pending.swap_at
 
-    def finish(self) -> tuple[ops.Reference, np.ndarray, np.ndarray]:
-        """The built reference (waits for its host half), with its frame and edit (host)."""
+    def finish(self, current: ops.Reference) -> tuple[ops.Reference, np.ndarray, np.ndarray]:
+        """The built reference (waits for its host half), with its frame and edit (host):
+        ``current`` with the inpainted edit when it is the provisional form, else encoded."""
         new, xp = self.pending, self._xp
-        edited, (origin, to_origin, known), mesh = new.built.result()
+        edited, (origin, to_origin, known) = new.built.result()
         self.pending = None
-        ref = ops.encode_reference(new.index, new.frame, xp.from_host(edited), new.work,
-                                   new.landmarks(), self._model,
-                                   (origin, to_origin, xp.from_host(known)), xp, mesh)
+        edited_x = xp.from_host(edited)
+        if self._provisional:
+            ref = dataclasses.replace(current, edited=edited_x,
+                                      delta=xp.subtract(edited_x, current.rgb),
+                                      known=xp.from_host(known))
+        else:
+            ref = ops.encode_reference(new.index, new.frame, edited_x, new.work,
+                                       new.landmarks(), self._model,
+                                       (origin, to_origin, xp.from_host(known)), xp)
+        self._provisional = False
         return ref, new.rgb, edited
 
     def drop(self) -> None:
@@ -107,6 +152,7 @@ class ReferenceBuilder:
         if self.pending is not None:
             wait([self.pending.built])
         self.pending = None
+        self._provisional = False
 
     def close(self) -> None:
         self.drop()
@@ -114,15 +160,10 @@ class ReferenceBuilder:
             self._pool.shutdown()
 
     def _build(self, ref: ops.Reference, to_origin_work: Any, fetch: Callable[[], tuple],
-               rgb: np.ndarray, output: np.ndarray, landmarks: Callable[[], np.ndarray | None],
-               size: tuple[int, int]
-               ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray], WarpMesh | None]:
+               rgb: np.ndarray, output: np.ndarray
+               ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray]]:
         """The host half (any thread): the new edit, inpainted where the old reference did
-        not see (:func:`~.ops.edit_for_new_reference`), and the mesh of the landmarks."""
+        not see (:func:`~.ops.edit_for_new_reference`)."""
         delta, known, unseen = fetch()
         carried = ops.CarriedEdit(None, known, delta, to_origin_work)
-        edited, trace = ops.edit_for_new_reference(ref, carried, rgb, output, unseen,
-                                                   self._inpainter)
-        points = landmarks()
-        mesh = None if points is None else WarpMesh.build(points, *size)
-        return edited, trace, mesh
+        return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, self._inpainter)

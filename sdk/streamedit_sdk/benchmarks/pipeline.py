@@ -244,39 +244,41 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
     """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer; and
     the ``slowest`` frames: timed index, latency and its two parts (waiting for the editor
     to be free, ``process`` itself) in ms, whether the frame triggered a replacement and
-    whether the new reference took over on it (``swapped``), and the garbage collector's full
+    whether it was the first on a new reference (``swapped``), and the garbage collector's full
     collections during it (``gc_ms``)."""
     period = 1.0 / fps
     latencies, frames_seen = [], []
     reference = 0
-    with StreamEditor(config) as editor, collector.PauseRecorder() as pauses:
-        editor.set_reference(clip[0], _edited(clip[0]))
-        start = 0.0
-        for i, frame in enumerate(playback(clip, WARMUP + n)):
-            if i == WARMUP:
-                collector.freeze()
-                start = time.perf_counter()
-            if i < WARMUP:
-                editor.process(frame)
-                continue
-            arrival = start + (i - WARMUP) * period
-            wait = arrival - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            begin = time.perf_counter()
-            result = editor.process(frame)
-            end = time.perf_counter()
-            latencies.append(end - arrival)
-            frames_seen.append({
-                "frame": i - WARMUP, "ms": round((end - arrival) * 1e3, 2),
-                "queued_ms": round((begin - arrival) * 1e3, 2),
-                "process_ms": round((end - begin) * 1e3, 2), "replaced": result.replaced,
-                "swapped": result.reference_id != reference and not result.replaced,
-                "gc_ms": round(pauses.within(begin, end) * 1e3, 2)})
-            reference = result.reference_id
-            bar.update(1)
-    bar.close()
-    gc.unfreeze()  # the next runs start from the same collector state as this one did
+    try:
+        with StreamEditor(config) as editor, collector.PauseRecorder() as pauses:
+            editor.set_reference(clip[0], _edited(clip[0]))
+            start = 0.0
+            for i, frame in enumerate(playback(clip, WARMUP + n)):
+                if i == WARMUP:
+                    collector.freeze()
+                    start = time.perf_counter()
+                if i < WARMUP:
+                    editor.process(frame)
+                    continue
+                arrival = start + (i - WARMUP) * period
+                wait = arrival - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                begin = time.perf_counter()
+                result = editor.process(frame)
+                end = time.perf_counter()
+                latencies.append(end - arrival)
+                frames_seen.append({
+                    "frame": i - WARMUP, "ms": round((end - arrival) * 1e3, 2),
+                    "queued_ms": round((begin - arrival) * 1e3, 2),
+                    "process_ms": round((end - begin) * 1e3, 2), "replaced": result.replaced,
+                    "swapped": result.reference_id != reference and not result.replaced,
+                    "gc_ms": round(pauses.within(begin, end) * 1e3, 2)})
+                reference = result.reference_id
+                bar.update(1)
+    finally:
+        bar.close()
+        gc.unfreeze()  # the next runs start from the collector state this one started from
     worst = sorted(frames_seen, key=lambda f: -f["ms"])[:slowest]
     return percentiles(latencies), tuple(worst)
 
