@@ -410,3 +410,18 @@ def test_the_collector_is_frozen_once_the_edit_starts(frames, monkeypatch, freez
     _, stats = _run(blank + list(frames[:4]), EditSpec(style="cartoon"),
                     options=StreamOptions(freeze_gc=freeze))
     assert stats.frames_out == 6 and calls == ([1] if freeze else [])
+
+
+def test_soak_watches_the_low_latency_workers(tmp_path, capsys):
+    from streamedit_sdk.cli import main
+
+    out = tmp_path / "soak.json"
+    assert main(["soak", "--frames", "70", "--checkpoint", "35", "--size", "128x96",
+                 "--low-latency", "-q", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["frames"] == 70 and result["low_latency"] is True
+    assert result["stream"]["frames_out"] == 70
+    assert result["fd_growth"] <= 0 and result["thread_growth"] <= 0
+    # the editor's workers (lookahead, reference) are gone once it is closed
+    assert result["after_close"]["threads"] <= result["before"]["threads"] + 1
+    assert "soak: 70 frames at 128x96" in capsys.readouterr().out

@@ -80,7 +80,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
 
     try:
         result = soak.run(args.frames, args.size, min(args.checkpoint, args.frames),
-                          args.backend, progress=not args.quiet)
+                          args.backend, progress=not args.quiet, low_latency=args.low_latency)
     except USER_ERRORS as exc:
         return fail("soak", str(exc))
     result["machine"] = describe()
@@ -105,6 +105,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="frame compared with the last (default 1000)")
     p.add_argument("--size", type=size, default=(512, 512), metavar="WxH")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu")
+    add_low_latency_option(p)
     p.add_argument("--json", metavar="FILE", help="write the samples as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_soak)

@@ -81,9 +81,11 @@ class _WatchingSink:
 
 
 def run(frames: int = 10_000, size: tuple[int, int] = (512, 512), checkpoint: int = 1_000,
-        backend: str = "ort-cpu", replace_every: int = 30, progress: bool = True) -> dict:
+        backend: str = "ort-cpu", replace_every: int = 30, progress: bool = True,
+        low_latency: bool = False) -> dict:
     """Stream ``frames`` frames; samples at ``checkpoint`` and at the last frame. The reference
-    is replaced every ``replace_every`` frames, so replacements are part of the soak."""
+    is replaced every ``replace_every`` frames, so replacements are part of the soak.
+    ``low_latency``: :meth:`EditorConfig.low_latency` (its worker threads are watched too)."""
     clip = [fit(f, *size) for f in synthetic.clip(CYCLE)[0]]
     start = time.perf_counter()
     bar = None
@@ -93,6 +95,8 @@ def run(frames: int = 10_000, size: tuple[int, int] = (512, 512), checkpoint: in
     sink = _WatchingSink((checkpoint, frames), start, bar)
     config = EditorConfig(backend=backend,
                           replacement=ReplacementConfig(interval=replace_every))
+    if low_latency:
+        config = config.low_latency()
     before = sample(0, start)
     with StreamEditor(config) as editor:
         runner = StreamRunner(_LoopSource(clip, frames), sink, editor,
@@ -102,7 +106,8 @@ def run(frames: int = 10_000, size: tuple[int, int] = (512, 512), checkpoint: in
     after_close = sample(sink.frames, start)
     first, last = sink.samples[0], sink.samples[-1]
     return {"frames": sink.frames, "size": f"{size[0]}x{size[1]}", "backend": backend,
-            "replace_every": replace_every, "stream": stats.summary(),
+            "replace_every": replace_every, "low_latency": low_latency,
+            "stream": stats.summary(),
             "before": before.__dict__, "checkpoint": first.__dict__, "end": last.__dict__,
             "after_close": after_close.__dict__,
             "rss_growth_pct": round(100.0 * (last.rss_mb - first.rss_mb) / first.rss_mb, 2),
