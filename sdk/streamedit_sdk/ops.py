@@ -15,13 +15,13 @@ import numpy as np
 
 from .arrays import ArrayOps, HostOps, resize_map
 from .correspondence import CorrespondenceModel, ReferenceFeatures
-from .frames import paste, resize_to
+from .frames import paste
 from .inpaint import EditInpainter
 from .landmarks import WarpMesh
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "encode_reference", "landmark_map",
            "resize_map", "carry_edit", "propagate", "retrace_to_origin",
-           "edit_for_new_reference"]
+           "known_after_replacement", "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count
 
@@ -186,6 +186,18 @@ def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
     return model.predict(work, origin.features, carried.to_origin_work).map
 
 
+def known_after_replacement(known: Any | None, unseen: Any, work_size: tuple[int, int],
+                            xp: ArrayOps = HOST) -> tuple[Any, Any]:
+    """Pixels of a new reference whose edit is traced to the origin.
+
+    known: (H, W) bool, the carried edit's (None: all); unseen: (H, W) bool, what the old
+    reference did not see. Returns that mask at full size, and at ``work_size`` (width,
+    height) as uint8 0..255 (area-averaged: soft at the seam), both on ``xp``'s side.
+    """
+    full = ~unseen if known is None else known & ~unseen
+    return full, xp.resize_image(xp.as_uint8(full) * 255, *work_size)
+
+
 def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
                            output: np.ndarray, unseen: np.ndarray, inpainter: EditInpainter
                            ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
@@ -205,9 +217,8 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     Returns the new edited frame (H, W, 3) uint8 and the trace for :func:`encode_reference`
     (origin, ``carried.to_origin_work``, known at work size as host uint8 0..255).
     """
-    known = ~unseen if carried.known is None else carried.known & ~unseen
+    wh, ww = carried.to_origin_work.shape[:2]
+    known, known_work = known_after_replacement(carried.known, unseen, (ww, wh))
     edited = HOST.add_delta(frame, inpainter.fill(frame, carried.delta, ~known))
     paste(edited, output, known)
-    wh, ww = carried.to_origin_work.shape[:2]
-    known_work = resize_to(known.view(np.uint8) * np.uint8(255), ww, wh)
     return edited, (reference.origin, carried.to_origin_work, known_work)

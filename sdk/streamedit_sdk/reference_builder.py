@@ -90,9 +90,8 @@ class ReferenceBuilder:
         provisional = None
         if self._pool is not None:
             built = self._pool.submit(build)
-            known = ~unseen if carried.known is None else carried.known & ~unseen
             wh, ww = carried.to_origin_work.shape[:2]
-            known_work = xp.resize_image(xp.as_uint8(known) * 255, ww, wh)  # as the host's
+            _, known_work = ops.known_after_replacement(carried.known, unseen, (ww, wh), xp)
             provisional = (shown if output is output_host else output, shown,
                            (ref.origin, carried.to_origin_work, known_work))
         else:
