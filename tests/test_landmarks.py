@@ -69,3 +69,16 @@ def test_two_real_faces_the_larger_is_tracked():
     with LandmarkTracker() as tracker:
         for found in (tracker.detect(canvas), tracker.track(canvas)):
             assert found is not None and found[:, 0].min() > 512  # the full-size face
+
+
+def test_one_face_tracker_follows_the_same_face():
+    """max_faces=1 (the low-latency mode) tracks what the default tracker tracks on a one-face
+    clip, and rejects a count below one."""
+    frames = synthetic.clip(8)[0]
+    with LandmarkTracker() as many, LandmarkTracker(max_faces=1) as one:
+        for frame in frames:
+            a, b = many.track(frame), one.track(frame)
+            assert a is not None and b is not None
+            assert np.linalg.norm(a - b, axis=1).mean() < 1.0
+    with pytest.raises(ValueError, match="max_faces"):
+        LandmarkTracker(max_faces=0)

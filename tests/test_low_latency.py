@@ -54,10 +54,14 @@ def test_swap_delay_validation(kwargs, match):
 def test_low_latency_config():
     config = se.EditorConfig().low_latency()
     assert config.lagged_landmarks and config.replacement.swap_delay == 3
+    assert config.max_faces == 1 and se.EditorConfig().max_faces == 3
     short = se.EditorConfig(replacement=se.ReplacementConfig(interval=2)).low_latency()
     assert short.replacement.swap_delay == 1  # clamped below the interval
     with pytest.raises(TypeError, match="lagged_landmarks"):
         se.EditorConfig(lagged_landmarks=1)
+    for bad in (0, 9, 1.0):
+        with pytest.raises(ValueError, match="max_faces"):
+            se.EditorConfig(max_faces=bad)
 
 
 # -- lagged landmarks ------------------------------------------------------------------------

@@ -134,7 +134,8 @@ class StreamEditor:
         self._xp, self._model = self._open_backend()
         self._inpainter = as_edit_inpainter(
             inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))
-        self._trackers = [LandmarkTracker() for _ in range(cfg.landmark_threads)]
+        self._trackers = [LandmarkTracker(max_faces=cfg.max_faces)
+                          for _ in range(cfg.landmark_threads)]
         self._tracker = self._trackers[0]  # references, process(), the first stream thread
         self._segmenter = (ReusedMask(PersonSegmenter(), cfg.replacement.region_every)
                            if cfg.replacement.region == "person" else None)
