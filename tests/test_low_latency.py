@@ -153,6 +153,30 @@ def test_swap_delay_only_delays_the_inpainted_edit(frames, backend):
         assert diff < 2.0, t
 
 
+@pytest.mark.parametrize("delay", [0, 3])
+def test_a_new_reference_is_triangulated_off_the_frame_thread(monkeypatch, frames, delay):
+    """With swap_delay the landmark triangulation of a new reference (about 1 ms) is made on
+    the reference worker, before its inpainting; with 0, where the frame waits anyway."""
+    import threading
+
+    from streamedit_sdk import reference_builder
+
+    threads = []
+    triangulate = ops.reference_mesh
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return triangulate(*args)
+
+    monkeypatch.setattr(reference_builder.ops, "reference_mesh", recording)
+    with _editor(_config(interval=5, delay=delay, lagged=True), frames) as ed:
+        threads.clear()  # set_reference's own
+        for f in frames[:8]:
+            ed.process(f)
+    assert len(threads) == 1  # frame 5's, and nothing else
+    assert threads[0].startswith("streamedit-reference") == (delay > 0), threads
+
+
 def test_reset_drops_a_reference_being_built(frames):
     with _editor(_config(interval=5, delay=3), frames) as ed:
         for f in frames[:7]:

@@ -446,7 +446,8 @@ class StreamEditor:
         """Make a host frame and its host edit the reference (uploaded to the editor's side)."""
         xp = self._xp
         rgb_x, work_x = xp.upload_frame(rgb, work)
-        self._ref = ops.encode_reference(index, rgb_x, xp.from_host(edited), work_x, landmarks,
+        mesh = ops.reference_mesh(landmarks, work.shape[1], work.shape[0])
+        self._ref = ops.encode_reference(index, rgb_x, xp.from_host(edited), work_x, mesh,
                                          self._model, trace, xp)
         self._host_ref = (rgb, edited)
         self._prev_map = None

@@ -19,7 +19,8 @@ from .frames import paste
 from .inpaint import EditInpainter
 from .landmarks import WarpMesh
 
-__all__ = ["Origin", "Reference", "CarriedEdit", "encode_reference", "landmark_map",
+__all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
+           "landmark_map",
            "resize_map", "carry_edit", "propagate", "retrace_to_origin",
            "known_after_replacement", "edit_for_new_reference"]
 
@@ -68,19 +69,22 @@ class Reference:
     features: ReferenceFeatures
 
 
-def encode_reference(index: int, rgb: Any, edited: Any, work: Any,
-                     landmarks: np.ndarray | None, model: CorrespondenceModel,
-                     trace: tuple[Origin, Any, Any] | None = None,
+def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
+    """The landmark warp's triangulation of a reference: ``landmarks`` (478, 2) host px of its
+    work frame (``width`` x ``height``), or None where no face was found. Host work only
+    (about 1 ms), so it may run on any thread."""
+    return None if landmarks is None else WarpMesh.build(landmarks, width, height)
+
+
+def encode_reference(index: int, rgb: Any, edited: Any, work: Any, mesh: WarpMesh | None,
+                     model: CorrespondenceModel, trace: tuple[Origin, Any, Any] | None = None,
                      xp: ArrayOps = HOST) -> Reference:
-    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, landmarks (host) in its
-    px; images on ``xp``'s side.
+    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, ``mesh`` its
+    :func:`reference_mesh`; images on ``xp``'s side.
 
     ``trace``: (origin, to_origin, known) for a reference taken by replacement; None makes this
     reference the origin of the user's edit.
     """
-    mesh = None
-    if landmarks is not None:
-        mesh = WarpMesh.build(landmarks, work.shape[1], work.shape[0])
     delta = xp.subtract(edited, rgb)
     features = model.encode_reference(work)
     origin, to_origin, known = (trace if trace is not None

@@ -2,10 +2,10 @@
 
 The decision to replace is :class:`~.replacement.ReplacementPolicy`'s; this module does the
 work. The device work runs on the frame's thread when frame t is picked: the edit traced to
-the origin, the frame re-matched against it, the downloads started. The host half (the edit
-inpainted where the old reference did not see) runs there too with ``swap_delay`` 0, and the
-new reference takes over at once. With ``swap_delay`` d > 0 it runs on the builder's worker
-thread: frame t + 1 takes the new reference with its edit as carried (not inpainted) and
+the origin, the frame re-matched against it, the downloads started. The host half (the
+triangulation of its landmarks, then its edit inpainted where the old reference did not see)
+runs there too with ``swap_delay`` 0, and the new reference takes over at once. With
+``swap_delay`` d > 0 it runs on the builder's worker thread: frame t + 1 takes the new reference with its edit as carried (not inpainted) and
 frame t + d gets the inpainted edit. Only the edit differs meanwhile: the reference's frame,
 features, mesh and trace to the origin are final from t + 1, so the maps, and the output from
 t + d on, are those of ``swap_delay`` 0.
@@ -26,6 +26,7 @@ from .arrays import ArrayOps
 from .config import ReplacementConfig
 from .correspondence import CorrespondenceModel
 from .inpaint import EditInpainter
+from .landmarks import WarpMesh
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class NewReference:
 
     index: its stream index; swap_at: the first stream index that gets its inpainted edit;
     rgb: (H, W, 3) uint8 host copy; frame, work: the frame and its work-size version on the
-    editor's side; landmarks: returns the frame's own landmarks (work px); built: (edited
+    editor's side; mesh: its :func:`~.ops.reference_mesh`, being made on the worker (first,
+    before the inpainting), or done; built: (edited
     (H, W, 3) uint8 host, trace for :func:`~.ops.encode_reference`), being made on the worker,
     or done; carried: (the frame's output on the editor's side, its host copy, the trace with
     the known mask made on the editor's side): the provisional reference, or None with
@@ -46,7 +48,7 @@ class NewReference:
     rgb: np.ndarray
     frame: Any
     work: Any
-    landmarks: Callable[[], np.ndarray | None]
+    mesh: Future
     built: Future
     carried: tuple[Any, np.ndarray, tuple[ops.Origin, Any, Any]] | None
 
@@ -74,7 +76,8 @@ class ReferenceBuilder:
         sigma (H, W): the frame's match to it; frame, work: the frame on the editor's side
         (the host ones may be the caller's buffers: ``rgb`` replaces them); rgb (H, W, 3)
         uint8: the frame on the host; output, output_host (H, W, 3) uint8: its edited output
-        on the editor's side and on the host; landmarks: returns its own landmarks (work px).
+        on the editor's side and on the host; landmarks: returns its own landmarks (work px;
+        called on the worker, where it may wait for the frame's face mesh).
         """
         xp, cfg = self._xp, self._cfg
         if carried.delta is None:
@@ -87,19 +90,20 @@ class ReferenceBuilder:
         own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies
         shown = output_host.copy()
         build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown)
+        wh, ww = carried.to_origin_work.shape[:2]
+        triangulate = partial(_mesh_of, landmarks, ww, wh)
         provisional = None
         if self._pool is not None:
+            mesh = self._pool.submit(triangulate)  # first: the next frame needs it
             built = self._pool.submit(build)
-            wh, ww = carried.to_origin_work.shape[:2]
             _, known_work = ops.known_after_replacement(carried.known, unseen, (ww, wh), xp)
             provisional = (shown if output is output_host else output, shown,
                            (ref.origin, carried.to_origin_work, known_work))
         else:
-            built = Future()
-            built.set_result(build())
+            mesh, built = _done(triangulate()), _done(build())
         self.pending = NewReference(index, index + cfg.swap_delay, own,
                                     own if frame is rgb else frame, own if work is rgb else work,
-                                    landmarks, built, provisional)
+                                    mesh, built, provisional)
         self._provisional = False
 
     @property
@@ -120,7 +124,7 @@ class ReferenceBuilder:
         new, xp = self.pending, self._xp
         output, shown, trace = new.carried
         self._provisional = True
-        ref = ops.encode_reference(new.index, new.frame, output, new.work, new.landmarks(),
+        ref = ops.encode_reference(new.index, new.frame, output, new.work, new.mesh.result(),
                                    self._model, trace, xp)
         return ref, new.rgb, shown
 
@@ -141,7 +145,7 @@ class ReferenceBuilder:
                                       known=xp.from_host(known))
         else:
             ref = ops.encode_reference(new.index, new.frame, edited_x, new.work,
-                                       new.landmarks(), self._model,
+                                       new.mesh.result(), self._model,
                                        (origin, to_origin, xp.from_host(known)), xp)
         self._provisional = False
         return ref, new.rgb, edited
@@ -149,7 +153,7 @@ class ReferenceBuilder:
     def drop(self) -> None:
         """Forget a reference being built (after its worker is done with it)."""
         if self.pending is not None:
-            wait([self.pending.built])
+            wait([self.pending.mesh, self.pending.built])
         self.pending = None
         self._provisional = False
 
@@ -166,3 +170,14 @@ class ReferenceBuilder:
         delta, known, unseen = fetch()
         carried = ops.CarriedEdit(None, known, delta, to_origin_work)
         return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, self._inpainter)
+
+
+def _mesh_of(landmarks: Callable[[], np.ndarray | None], width: int,
+             height: int) -> WarpMesh | None:
+    return ops.reference_mesh(landmarks(), width, height)
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
