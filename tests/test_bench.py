@@ -40,7 +40,13 @@ def test_json_has_the_documented_keys(results):
         assert len(slowest) == 5 and slowest[0]["ms"] >= r["live_p99_ms"] - 1e-3
         assert all(f["ms"] == pytest.approx(f["queued_ms"] + f["process_ms"], abs=0.02)
                    for f in slowest)
-        assert {"frame", "replaced", "swapped"} <= set(slowest[0])
+        assert {"frame", "replaced", "swapped", "stages"} <= set(slowest[0])
+        for f in slowest:  # the frame thread's stages, within the frame's process time
+            assert {"landmark_warp", "propagation"} <= set(f["stages"])
+            assert "landmarks" in f["stages"]  # not lagged: the mesh is on the frame thread
+            outer = sum(v for k, v in f["stages"].items() if k not in ("flow", "refine", "head",
+                                                                       "backbone", "match"))
+            assert outer <= f["process_ms"] + 0.1
         for name in ("landmarks", "landmark_warp", "flow", "backbone", "head", "propagation",
                      "reference_update"):
             assert tuple(r["stages"][name]) == report.STAGE_KEYS, name
@@ -62,6 +68,14 @@ def test_table_and_plot(results, tmp_path):
     data = report.to_json(results, describe(), "synthetic")
     table = report.format_table(data)
     assert "| 160x120 | ort-cpu ppce |" in table and "| landmarks |" in table
+    slow = [line for line in table.splitlines() if line.startswith("| 200x200 ort-cpu ppce |")]
+    assert len(slow) == 5  # the live run's slowest frames, each with its costliest stages
+    worst = data["results"][1]["live_slowest"][0]
+    assert f"| {worst['frame']} | {worst['ms']:.1f} = " in slow[0]
+    assert max(worst["stages"], key=worst["stages"].get) in slow[0]
+    old = {**data, "results": [{k: v for k, v in r.items() if k != "live_slowest"}
+                               for r in data["results"]]}
+    assert "slowest live frames" not in report.format_table(old)  # stored before the run
     report.plot(data, tmp_path / "b.png")
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -101,6 +115,8 @@ def test_low_latency_bench_times_the_deferred_swaps():
     # (11: from the trigger at 8, 15, 19)
     assert data["stages"]["reference_swap"]["count"] == 6
     assert report._engine(data) == "ort-cpu ppce, low latency"
+    for f in data["live_slowest"]:  # lagged: the mesh is off the frame thread, its wait on it
+        assert "landmarks" not in f["stages"] and "process_ms" in f
 
 
 def test_cli_writes_json(tmp_path, capsys):

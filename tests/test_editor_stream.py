@@ -8,7 +8,7 @@ import pytest
 import streamedit_sdk as se
 from streamedit_sdk import edits, synthetic
 from streamedit_sdk.replacement import ReplacementPolicy
-from streamedit_sdk.timing import StageTimer
+from streamedit_sdk.timing import FrameStages, StageTimer
 from streamedit_sdk.video import VideoReader
 
 
@@ -134,3 +134,30 @@ def test_stage_timer_syncs_only_on_its_own_thread():
     worker.join()
     assert calls == [threading.get_ident()] * 2
     assert set(timer.samples) == {"match", "landmarks"}
+
+
+def test_frame_stages_keep_the_frame_threads_stages_per_frame():
+    """The live bench's per-frame breakdown: owner thread only, nested stages counted in both,
+    repeated stages summed, and take() starts the next frame afresh."""
+    import threading
+    import time
+
+    stages = FrameStages()
+    with stages.stage("reference_update"):
+        with stages.stage("match"):
+            time.sleep(0.002)
+    with stages.stage("match"):
+        time.sleep(0.001)
+
+    def host_stage():
+        with stages.stage("landmarks"):
+            pass
+
+    worker = threading.Thread(target=host_stage)
+    worker.start()
+    worker.join()
+    first = stages.take()
+    assert set(first) == {"reference_update", "match"}
+    assert first["match"] >= 3.0 and first["reference_update"] >= 2.0
+    assert first["match"] > first["reference_update"] - 0.5  # the nested one plus its own
+    assert stages.take() == {}

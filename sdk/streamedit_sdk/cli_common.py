@@ -67,6 +67,7 @@ def add_low_latency_option(p) -> None:
     """``--low-latency`` (edit, stream, eval, bench): :meth:`EditorConfig.low_latency`."""
     p.add_argument("--low-latency", action="store_true",
                    help="keep the face mesh and the inpainting of new references off each "
-                   "frame's path: frame t is warped with frame t-1's landmarks, and a new "
+                   "frame's path: frame t is warped with frame t-1's landmarks, a new "
                    "reference gets its inpainted edit 3 frames after it is taken (made on a "
-                   "worker thread meanwhile)")
+                   "worker thread meanwhile), and the face mesh follows one face (its face "
+                   "detector runs only when the face is lost)")

@@ -122,10 +122,12 @@ class StreamEditor:
         the edit's difference; a :class:`~.inpaint.EditInpainter` such as the diffusion
         inpainter sees the frame too).
         ``timer``: receives every stage's wall time (e.g. :class:`~.timing.StageTimer`);
-        stages: convert, resize, landmarks, segmentation, upload, landmark_warp, the
+        stages: convert, resize, landmarks, segmentation, landmarks_wait (lagged landmarks:
+        the frame waiting for the previous frame's face mesh), upload, landmark_warp, the
         correspondence model's own (flow, refine, sigma / backbone, head), propagation,
         uncertainty, download, reference_update (which contains one more call of the model's
-        stages when it re-matches a reference against the origin). On the GPU backends work
+        stages when it re-matches a reference against the origin), reference_swap (a new
+        reference taking over). On the GPU backends work
         is asynchronous: give the timer a ``sync`` (:class:`~.timing.StageTimer`) to time
         stages rather than launches."""
         self.config = config or EditorConfig()
@@ -332,7 +334,8 @@ class StreamEditor:
         (``measured``, perhaps still running) kept for a replacement and the next frame. The
         first frame of a stream waits for its own."""
         earlier, self._ahead = self._ahead, measured
-        seen = (earlier or measured).result()
+        with self._timer.stage("landmarks_wait"):
+            seen = (earlier or measured).result()
         return _Observation(rgb, work, size, seen.landmarks, seen.region, own=measured)
 
     def _lagged_observed(self, obs: _Observation) -> _Observation:

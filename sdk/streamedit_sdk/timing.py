@@ -71,6 +71,34 @@ class StageTimer:
         return {name: percentiles(values) for name, values in self.samples.items() if values}
 
 
+class FrameStages:
+    """Host wall time per stage of the frames passed on the thread that made it, without any
+    device sync: what each frame's thread spent where (on the GPU backends the waits for the
+    device show in the stage that waits, e.g. ``download``). Worker stages are not recorded.
+    :meth:`take` returns the stages since the last call, ms, a nested stage both on its own
+    and within the stage around it.
+    """
+
+    def __init__(self) -> None:
+        self._owner = threading.get_ident()
+        self._ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if threading.get_ident() != self._owner:
+            yield
+            return
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._ms[name] = self._ms.get(name, 0.0) + (time.perf_counter() - start) * 1e3
+
+    def take(self) -> dict[str, float]:
+        taken, self._ms = self._ms, {}
+        return taken
+
+
 def percentiles(seconds: list[float]) -> StageStats:
     """:class:`StageStats` of durations given in seconds (must not be empty)."""
     ms = np.asarray(seconds, np.float64) * 1e3

@@ -6,7 +6,8 @@ For each frame size and backend, on the same frames and in the same process:
 * ``sdk pipelined``: ``StreamEditor.stream(pipelined=True)`` (landmarks of frame t + 1 measured
   while frame t is matched and propagated), fps;
 * ``sdk live``: ``StreamEditor.process`` on frames that arrive at :data:`LIVE_FPS` (a camera),
-  without the stage timer (whose device syncs serialise the GPU work), set up as a live
+  without the stage timer's device syncs (which serialise the GPU work; a
+  :class:`~..timing.FrameStages` records each frame's host time per stage), set up as a live
   application should be (``collector.freeze()`` after the editor is set up, as
   ``streamedit stream`` does): latency from a frame's arrival to its output, p50 / p99 (a frame
   that arrives while the editor is busy waits, and its wait counts);
@@ -37,7 +38,7 @@ from ..baselines import DisBaseline
 from ..config import EditorConfig, ReplacementConfig
 from ..editor import StreamEditor
 from ..ppce import ModelInfo, shipped_model_dir
-from ..timing import StageStats, StageTimer, percentiles
+from ..timing import FrameStages, StageStats, StageTimer, percentiles
 from ..video import VideoReader
 from . import memory
 
@@ -241,16 +242,19 @@ def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar)
 def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
                  fps: float = LIVE_FPS, slowest: int = 5
                  ) -> tuple[StageStats, tuple[dict, ...]]:
-    """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no timer; and
-    the ``slowest`` frames: timed index, latency and its two parts (waiting for the editor
+    """Latency from arrival to output of frames arriving every 1 / ``fps`` s, no device sync;
+    and the ``slowest`` frames: timed index, latency and its two parts (waiting for the editor
     to be free, ``process`` itself) in ms, whether the frame triggered a replacement and
-    whether it was the first on a new reference (``swapped``), and the garbage collector's full
-    collections during it (``gc_ms``)."""
+    whether it was the first on a new reference (``swapped``), the garbage collector's full
+    collections during it (``gc_ms``) and its thread's host time per stage (``stages``, ms,
+    those over 0.05 ms)."""
     period = 1.0 / fps
     latencies, frames_seen = [], []
     reference = 0
+    stages = FrameStages()
     try:
-        with StreamEditor(config) as editor, collector.PauseRecorder() as pauses:
+        with StreamEditor(config, timer=stages) as editor, \
+                collector.PauseRecorder() as pauses:
             editor.set_reference(clip[0], _edited(clip[0]))
             start = 0.0
             for i, frame in enumerate(playback(clip, WARMUP + n)):
@@ -259,6 +263,7 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
                     start = time.perf_counter()
                 if i < WARMUP:
                     editor.process(frame)
+                    stages.take()
                     continue
                 arrival = start + (i - WARMUP) * period
                 wait = arrival - time.perf_counter()
@@ -273,7 +278,8 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
                     "queued_ms": round((begin - arrival) * 1e3, 2),
                     "process_ms": round((end - begin) * 1e3, 2), "replaced": result.replaced,
                     "swapped": result.reference_id != reference and not result.replaced,
-                    "gc_ms": round(pauses.within(begin, end) * 1e3, 2)})
+                    "gc_ms": round(pauses.within(begin, end) * 1e3, 2),
+                    "stages": {k: round(v, 2) for k, v in stages.take().items() if v >= 0.05}})
                 reference = result.reference_id
                 bar.update(1)
     finally:

@@ -47,7 +47,26 @@ def format_table(report: dict) -> str:
             s = r["stages"].get(name)
             cells.append("-" if s is None else f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    slowest = slowest_table(report)
+    return "\n".join(lines + (["", slowest] if slowest else []))
+
+
+def slowest_table(report: dict, top: int = 3) -> str:
+    """The live run's slowest frames: where each one's time went (its ``top`` costliest
+    stages on the frame's thread), with the events on it. Empty for results without them."""
+    rows = ["| slowest live frames | frame | ms = queued + process | on it | costliest stages "
+            "ms |", "| --- | ---: | ---: | --- | --- |"]
+    for r in report["results"]:
+        for f in r.get("live_slowest") or ():
+            events = [name for name in ("replaced", "swapped") if f.get(name)]
+            if f.get("gc_ms"):
+                events.append(f"gc {f['gc_ms']:.1f} ms")
+            costly = sorted((f.get("stages") or {}).items(), key=lambda kv: -kv[1])[:top]
+            rows.append(f"| {r['size']} {_engine(r)} | {f['frame']} | {f['ms']:.1f} = "
+                        f"{f['queued_ms']:.1f} + {f['process_ms']:.1f} | "
+                        f"{', '.join(events) or '-'} | "
+                        f"{', '.join(f'{k} {v:.1f}' for k, v in costly) or '-'} |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def markdown_table(report: dict) -> str:
