@@ -117,6 +117,19 @@ def test_interval_is_validated():
         se.ReplacementConfig(interval=-1)
 
 
+def _stage_on_a_worker(timer, name):
+    """A stage timed on another thread than the timer's (as the editor's workers do)."""
+    import threading
+
+    def host_stage():
+        with timer.stage(name):
+            pass
+
+    worker = threading.Thread(target=host_stage)
+    worker.start()
+    worker.join()
+
+
 def test_stage_timer_syncs_only_on_its_own_thread():
     """Workers time host stages (face mesh): a device sync there would wait for the GPU."""
     import threading
@@ -125,13 +138,7 @@ def test_stage_timer_syncs_only_on_its_own_thread():
     timer = StageTimer(sync=lambda: calls.append(threading.get_ident()))
     with timer.stage("match"):
         pass
-    def host_stage():
-        with timer.stage("landmarks"):
-            pass
-
-    worker = threading.Thread(target=host_stage)
-    worker.start()
-    worker.join()
+    _stage_on_a_worker(timer, "landmarks")
     assert calls == [threading.get_ident()] * 2
     assert set(timer.samples) == {"match", "landmarks"}
 
@@ -139,7 +146,6 @@ def test_stage_timer_syncs_only_on_its_own_thread():
 def test_frame_stages_keep_the_frame_threads_stages_per_frame():
     """The live bench's per-frame breakdown: owner thread only, nested stages counted in both,
     repeated stages summed, and take() starts the next frame afresh."""
-    import threading
     import time
 
     stages = FrameStages()
@@ -148,14 +154,7 @@ def test_frame_stages_keep_the_frame_threads_stages_per_frame():
             time.sleep(0.002)
     with stages.stage("match"):
         time.sleep(0.001)
-
-    def host_stage():
-        with stages.stage("landmarks"):
-            pass
-
-    worker = threading.Thread(target=host_stage)
-    worker.start()
-    worker.join()
+    _stage_on_a_worker(stages, "landmarks")
     first = stages.take()
     assert set(first) == {"reference_update", "match"}
     assert first["match"] >= 3.0 and first["reference_update"] >= 2.0
