@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,12 @@ def test_nan_from_the_engine_passes_the_frame_through(backend):
     for r, f in zip(results, frames):
         diff = np.abs(r.frame.astype(int) - f).mean()
         assert (diff == 0) if r.passed_through else (diff > 5)
+
+
+@pytest.mark.parametrize("field, bad, text", [
+    ("work_side", 32, "[64, 4096]"), ("work_side", 600.0, "[64, 4096]"),
+    ("lk_iterations", 11, "[0, 10]"), ("landmark_threads", 0, "[1, 8]"),
+    ("max_faces", 9, "[1, 8]")])
+def test_whole_number_settings_say_their_range(field, bad, text):
+    with pytest.raises(ValueError, match=re.escape(f"{field} must be a whole number in {text}")):
+        se.EditorConfig(**{field: bad})

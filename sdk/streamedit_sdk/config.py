@@ -29,6 +29,11 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
+def _check_whole(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number in [{low}, {high}]; got {value!r}")
+
+
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
         raise ValueError(f"{name} must be a number in [{low}, {high}]; got {value!r}")
@@ -133,22 +138,14 @@ class EditorConfig:
         _check_choice("correspondence", self.correspondence, ("ppce", "flow"))
         if self.model_dir is not None and not isinstance(self.model_dir, (str, os.PathLike)):
             raise TypeError(f"model_dir must be a path or None; got {self.model_dir!r}")
-        if not isinstance(self.work_side, int) or not 64 <= self.work_side <= 4096:
-            raise ValueError(f"work_side must be a whole number in [64, 4096]; got "
-                             f"{self.work_side!r}")
-        if not isinstance(self.lk_iterations, int) or not 0 <= self.lk_iterations <= 10:
-            raise ValueError(f"lk_iterations must be a whole number in [0, 10]; got "
-                             f"{self.lk_iterations!r}")
+        _check_whole("work_side", self.work_side, 64, 4096)
+        _check_whole("lk_iterations", self.lk_iterations, 0, 10)
         if not isinstance(self.sigma_window, int) or self.sigma_window < 1:
             raise ValueError(f"sigma_window must be a whole number >= 1; got "
                              f"{self.sigma_window!r}")
         _check_range("sigma_floor", self.sigma_floor, 1e-6, 1.0)
-        if not isinstance(self.landmark_threads, int) or not 1 <= self.landmark_threads <= 8:
-            raise ValueError(f"landmark_threads must be a whole number in [1, 8]; got "
-                             f"{self.landmark_threads!r}")
-        if not isinstance(self.max_faces, int) or not 1 <= self.max_faces <= 8:
-            raise ValueError(f"max_faces must be a whole number in [1, 8]; got "
-                             f"{self.max_faces!r}")
+        _check_whole("landmark_threads", self.landmark_threads, 1, 8)
+        _check_whole("max_faces", self.max_faces, 1, 8)
         if not isinstance(self.num_threads, int) or self.num_threads < 0:
             raise ValueError(f"num_threads must be a whole number >= 0; got {self.num_threads!r}")
         if not isinstance(self.replacement, ReplacementConfig):
