@@ -18,7 +18,7 @@ from .frames import from_rgb, resize_to, to_rgb, to_work, work_size
 from .inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
 from .landmarks import LandmarkTracker, face_hull_mask
 from .ppce import PPCECorrespondence
-from .reference_builder import ReferenceBuilder
+from .reference_builder import ReferenceBuilder, resolved
 from .replacement import ReplacementPolicy
 from .segmentation import PersonSegmenter, ReusedMask
 from .timing import NullTimer, Timer
@@ -343,9 +343,7 @@ class StreamEditor:
         are not lagged."""
         if self._lookahead is None:
             return obs
-        measured: Future = Future()
-        measured.set_result(obs)
-        return self._lagged(obs.rgb, obs.work, obs.size, measured)
+        return self._lagged(obs.rgb, obs.work, obs.size, resolved(obs))
 
     def _edit(self, obs: _Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""

@@ -20,8 +20,7 @@ from .inpaint import EditInpainter
 from .landmarks import WarpMesh
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
-           "landmark_map",
-           "resize_map", "carry_edit", "propagate", "retrace_to_origin",
+           "landmark_map", "resize_map", "carry_edit", "propagate", "retrace_to_origin",
            "known_after_replacement", "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count

@@ -5,8 +5,8 @@ work. The device work runs on the frame's thread when frame t is picked: the edi
 the origin, the frame re-matched against it, the downloads started. The host half (the
 triangulation of its landmarks, then its edit inpainted where the old reference did not see)
 runs there too with ``swap_delay`` 0, and the new reference takes over at once. With
-``swap_delay`` d > 0 it runs on the builder's worker thread: frame t + 1 takes the new reference with its edit as carried (not inpainted) and
-frame t + d gets the inpainted edit. Only the edit differs meanwhile: the reference's frame,
+``swap_delay`` d > 0 it runs on the builder's worker thread: frame t + 1 takes the new
+reference with its edit as carried (not inpainted) and frame t + d gets the inpainted edit. Only the edit differs meanwhile: the reference's frame,
 features, mesh and trace to the origin are final from t + 1, so the maps, and the output from
 t + d on, are those of ``swap_delay`` 0.
 """
@@ -36,9 +36,8 @@ class NewReference:
     index: its stream index; swap_at: the first stream index that gets its inpainted edit;
     rgb: (H, W, 3) uint8 host copy; frame, work: the frame and its work-size version on the
     editor's side; mesh: its :func:`~.ops.reference_mesh`, being made on the worker (first,
-    before the inpainting), or done; built: (edited
-    (H, W, 3) uint8 host, trace for :func:`~.ops.encode_reference`), being made on the worker,
-    or done; carried: (the frame's output on the editor's side, its host copy, the trace with
+    before the inpainting), or done; built: (edited (H, W, 3) uint8 host, trace for
+    :func:`~.ops.encode_reference`), being made on the worker, or done; carried: (the frame's output on the editor's side, its host copy, the trace with
     the known mask made on the editor's side): the provisional reference, or None with
     ``swap_delay`` 0.
     """
@@ -100,7 +99,7 @@ class ReferenceBuilder:
             provisional = (shown if output is output_host else output, shown,
                            (ref.origin, carried.to_origin_work, known_work))
         else:
-            mesh, built = _done(triangulate()), _done(build())
+            mesh, built = resolved(triangulate()), resolved(build())
         self.pending = NewReference(index, index + cfg.swap_delay, own,
                                     own if frame is rgb else frame, own if work is rgb else work,
                                     mesh, built, provisional)
@@ -177,7 +176,8 @@ def _mesh_of(landmarks: Callable[[], np.ndarray | None], width: int,
     return ops.reference_mesh(landmarks(), width, height)
 
 
-def _done(value: Any) -> Future:
+def resolved(value: Any) -> Future:
+    """A future already done, holding ``value``."""
     future: Future = Future()
     future.set_result(value)
     return future
