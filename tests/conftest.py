@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamedit_sdk.geometry import delaunay, frame_anchors
+from streamedit_sdk.perception.geometry import delaunay, frame_anchors
 
 
 CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",

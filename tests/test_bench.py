@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamedit_sdk.benchmarks import pipeline, report
-from streamedit_sdk.benchmarks.machine import describe
+from streamedit_sdk.apps.bench import pipeline
+
+from streamedit_sdk.apps.bench import report
+from streamedit_sdk.apps.bench.machine import describe
 from streamedit_sdk.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import time
 
-from streamedit_sdk import collector
+from streamedit_sdk.apps import collector
 
 
 def test_freeze_takes_what_is_alive_out_of_full_collections():

@@ -8,7 +8,9 @@ import numpy as np
 
 import pytest
 
-from streamedit_sdk.correspondence import FlowCorrespondence, identity_map
+from streamedit_sdk.correspondence.flow import FlowCorrespondence
+
+from streamedit_sdk.maps import identity_map
 from streamedit_sdk.kernels import lk_refine
 
 

@@ -98,7 +98,8 @@ def test_device_pipeline_on_the_gpu_matches_cpu_tensors():
     if not torch.cuda.is_available():
         pytest.skip("torch has no CUDA here")
     import streamedit_sdk as se
-    from streamedit_sdk import edits, synthetic
+    from streamedit_sdk import edits
+    from streamedit_sdk.apps import synthetic
 
     frames, _ = synthetic.clip(12)
     edited = edits.apply_style("teal-orange", frames[0])

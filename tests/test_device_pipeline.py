@@ -10,19 +10,21 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits, synthetic
-from streamedit_sdk.arrays import HostOps
+from streamedit_sdk import edits
+from streamedit_sdk.apps import synthetic
+from streamedit_sdk.sides.host import HostOps
 from streamedit_sdk.backends import open_network
-from streamedit_sdk.landmarks import CHEEK_LEFT, LandmarkTracker
-from streamedit_sdk.ppce import shipped_model_dir
+from streamedit_sdk.config import placement
+from streamedit_sdk.perception.landmarks import CHEEK_LEFT, LandmarkTracker
+from streamedit_sdk.correspondence.model_folder import shipped_model_dir
 
 from conftest import face_mesh, smooth_map
 
 torch = pytest.importorskip("torch", reason="the device pipeline runs on torch tensors "
                             "(pip install '.[train]')")
 
-from streamedit_sdk.device import TorchOps, pyramid_lk  # noqa: E402  (needs torch)
-from streamedit_sdk.device.ppce import build_pyramid, gray  # noqa: E402
+from streamedit_sdk.correspondence.refiners import build_pyramid, pyramid_lk  # noqa: E402
+from streamedit_sdk.sides.torch import TorchOps  # noqa: E402  (needs torch)
 
 FRAMES = 24
 
@@ -85,7 +87,7 @@ def test_pyramid_recovers_motion_the_landmarks_missed(xp):
     true = synthetic.HeadMotion().true_map(9, 512, 512)
     cur = synthetic.render(img, true)
     init = xp.identity_map(512, 512)
-    g_cur, g_ref = gray(_t(cur)), gray(_t(img))
+    g_cur, g_ref = xp.gray(_t(cur)), xp.gray(_t(img))
     out = pyramid_lk(list(build_pyramid(g_cur, 5, xp)), list(build_pyramid(g_ref, 5, xp)),
                      init, xp).numpy()
     inner = (slice(32, -32), slice(32, -32))
@@ -98,8 +100,8 @@ def test_torch_backend_matches_onnxruntime():
     folder = shipped_model_dir()
     rng = np.random.default_rng(0)
     image = rng.uniform(0, 1, (1, 3, 96, 128)).astype(np.float32)
-    ort = open_network("ort-cpu", folder / "backbone.onnx", threads=1)
-    tch = open_network("torch-cpu", folder / "backbone.onnx")
+    ort = open_network(placement("ort-cpu"), folder / "backbone.onnx", threads=1)
+    tch = open_network(placement("torch-cpu"), folder / "backbone.onnx")
     a, b = ort.infer({"image": image})["features"], tch.infer({"image": image})["features"]
     np.testing.assert_allclose(a, b, atol=1e-4)
     # the device entry points: torch tensors in, preallocated tensors written
@@ -110,7 +112,7 @@ def test_torch_backend_matches_onnxruntime():
 
 
 def test_ort_device_path_refuses_tensors_on_another_device():
-    net = open_network("ort-cpu", shipped_model_dir() / "backbone.onnx", threads=1)
+    net = open_network(placement("ort-cpu"), shipped_model_dir() / "backbone.onnx", threads=1)
     with pytest.raises(ValueError, match="contiguous float32"):
         net.infer_device({"image": torch.zeros(1, 3, 64, 64, dtype=torch.float64)},
                          {"features": torch.empty(1, 32, 16, 16)})
@@ -162,7 +164,7 @@ def test_device_editor_follows_known_motion(clip, mode):
 
 
 def test_eval_scores_the_device_pipeline(clip):
-    from streamedit_sdk.evaluation.predictors import EditorMethod
+    from streamedit_sdk.apps.eval.predictors import EditorMethod
 
     frames = clip[0][:6]
     method = EditorMethod(se.EditorConfig(backend="torch-cpu"))

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits, synthetic
-from streamedit_sdk.landmarks import CHEEK_LEFT, LandmarkTracker
+from streamedit_sdk import edits
+from streamedit_sdk.apps import synthetic
+from streamedit_sdk.perception.landmarks import CHEEK_LEFT, LandmarkTracker
 
 FRAMES = 40
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import synthetic
+from streamedit_sdk.apps import synthetic
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,9 @@ def test_nan_from_the_engine_passes_the_frame_through(backend):
     more: the frame goes out unedited, is counted, and the next frames are edited again."""
     if backend == "torch-cpu":
         pytest.importorskip("torch", reason="the device pipeline runs on torch tensors")
-    from streamedit_sdk import edits, synthetic
-    from streamedit_sdk.correspondence import Correspondence
+    from streamedit_sdk import edits
+    from streamedit_sdk.apps import synthetic
+    from streamedit_sdk.correspondence.base import Correspondence
 
     frames = synthetic.clip(8)[0]
     with se.StreamEditor(se.EditorConfig(backend=backend)) as ed:

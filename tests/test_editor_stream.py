@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits, synthetic
-from streamedit_sdk.replacement import ReplacementPolicy
+from streamedit_sdk import edits
+from streamedit_sdk.apps import synthetic
+from streamedit_sdk.core.policy import ReplacementPolicy
 from streamedit_sdk.timing import FrameStages, StageTimer
-from streamedit_sdk.video import VideoReader
+from streamedit_sdk.io.video import VideoReader
 
 
 @pytest.fixture(scope="module")

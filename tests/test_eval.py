@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import synthetic
+from streamedit_sdk.apps import synthetic
 from streamedit_sdk.cli import main
-from streamedit_sdk.evaluation import METHOD_KEYS, METHODS, REPORT_KEYS, evaluate
-from streamedit_sdk.evaluation.consistency import WarpingError
-from streamedit_sdk.video import VideoWriter
+from streamedit_sdk.apps.eval import METHOD_KEYS, METHODS, REPORT_KEYS, evaluate
+from streamedit_sdk.apps.eval.consistency import WarpingError
+from streamedit_sdk.io.video import VideoWriter
 
 FRAMES = 20
 
@@ -48,7 +48,7 @@ def test_json_has_the_documented_keys(report):
 
 
 def test_markdown_summary_has_a_row_per_clip_and_the_means(report):
-    from streamedit_sdk.evaluation.report import markdown_summary
+    from streamedit_sdk.apps.eval.report import markdown_summary
 
     one = report.to_json()
     two = json.loads(json.dumps(one))

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streamedit_sdk import synthetic
-from streamedit_sdk.landmarks import LandmarkTracker
+from streamedit_sdk.apps import synthetic
+from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 
 def _small_face_frame(dx: int = 0) -> np.ndarray:
@@ -47,7 +47,7 @@ def test_of_several_faces_the_largest_is_taken():
     """The documented choice: several faces in the frame, the largest is edited."""
     from types import SimpleNamespace
 
-    from streamedit_sdk.landmarks import NUM_LANDMARKS
+    from streamedit_sdk.perception.landmarks import NUM_LANDMARKS
 
     def face(cx, cy, size):
         rng = np.random.default_rng(int(size * 1000))

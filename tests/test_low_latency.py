@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits, kernels, ops, synthetic
-from streamedit_sdk.landmarks import NUM_LANDMARKS
-from streamedit_sdk.video import VideoReader
+from streamedit_sdk import edits
+from streamedit_sdk import kernels
+from streamedit_sdk.core import ops
+from streamedit_sdk.apps import synthetic
+from streamedit_sdk.perception.landmarks import NUM_LANDMARKS
+from streamedit_sdk.io.video import VideoReader
 
 BACKENDS = ["ort-cpu", "torch-cpu", "torch-cuda"]
 
@@ -159,7 +162,7 @@ def test_a_new_reference_is_triangulated_off_the_frame_thread(monkeypatch, frame
     the reference worker, before its inpainting; with 0, where the frame waits anyway."""
     import threading
 
-    from streamedit_sdk import reference_builder
+    from streamedit_sdk.core import builder as reference_builder
 
     threads = []
     triangulate = ops.reference_mesh

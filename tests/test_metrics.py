@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import spearmanr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from streamedit_sdk import metrics
+from streamedit_sdk.apps import metrics
 
 
 def _pair(rng, shape, noise):

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from streamedit_sdk import ops
-from streamedit_sdk.correspondence import ReferenceFeatures, identity_map
+from streamedit_sdk.core import ops
+from streamedit_sdk.correspondence.base import ReferenceFeatures
+from streamedit_sdk.maps import identity_map
 from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.kernels import reference as ref_kernels
 
@@ -84,7 +85,7 @@ def test_paste_is_a_masked_assignment(shape, dtype):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_opencv_inpainter_fills_only_the_mask_from_its_surroundings(dtype):
-    from streamedit_sdk.inpaint import OpenCVInpainter
+    from streamedit_sdk.core.inpaint import OpenCVInpainter
 
     h, w = 600, 800  # larger than max_side: the fill is computed downscaled
     image = np.zeros((h, w, 3), dtype)

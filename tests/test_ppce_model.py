@@ -14,7 +14,7 @@ from streamedit_build.model import PPCE, ModelConfig, load_checkpoint, save_chec
 from streamedit_build.onnx_export import (OPSET, check_parity, example_inputs,  # noqa: E402
                                           export_model)
 from streamedit_build.teacher import best_of  # noqa: E402
-from streamedit_sdk.correspondence import identity_map  # noqa: E402
+from streamedit_sdk.maps import identity_map  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_export_parity_and_opset(model, tmp_path):
 def test_synthetic_pair_is_the_reference_at_its_true_map(rng):
     from streamedit_build.data import ClipFrames, PairMaker
     from streamedit_sdk import kernels
-    from streamedit_sdk.synthetic import astronaut
+    from streamedit_sdk.apps.synthetic import astronaut
 
     import cv2
     frame = cv2.resize(astronaut(), (128, 128), interpolation=cv2.INTER_AREA)

@@ -11,11 +11,14 @@ import textwrap
 import numpy as np
 import pytest
 
-from streamedit_sdk.backends import ModelFileError, open_network
-from streamedit_sdk.backends.tensorrt import (EngineMeta, EngineMismatchError, read_engine,
-                                              write_engine)
-from streamedit_sdk.ppce import ModelInfo, PPCECorrespondence, shipped_model_dir
-from streamedit_sdk.synthetic import HeadMotion, astronaut, render
+from streamedit_sdk.errors import ModelFileError
+
+from streamedit_sdk.config import placement
+from streamedit_sdk.backends import open_network
+from streamedit_sdk.backends.tensorrt import EngineMeta, EngineMismatchError, read_engine, write_engine
+from streamedit_sdk.correspondence.factory import open_ppce
+from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
+from streamedit_sdk.apps.synthetic import HeadMotion, astronaut, render
 
 
 def test_shipped_model_is_small_and_complete():
@@ -37,11 +40,11 @@ def test_loads_and_predicts_without_torch():
                     raise ImportError("torch is blocked in this test")
         sys.meta_path.insert(0, NoTorch())
         import numpy as np
-        from streamedit_sdk.correspondence import identity_map
-        from streamedit_sdk.ppce import PPCECorrespondence
-        from streamedit_sdk.synthetic import astronaut
+        from streamedit_sdk.maps import identity_map
+        from streamedit_sdk.correspondence.factory import open_ppce
+        from streamedit_sdk.apps.synthetic import astronaut
         img = astronaut()
-        model = PPCECorrespondence(threads=1)
+        model = open_ppce(threads=1)
         ref = model.encode_reference(img)
         corr = model.predict(img, ref, identity_map(512, 512))
         assert corr.map.shape == (512, 512, 2) and corr.sigma.shape == (512, 512)
@@ -59,9 +62,9 @@ def test_known_motion_is_recovered():
     img = astronaut()
     true = HeadMotion().true_map(9, 512, 512)
     cur = render(img, true)
-    model = PPCECorrespondence(threads=1)
+    model = open_ppce(threads=1)
     ref = model.encode_reference(img)
-    from streamedit_sdk.correspondence import identity_map
+    from streamedit_sdk.maps import identity_map
     corr = model.predict(cur, ref, identity_map(512, 512))
     epe = np.linalg.norm(corr.map - true, axis=-1)[32:-32, 32:-32]
     assert float(np.mean(epe)) < 1.5
@@ -78,15 +81,15 @@ def test_corrupt_onnx_is_refused_at_load(model_copy):
     path = model_copy / "head.onnx"
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ModelFileError, match="corrupt"):
-        PPCECorrespondence(model_copy)
+        open_ppce(model_copy)
 
 
 def test_missing_files_are_named(model_copy, tmp_path):
     (model_copy / "backbone.onnx").unlink()
     with pytest.raises(ModelFileError, match="backbone.onnx is missing"):
-        PPCECorrespondence(model_copy)
+        open_ppce(model_copy)
     with pytest.raises(ModelFileError, match="model.json is missing"):
-        PPCECorrespondence(tmp_path)
+        open_ppce(tmp_path)
 
 
 def test_unreadable_onnx_without_checksum_is_a_clear_error(model_copy):
@@ -95,11 +98,11 @@ def test_unreadable_onnx_without_checksum_is_a_clear_error(model_copy):
     (model_copy / "model.json").write_text(json.dumps(meta))
     (model_copy / "head.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelFileError, match="not a valid ONNX model"):
-        PPCECorrespondence(model_copy)
+        open_ppce(model_copy)
 
 
 def test_backend_checks_inputs():
-    net = open_network("ort-cpu", shipped_model_dir() / "backbone.onnx", threads=1)
+    net = open_network(placement("ort-cpu"), shipped_model_dir() / "backbone.onnx", threads=1)
     assert [s.name for s in net.inputs] == ["image"]
     assert [s.name for s in net.outputs] == ["features"]
     with pytest.raises(ValueError, match="input 'image' is missing"):
@@ -143,7 +146,7 @@ def test_tensorrt_engine_build():
     pytest.importorskip("tensorrt", reason="TensorRT is not installed on this machine")
     pytest.importorskip("pycuda", reason="pycuda is not installed on this machine")
     from streamedit_sdk.backends.tensorrt import cached_engine
-    from streamedit_sdk.netspec import profiles
+    from streamedit_sdk.backends.netspec import profiles
 
     folder = shipped_model_dir()
     prof = profiles(ModelInfo.load(folder).meta)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk.replacement import ReplacementPolicy, uncertain_fraction
-from streamedit_sdk.segmentation import ReusedMask
+from streamedit_sdk.core.policy import ReplacementPolicy
+from streamedit_sdk.maps import uncertain_fraction
+from streamedit_sdk.perception.segmentation import ReusedMask
 
 
 def _run(policy: ReplacementPolicy, fractions: list[float]) -> list[int]:

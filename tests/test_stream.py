@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits, synthetic
+from streamedit_sdk import edits
+from streamedit_sdk.apps import synthetic
 from streamedit_sdk.cli import main
-from streamedit_sdk.pipeline import EditSpec
-from streamedit_sdk.streaming import (EditRequest, HttpControl, RawSource, StreamOptions,
-                                      StreamRunner, VirtualCamSink, WatchedFile)
-from streamedit_sdk.video import VideoReader, VideoWriter
+from streamedit_sdk.edits.spec import EditSpec
+from streamedit_sdk.apps.stream import EditRequest, HttpControl, RawSource, StreamOptions, StreamRunner, VirtualCamSink, WatchedFile
+from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg binary (apt-get "
@@ -384,7 +384,7 @@ def test_the_end_marker_never_pushes_a_waiting_frame_out(frames):
     (under the drop policy too): a frame already waiting is edited, not lost uncounted."""
     import threading
 
-    from streamedit_sdk.streaming.runner import _END
+    from streamedit_sdk.apps.stream.runner import _END
 
     with se.StreamEditor() as editor:
         runner = StreamRunner(ListSource(frames[:1]), ListSink(), editor,
@@ -402,7 +402,7 @@ def test_the_end_marker_never_pushes_a_waiting_frame_out(frames):
 
 @pytest.mark.parametrize("freeze", [True, False])
 def test_the_collector_is_frozen_once_the_edit_starts(frames, monkeypatch, freeze):
-    from streamedit_sdk import collector
+    from streamedit_sdk.apps import collector
 
     calls = []
     monkeypatch.setattr(collector, "freeze", lambda: calls.append(1) or 0)

@@ -12,9 +12,9 @@ import pytest
 torch = pytest.importorskip("torch", reason="the build side needs torch (pip install '.[train]')")
 
 from streamedit_sdk import cli  # noqa: E402
-from streamedit_sdk.ppce import PPCECorrespondence  # noqa: E402
-from streamedit_sdk.synthetic import clip as synthetic_clip  # noqa: E402
-from streamedit_sdk.video import VideoWriter  # noqa: E402
+from streamedit_sdk.correspondence.factory import open_ppce  # noqa: E402
+from streamedit_sdk.apps.synthetic import clip as synthetic_clip  # noqa: E402
+from streamedit_sdk.io.video import VideoWriter  # noqa: E402
 
 
 def _write_clip(path, frames):
@@ -53,11 +53,11 @@ def test_train_writes_checkpoints_report_and_a_loadable_model(trained):
     report = json.loads((out / "train_report.json").read_text())
     assert report["steps"] == 3 and report["validation_clips"] == ["b"]
     assert report["export"]["parity"]["map_px"] < 0.05
-    model = PPCECorrespondence(out / "export", threads=1)
+    model = open_ppce(out / "export", threads=1)
     assert model.info.side == 128
     frame = np.zeros((200, 160, 3), np.uint8)
     ref = model.encode_reference(frame)
-    from streamedit_sdk.correspondence import identity_map
+    from streamedit_sdk.maps import identity_map
     corr = model.predict(frame, ref, identity_map(200, 160))
     assert corr.map.shape == (200, 160, 2)
 
@@ -83,7 +83,7 @@ def test_fit_and_export(trained, clips_dir, tmp_path, capsys):
     report = json.loads((fit_out / "fit_report.json").read_text())
     assert report["frames"] == 4 and report["seconds"] > 0
     assert report["validation"]["psnr_model"] > 0  # frames 4-9 were held out
-    PPCECorrespondence(fit_out / "export", threads=1)
+    open_ppce(fit_out / "export", threads=1)
     exp = tmp_path / "exp"
     assert cli.main(["export", str(fit_out / "last.pt"), "-o", str(exp)]) == 0
     assert "onnxruntime vs torch" in capsys.readouterr().out

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import synthetic
+from streamedit_sdk.apps import synthetic
 from streamedit_sdk.cli import main
-from streamedit_sdk.video import VideoReader, VideoWriter
+from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 
 def _count(path: Path) -> tuple[int, bool]:
@@ -151,7 +151,7 @@ def test_replace_every_sets_a_fixed_schedule(tmp_path, capsys):
 
 
 def test_summary_line_counts_in_english():
-    from streamedit_sdk.pipeline import EditSummary
+    from streamedit_sdk.apps.edit_file import EditSummary
 
     one = EditSummary(Path("in.mp4"), Path("out.mp4"), 9, (0,), 0, 0, 1.0, False, False)
     assert "1 reference (frame 0)," in one.line()

@@ -10,8 +10,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from streamedit_sdk.ppce import shipped_model_dir
-from streamedit_sdk.video import VideoReader
+from streamedit_sdk.correspondence.model_folder import shipped_model_dir
+from streamedit_sdk.io.video import VideoReader
 
 from .data import ClipFrames, load_clip
 from .model import ModelConfig, PPCE, load_checkpoint

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from streamedit_sdk.netspec import BACKBONE_SPEC, HEAD_SPEC, NetworkSpec
+from streamedit_sdk.backends.netspec import BACKBONE_SPEC, HEAD_SPEC, NetworkSpec
 
 from .model import PPCE, luminance
 
@@ -69,18 +69,38 @@ def export_head(model: PPCE, path: Path, opset: int = OPSET) -> Path:
     return path
 
 
+def export_torchscript(model: PPCE, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``backbone.torchscript`` and ``head.torchscript``: the networks traced for the
+    runtime's torch backends, which load them without this package (sizes stay dynamic: the
+    trace records shapes as operations, checked against the modules at other sizes by the
+    tests)."""
+    image, inputs = example_inputs(model)
+    paths = []
+    for net, args, name in ((model.backbone, (image,), "backbone"), (model.head, inputs, "head")):
+        path = Path(out_dir) / f"{name}.torchscript"
+        tmp = path.with_suffix(".tmp")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            torch.jit.save(torch.jit.trace(net.eval(), args), str(tmp))
+        tmp.replace(path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
 def export_model(model: PPCE, out_dir: str | Path, extra_meta: dict | None = None,
                  opset: int = OPSET) -> ExportedModel:
-    """Write backbone.onnx, head.onnx and model.json into ``out_dir``."""
+    """Write backbone.onnx, head.onnx, their TorchScript twins and model.json into
+    ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     b = export_backbone(model, out / "backbone.onnx", opset)
     h = export_head(model, out / "head.onnx", opset)
+    scripts = export_torchscript(model, out)
     meta = {"format": FORMAT_VERSION, "opset": opset,
             "config": dataclasses.asdict(model.config),
             "channels": model.backbone.channels, "stride": model.backbone.stride,
-            "sha256": {p.name: _sha256(p) for p in (b, h)}, **(extra_meta or {})}
+            "sha256": {p.name: _sha256(p) for p in (b, h, *scripts)}, **(extra_meta or {})}
     meta_path = out / "model.json"
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     log.info("exported %s (%.1f MB)", out, (b.stat().st_size + h.stat().st_size) / 1e6)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from streamedit_sdk.backends.tensorrt import cached_engine
-from streamedit_sdk.netspec import profiles
+from streamedit_sdk.backends.netspec import profiles
 
 
 def build_engines(folder: Path, cache_dir: Path, precision: str = "fp16",

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from . import losses
-from streamedit_sdk.landmarks import face_hull_mask
+from streamedit_sdk.perception.landmarks import face_hull_mask
 
 from .data import ClipFrames, Pair, PairMaker
 from .teacher import TeacherPairs

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import torch
 
-from streamedit_sdk.correspondence import identity_map
-from streamedit_sdk.landmarks import face_hull_mask
-from streamedit_sdk.metrics import psnr, spearman
-from streamedit_sdk.ops import resize_map
-from streamedit_sdk.ppce import upsample_correction
+from streamedit_sdk.maps import identity_map
+from streamedit_sdk.perception.landmarks import face_hull_mask
+from streamedit_sdk.apps.metrics import psnr, spearman
+from streamedit_sdk.maps import resize_map
+from streamedit_sdk.sides.host import HostOps
 
 from . import losses
 from .data import ClipFrames, PairMaker
@@ -87,6 +87,9 @@ def _tensor(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
 
 
+HOST = HostOps(1)
+
+
 @torch.no_grad()
 def validate(model: PPCE, val: ValidationSet) -> dict[str, float]:
     """Mean PSNR (dB, at work size) of the initial map, the model and DIS MEDIUM; the model's
@@ -99,7 +102,9 @@ def validate(model: PPCE, val: ValidationSet) -> dict[str, float]:
         init = _tensor(p.small_init)
         face = torch.from_numpy(p.small_face)[None, None]
         pred, log_sigma = model(cur, ref, init, face)
-        final = upsample_correction(pred[0].permute(1, 2, 0).numpy(), p.small_init, p.init)
+        h, w = p.init.shape[:2]
+        correction = pred[0].permute(1, 2, 0).numpy() - p.small_init
+        final = p.init + HOST.scale_displacement(correction, w, h)  # as the runtime does
         scores.append(psnr(_warp(p.ref, final), p.cur))
         warped, _ = losses.warp(ref, pred)
         err = (warped - cur).abs().mean(1)[0].numpy().ravel()

@@ -6,9 +6,10 @@ The runtime imports no torch: numpy, OpenCV, MediaPipe and the compiled kernels
 
 import logging
 
-from . import kernels
-from .config import EditorConfig, ReplacementConfig
-from .editor import EditorStats, EditResult, NoFaceError, StreamEditor
+from streamedit_sdk import kernels
+from streamedit_sdk.config import EditorConfig, ReplacementConfig
+from streamedit_sdk.core.editor import EditorStats, EditResult, StreamEditor
+from streamedit_sdk.errors import NoFaceError
 
 __version__ = "0.1.0"
 __all__ = ["StreamEditor", "EditorConfig", "ReplacementConfig", "EditResult", "EditorStats",

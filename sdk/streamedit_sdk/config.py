@@ -14,10 +14,46 @@ Region = Literal["person", "face", "frame"]
 FlowPreset = Literal["ultrafast", "fast", "medium"]
 Correspondence = Literal["ppce", "flow"]
 
-BACKENDS: tuple[str, ...] = ("ort-cpu", "ort-cuda", "trt", "torch-cuda", "torch-cpu")
-# Backends that run the device pipeline (torch tensors for the frame path, the CUDA kernels;
-# torch-cpu runs the same code on CPU tensors, as its reference). ort-cpu runs on the host.
-DEVICE_BACKENDS: tuple[str, ...] = ("ort-cuda", "trt", "torch-cuda", "torch-cpu")
+Device = Literal["host", "cuda"]
+Runtime = Literal["ort", "trt", "torch"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the editor runs, parsed once from the backend name users give.
+
+    device: "host" (the CPU) or "cuda" (an NVIDIA GPU) for the networks and the frame path.
+    runtime: what runs the PPCE networks: onnxruntime, TensorRT or torch.
+    """
+
+    device: Device
+    runtime: Runtime
+
+    @property
+    def tensors(self) -> bool:
+        """True when the frame path runs on torch tensors (every GPU backend, and torch on
+        the CPU, the GPU path's reference); False: numpy and the C++ kernels."""
+        return self.device == "cuda" or self.runtime == "torch"
+
+    @property
+    def name(self) -> str:
+        """The backend name (``ort-cpu``, ``trt``, ...)."""
+        return next(k for k, v in _PLACEMENTS.items() if v == self)
+
+
+_PLACEMENTS: dict[str, Placement] = {
+    "ort-cpu": Placement("host", "ort"), "ort-cuda": Placement("cuda", "ort"),
+    "trt": Placement("cuda", "trt"), "torch-cuda": Placement("cuda", "torch"),
+    "torch-cpu": Placement("host", "torch")}
+BACKENDS: tuple[str, ...] = tuple(_PLACEMENTS)  # the names the CLI and EditorConfig take
+
+
+def placement(backend: str) -> Placement:
+    """The :class:`Placement` of a backend name; ``ValueError`` naming the choices."""
+    _check_choice("backend", backend, BACKENDS)
+    return _PLACEMENTS[backend]
+
+
 MODES: tuple[str, ...] = ("replace", "residual")
 # EditorConfig.low_latency(): frames the inpainting of a new reference may take on its worker
 # (5-30 ms on the host; three frames at 60 fps are 50 ms)
@@ -127,8 +163,7 @@ class EditorConfig:
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:
-        _check_choice("backend", self.backend, BACKENDS)
-        if self.backend in DEVICE_BACKENDS and self.correspondence != "ppce":
+        if self.placement.tensors and self.correspondence != "ppce":
             raise ValueError(f"correspondence={self.correspondence!r} runs on the host (OpenCV "
                              f"DIS): use backend='ort-cpu', or correspondence='ppce' with "
                              f"{self.backend}")
@@ -153,6 +188,11 @@ class EditorConfig:
         if not isinstance(self.lagged_landmarks, bool):
             raise TypeError(f"lagged_landmarks must be True or False; got "
                             f"{self.lagged_landmarks!r}")
+
+    @property
+    def placement(self) -> Placement:
+        """The backend name parsed into where the editor runs and what runs its networks."""
+        return placement(self.backend)
 
     def low_latency(self, swap_delay: int = LOW_LATENCY_SWAP_DELAY) -> "EditorConfig":
         """This configuration with nothing slow left on a frame's path: lagged landmarks, the

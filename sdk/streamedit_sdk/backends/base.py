@@ -14,14 +14,6 @@ from typing import Any
 import numpy as np
 
 
-class ModelFileError(ValueError):
-    """A model or engine file is missing, corrupt, or was built for something else."""
-
-
-class BackendUnavailableError(RuntimeError):
-    """The backend asked for cannot run here (no GPU, no CUDA build of torch, no kernels)."""
-
-
 @dataclass(frozen=True)
 class TensorSpec:
     """One input or output. ``shape``: ints for fixed axes, names (str) for dynamic ones."""

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend, ModelFileError, TensorSpec
+from streamedit_sdk.backends.base import Backend, TensorSpec
+
+from streamedit_sdk.errors import ModelFileError
 
 log = logging.getLogger(__name__)
 

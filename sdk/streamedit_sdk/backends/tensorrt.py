@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import Backend, ModelFileError, TensorSpec
+from streamedit_sdk.backends.base import Backend, TensorSpec
+
+from streamedit_sdk.errors import ModelFileError
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,7 @@ def gpu_identity() -> tuple[str, str]:
 
 def wanted_meta(onnx_path: Path, profiles: Profiles, precision: str = "fp16") -> EngineMeta:
     """The metadata an engine for ``onnx_path`` on this machine must have."""
-    from .. import __version__
+    from streamedit_sdk import __version__
 
     cap, name = gpu_identity()
     return EngineMeta(__version__, _trt().__version__, cap, name, precision,

@@ -1,21 +1,25 @@
-"""torch backend: the PPCE networks from the model folder's checkpoint, on the CPU or a GPU.
+"""torch backend: the PPCE networks as TorchScript, on the CPU or a GPU.
 
-The reference implementation (the same modules the ONNX files were exported from) and the
-``torch-cuda`` backend. It needs the build package (``streamedit_build``, in the wheel) and
-torch; the runtime imports neither unless this backend is chosen.
+``streamedit export`` (and ``fit``, ``train``) write ``backbone.torchscript`` and
+``head.torchscript`` beside the ONNX files: the same modules, traced. This backend loads them
+with ``torch.jit.load``, so it needs torch but not the build package; the runtime imports torch
+only when this backend is chosen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..netspec import BACKBONE_SPEC, HEAD_SPEC
-from .base import Backend, BackendUnavailableError, ModelFileError, TensorSpec
+from streamedit_sdk.backends.base import Backend, TensorSpec
+from streamedit_sdk.backends.netspec import BACKBONE_SPEC, HEAD_SPEC
+from streamedit_sdk.errors import BackendUnavailableError, ModelFileError
 
 log = logging.getLogger(__name__)
 
@@ -31,57 +35,49 @@ def _torch():
     return torch
 
 
-def find_checkpoint(folder: Path) -> Path:
-    """The checkpoint a model folder was exported from: the one ``*.pt`` in the folder (the
-    shipped model, ``fit``), else the ``checkpoint`` model.json names (``export``)."""
-    found = sorted(folder.glob("*.pt"))
-    if len(found) == 1:
-        return found[0]
+def torchscript_path(onnx_path: Path) -> Path:
+    """The TorchScript file exported beside ``onnx_path``, checked against model.json."""
+    path = onnx_path.with_suffix(".torchscript")
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing: the torch backends load the TorchScript "
+                             "files `streamedit export` writes beside the ONNX files; export the "
+                             "model again with this SDK, or use the ort-* backends")
     try:
-        named = json.loads((folder / "model.json").read_text()).get("checkpoint")
+        want = json.loads((path.parent / "model.json").read_text()).get("sha256", {})
     except (OSError, ValueError):
-        named = None
-    if not found and named and Path(named).is_file():
-        return Path(named)
-    what = "no checkpoint (*.pt)" if not found else f"{len(found)} checkpoints (*.pt)"
-    raise ModelFileError(f"{folder} has {what}: the torch backends load the checkpoint the "
-                         "ONNX files were exported from; put that one .pt in the folder, or "
-                         "use the ort-* backends")
-
-
-def load_network(folder: Path, which: str, device: str):
-    """(torch module in eval mode on ``device``, model config) of ``which`` ("backbone" or
-    "head") from the folder's checkpoint."""
-    torch = _torch()
-    try:
-        from streamedit_build.model import load_checkpoint
-    except ImportError as exc:
-        raise ImportError("the torch backends need streamedit_build (it ships with "
-                          "streamedit-sdk; reinstall the package)") from exc
-    model, _ = load_checkpoint(find_checkpoint(folder))
-    if which not in _SPECS:
-        raise ValueError(f"unknown network {which!r}: backbone or head")
-    net = getattr(model, which).to(device).eval()
-    if device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    return net, model.config
+        want = {}
+    if path.name in want and hashlib.sha256(path.read_bytes()).hexdigest() != want[path.name]:
+        raise ModelFileError(f"{path} is corrupt (its sha256 differs from model.json): export "
+                             "the model again")
+    return path
 
 
 class TorchBackend(Backend):
-    """One PPCE network as a torch module. ``onnx_path`` names the network (its stem) and the
-    folder holding the checkpoint; ``device``: "cpu" or "cuda[:n]"."""
+    """One PPCE network as a TorchScript module. ``onnx_path`` names the network (its stem)
+    and the folder holding it; ``device``: "cpu" or "cuda[:n]"."""
 
     def __init__(self, onnx_path: str | Path, device: str = "cpu") -> None:
         torch = _torch()
         self.path = Path(onnx_path)
         which = self.path.stem
+        if which not in _SPECS:
+            raise ValueError(f"unknown network {which!r}: backbone or head")
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise BackendUnavailableError("backend torch-cuda needs a CUDA build of torch and a visible "
-                               "GPU: torch.cuda.is_available() is False")
+            raise BackendUnavailableError("backend torch-cuda needs a CUDA build of torch and a "
+                                          "visible GPU: torch.cuda.is_available() is False")
         self._torch = torch
         self._device = torch.device(device)
-        self._net, _ = load_network(self.path.parent, which, device)
+        try:
+            with warnings.catch_warnings():  # torch 2.13 calls TorchScript deprecated; it loads
+                warnings.simplefilter("ignore", DeprecationWarning)
+                net = torch.jit.load(str(torchscript_path(self.path)), map_location=self._device)
+        except RuntimeError as exc:  # torch's refusal of a file that is not TorchScript
+            raise ModelFileError(f"{self.path.with_suffix('.torchscript')} is not a TorchScript "
+                                 f"file ({exc}): export the model again") from exc
+        self._net = net.eval()
+        if device.startswith("cuda"):
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
         spec = _SPECS[which]
         self._inputs = tuple(TensorSpec(n, _shape(spec, n), "float32") for n in spec.inputs)
         self._outputs = tuple(TensorSpec(n, _shape(spec, n), "float32") for n in spec.outputs)

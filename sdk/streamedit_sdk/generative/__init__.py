@@ -10,12 +10,11 @@ downloaded unless ``DiffusionSettings(allow_download=True)``.
 ...                      mask=region_mask(frame, "person"), seed=7)
 """
 
-from .editors import (CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor,
-                      blend, landmark_drawing)
-from .inpainter import DiffusionInpainter
-from .regions import REGIONS, region_mask
-from .spec import EDITORS, PromptEdit
-from .weights import DiffusionSettings, WeightsError
+from streamedit_sdk.generative.editors import CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor, blend, landmark_drawing
+from streamedit_sdk.generative.inpainter import DiffusionInpainter
+from streamedit_sdk.generative.regions import REGIONS, region_mask
+from streamedit_sdk.generative.spec import EDITORS, PromptEdit
+from streamedit_sdk.generative.weights import DiffusionSettings, WeightsError
 
 __all__ = ["CONDITIONS", "EDITORS", "REGIONS", "ControlNetEditor", "DiffusionInpainter",
            "DiffusionSettings", "InstructPix2PixEditor", "PromptEdit", "PromptEditor", "WeightsError",

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from ..frames import resize_to
-from .weights import DiffusionSettings, load_pipeline, resolve, torch_device
+from streamedit_sdk.frames import resize_to
+from streamedit_sdk.generative.weights import DiffusionSettings, load_pipeline, resolve, torch_device
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class ControlNetEditor(_DiffusionEditor):
             net = ControlNetModel.from_pretrained(cn_folder, torch_dtype=dtype,
                                                   local_files_only=True)
         except (OSError, ValueError) as exc:
-            from .weights import WeightsError
+            from streamedit_sdk.generative.weights import WeightsError
             raise WeightsError(f"cannot load the ControlNet from {cn_folder}: {exc}") from exc
         self._pipe = load_pipeline(StableDiffusionControlNetImg2ImgPipeline, base,
                                    self.settings, controlnet=net)
@@ -158,7 +158,7 @@ class ControlNetEditor(_DiffusionEditor):
 def landmark_drawing(rgb: np.ndarray) -> np.ndarray:
     """The face mesh's triangles drawn white on black at ``rgb``'s size (black without a
     face): the condition image of face-mesh ControlNets."""
-    from ..landmarks import LandmarkTracker, WarpMesh
+    from streamedit_sdk.perception.landmarks import LandmarkTracker, WarpMesh
 
     h, w = rgb.shape[:2]
     canvas = np.zeros((h, w, 3), np.uint8)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arrays import HostOps
-from ..frames import resize_to
-from .editors import blend, run_size
-from .weights import DiffusionSettings, load_pipeline, resolve
+from streamedit_sdk.sides.host import HostOps
+from streamedit_sdk.frames import resize_to
+from streamedit_sdk.generative.editors import blend, run_size
+from streamedit_sdk.generative.weights import DiffusionSettings, load_pipeline, resolve
 
 log = logging.getLogger(__name__)
 

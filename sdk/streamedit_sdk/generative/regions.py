@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..editor import NoFaceError
-from ..landmarks import LandmarkTracker, face_hull_mask
-from ..segmentation import PersonSegmenter
+from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.perception.landmarks import LandmarkTracker, face_hull_mask
+from streamedit_sdk.perception.segmentation import PersonSegmenter
 
 REGIONS = ("person", "face", "all")
 

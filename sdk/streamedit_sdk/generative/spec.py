@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .editors import CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor
-from .regions import REGIONS, region_mask
-from .weights import DiffusionSettings
+from streamedit_sdk.generative.editors import CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor
+from streamedit_sdk.generative.regions import REGIONS, region_mask
+from streamedit_sdk.generative.weights import DiffusionSettings
 
 EDITORS = ("ip2p", "controlnet")
 
@@ -62,6 +62,6 @@ class PromptEdit:
         """The diffusion inpainter for reference replacement, or None (OpenCV fill)."""
         if self.inpaint_weights is None:
             return None
-        from .inpainter import DiffusionInpainter
+        from streamedit_sdk.generative.inpainter import DiffusionInpainter
 
         return DiffusionInpainter(self.inpaint_weights, self.prompt, self.settings, self.seed)

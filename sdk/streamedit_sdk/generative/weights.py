@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import BackendUnavailableError, ModelFileError
+from streamedit_sdk.errors import BackendUnavailableError, ModelFileError
 
 log = logging.getLogger(__name__)
 

@@ -39,23 +39,16 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from . import reference
-from ._device import cuda_available
-from ._device import ext as _ext
-from ._device import require_cuda as _require_cuda
-from ._device import stream_handle as _stream_handle
-from .refine import lk_refine
-from ._arrays import (
-    ArrayInfo,
-    allocate_device,
-    inspect,
-    is_device_array,
-    require,
-    require_same_size,
-)
+from streamedit_sdk.kernels import reference
+from streamedit_sdk.kernels.device import cuda_available
+from streamedit_sdk.kernels.device import ext as _ext
+from streamedit_sdk.kernels.device import require_cuda as _require_cuda
+from streamedit_sdk.kernels.device import stream_handle as _stream_handle
+from streamedit_sdk.kernels.refine import lk_refine
+from streamedit_sdk.kernels.arrays import ArrayInfo, allocate_device, inspect, is_device_array, require, require_same_size
 
 __all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "lk_refine", "cuda_available",
-           "reference"]
+           "build_info", "reference"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +61,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 MAX_SIDE = 1 << 15  # largest frame side the kernels accept, px
 _BORDERS = {"replicate": 0, "zero": 1}
 _IMPLS = ("auto", "cpp", "cuda", "numpy")
+
+
+def build_info() -> dict:
+    """How the compiled kernels were built: {built_with_cuda, built_with_openmp,
+    default_num_threads} (the threads a call with ``num_threads=0`` uses)."""
+    e = _ext()
+    return {"built_with_cuda": bool(e.built_with_cuda),
+            "built_with_openmp": bool(e.built_with_openmp),
+            "default_num_threads": int(e.default_num_threads())}
 
 
 class LandmarkWarp(NamedTuple):

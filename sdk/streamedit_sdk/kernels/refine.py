@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from . import reference
-from ._arrays import allocate_device, inspect, require, require_same_size
-from ._device import ext, require_cuda, stream_handle
+from streamedit_sdk.kernels import reference
+from streamedit_sdk.kernels.arrays import allocate_device, inspect, require, require_same_size
+from streamedit_sdk.kernels.device import ext, require_cuda, stream_handle
 
 
 def lk_refine(cur: Any, ref: Any, map: Any, *, iterations: int = 3, window: int = 5,

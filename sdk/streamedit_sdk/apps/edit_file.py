@@ -1,0 +1,125 @@
+"""Editing a whole video file: read, edit the reference, stream through the editor, write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.errors import VideoError
+from streamedit_sdk.io.video import VideoReader, VideoWriter
+from streamedit_sdk.edits.spec import EditSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EditSummary:
+    """What one ``edit_video`` run did."""
+
+    input: Path
+    output: Path
+    frames: int
+    reference_ids: tuple[int, ...]
+    faces_lost: int
+    reinitialized: int
+    seconds: float  # wall time of the per-frame loop (decode + edit + encode)
+    audio: bool
+    truncated: bool
+    edited_reference: Path | None = None  # the edited reference saved beside the output
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        refs = ", ".join(str(i) for i in self.reference_ids)
+        extra = [f"face lost in {self.faces_lost} frames"]
+        if self.reinitialized:
+            extra.append(f"{self.reinitialized} size changes")
+        if self.truncated:
+            extra.append("input ended early (truncated)")
+        extra.append("audio copied" if self.audio else "no audio")
+        if self.edited_reference is not None:
+            extra.append(f"edited reference {self.edited_reference}")
+        n = len(self.reference_ids)
+        return (f"edited {self.frames} frames of {self.input.name} -> {self.output} in "
+                f"{self.seconds:.1f} s ({self.fps:.1f} fps): {n} "
+                f"reference{'' if n == 1 else 's'} (frame{'' if n == 1 else 's'} {refs}), "
+                + ", ".join(extra))
+
+
+def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
+               config: EditorConfig | None = None, ref_frame: int = 0,
+               compare: str | Path | None = None, progress: bool = True) -> EditSummary:
+    """Edit frame ``ref_frame`` of ``input`` as ``spec`` says and carry it onto every frame.
+
+    Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
+    and, with ``compare``, a side-by-side video input | output. A prompt edit also writes the
+    edited reference beside the output (``<output>_reference.png``) for a person to check, and
+    inpaints with the prompt at reference replacements when it names inpainting weights.
+    """
+    reader = VideoReader(input)
+    reference = reader.frame(ref_frame)
+    edited = spec.apply(reference)
+    out_path = Path(output)
+    saved = None
+    if spec.prompt is not None:
+        saved = out_path.with_name(out_path.stem + "_reference.png")
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(saved), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
+    inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
+    total = reader.info.frames or None
+    writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path)]
+    if compare is not None:
+        writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path))
+    start = time.perf_counter()
+    frames = 0
+    try:
+        with StreamEditor(config, inpainter=inpainter) as editor:
+            editor.set_reference(reference, edited, index=ref_frame)
+            fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
+
+            def feed():
+                for frame in _progress(reader, total, progress, Path(input).name):
+                    fed.append(frame)
+                    yield frame
+
+            for result in editor.stream(feed(), pipelined=True):
+                frame = fed.popleft()
+                writers[0].write(result.frame)
+                if compare is not None:
+                    writers[1].write(_side_by_side(frame, result.frame))
+            stats = editor.stats
+            frames = stats.frames
+    finally:
+        for w in writers:
+            w.close()
+            if frames == 0:  # failed before the first frame: leave no empty file behind
+                w.path.unlink(missing_ok=True)
+    seconds = time.perf_counter() - start
+    if frames == 0:
+        raise VideoError(f"{reader.path} holds no decodable video frames")
+    return EditSummary(Path(input), out_path, stats.frames, tuple(stats.reference_ids),
+                       stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
+                       reader.truncated, saved)
+
+
+def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if right.shape != left.shape:
+        right = cv2.resize(right, (left.shape[1], left.shape[0]))
+    return np.concatenate([left, right], axis=1)
+
+
+def _progress(frames, total: int | None, enabled: bool, name: str):
+    if not enabled:
+        return frames
+    from tqdm import tqdm
+    return tqdm(frames, total=total, unit="frame", desc=name, leave=False)

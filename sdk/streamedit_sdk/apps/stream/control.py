@@ -1,0 +1,174 @@
+"""Changing the edit while streaming: a watched JSON file or an HTTP endpoint on 127.0.0.1.
+
+A request is JSON, one of::
+
+    {"style": "cartoon"}
+    {"sticker": "star", "sticker_at": "cheek"}        # or a PNG path
+    {"edited_ref": "/path/edited.png", "reference": "/path/frame.png"}
+
+``edited_ref`` is an edit of a frame of this stream; ``reference`` is that frame unedited (when
+missing, the frame being processed when the request arrives is taken as the one edited). The
+runner applies a request between two frames: the frame after it is the first with the new
+edit, and no frame goes out unedited or half-switched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import numpy as np
+
+from streamedit_sdk.edits.spec import EditSpec
+
+from streamedit_sdk.io.images import read_image
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 16  # bytes: requests are small JSON documents
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """A new edit for the stream (see the module docstring)."""
+
+    spec: EditSpec
+    reference: Path | None = None  # the unedited frame ``spec.edited_ref`` was made from
+
+    @classmethod
+    def parse(cls, text: str) -> "EditRequest":
+        """ValueError with the reason for anything but one of the documented requests."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError("a request is a JSON object")
+        known = {"style", "sticker", "sticker_at", "edited_ref", "reference"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}: use {sorted(known)}")
+        edited = data.get("edited_ref")
+        spec = EditSpec(edited_ref=Path(edited) if edited else None, style=data.get("style"),
+                        sticker=data.get("sticker"),
+                        sticker_at=data.get("sticker_at", "cheek"))
+        reference = data.get("reference")
+        return cls(spec, Path(reference) if reference else None)
+
+    def reference_frame(self, current: np.ndarray) -> np.ndarray:
+        """The frame the edit belongs to: ``reference`` read from disk, else ``current``."""
+        if self.reference is None:
+            return current
+        return read_image(self.reference, current.shape)
+
+
+class WatchedFile:
+    """A JSON request file, read again whenever its modification time changes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def poll(self) -> EditRequest | None:
+        stamp = self._stamp()
+        if stamp is None or stamp == self._seen:
+            return None
+        self._seen = stamp
+        try:
+            return EditRequest.parse(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            log.error("control file %s: %s; the edit is unchanged", self.path, exc)
+            return None
+
+    def close(self) -> None:
+        pass
+
+
+class HttpControl:
+    """``POST /edit`` (a JSON request) and ``GET /stats`` on 127.0.0.1:``port`` (0: any free
+    port; ``url`` says which). Bound to the loopback interface only."""
+
+    def __init__(self, port: int, stats: Callable[[], dict]) -> None:
+        self._requests: queue.Queue[EditRequest] = queue.Queue()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                if self.path != "/edit":
+                    return self._reply(404, {"error": "POST /edit"})
+                length = int(self.headers.get("Content-Length") or 0)
+                if not 0 < length <= MAX_BODY:
+                    return self._reply(400, {"error": f"body of 1..{MAX_BODY} bytes needed"})
+                try:
+                    request = EditRequest.parse(self.rfile.read(length).decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    return self._reply(400, {"error": str(exc)})
+                owner._requests.put(request)
+                self._reply(202, {"accepted": True})
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path != "/stats":
+                    return self._reply(404, {"error": "GET /stats"})
+                self._reply(200, stats())
+
+            def _reply(self, code: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, fmt: str, *args) -> None:
+                log.debug("control: " + fmt, *args)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="streamedit-control", daemon=True)
+        self._thread.start()
+        log.info("control endpoint %s (POST /edit, GET /stats)", self.url)
+
+    def poll(self) -> EditRequest | None:
+        try:
+            return self._requests.get_nowait()
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def check_control(target: str) -> None:
+    """ValueError unless ``target`` is a path or ``http://127.0.0.1:PORT``."""
+    if "://" not in target:
+        return
+    url = urlparse(target)
+    if url.scheme != "http" or url.hostname not in LOCAL_HOSTS:
+        raise ValueError(f"control endpoint {target}: only http://127.0.0.1:PORT is served "
+                         "(the loopback interface), or give a file to watch")
+
+
+def open_control(target: str, stats: Callable[[], dict]) -> WatchedFile | HttpControl:
+    """``http://127.0.0.1:PORT`` (loopback only) or a path to watch."""
+    check_control(target)
+    if "://" not in target:
+        return WatchedFile(target)
+    return HttpControl(urlparse(target).port or 0, stats)

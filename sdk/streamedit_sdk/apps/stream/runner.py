@@ -1,0 +1,272 @@
+"""The live loop: read frames on a thread, edit and write them in order, report latency.
+
+Policies when editing falls behind the source (``StreamOptions.policy``):
+
+* ``queue`` (default): at most ``queue_size`` frames wait; the reader then blocks, which
+  back-pressures a pipe or a file. Every input frame gives one output frame.
+* ``drop``: when ``queue_size`` frames wait, the oldest is dropped for the newest (live
+  sources: latency stays bounded). Every dropped frame is counted and reported.
+
+Until a face is seen, frames pass through unedited (counted): the edit is made on the first
+frame with a face. SIGINT / SIGTERM stop after the frame in hand and close the output (a
+file stays playable); SIGUSR1 prints the statistics so far on stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from streamedit_sdk.apps import collector
+from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.edits.spec import EditSpec
+from streamedit_sdk.apps.stream.control import EditRequest
+from streamedit_sdk.io.streams import Sink, Source
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("queue", "drop")
+_END = object()
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How the live loop paces and buffers (checked once)."""
+
+    policy: str = "queue"  # queue: never drop (back-pressure); drop: drop the oldest waiting
+    queue_size: int = 4  # frames that may wait between the reader and the editor
+    realtime: bool = False  # pace a file source at its frame rate (live sources pace themselves)
+    max_frames: int = 0  # stop after this many input frames (0: until the source ends)
+    freeze_gc: bool = True  # gc.freeze() once the edit starts: the garbage collector's full
+    # collections then skip what was loaded (a 110 ms pause otherwise; see collector.py)
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {self.policy!r}")
+        if not isinstance(self.queue_size, int) or self.queue_size < 1:
+            raise ValueError(f"queue_size must be a whole number >= 1; got {self.queue_size!r}")
+        if not isinstance(self.max_frames, int) or self.max_frames < 0:
+            raise ValueError(f"max_frames must be a whole number >= 0; got {self.max_frames!r}")
+
+
+@dataclass
+class StreamStats:
+    """Counters and per-frame latency (read -> written), seconds."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    dropped: int = 0  # by the drop policy
+    passed_through: int = 0  # written unedited: no face seen yet
+    edit_changes: int = 0  # control requests applied
+    stopped_by: str | None = None  # signal name when one ended the stream
+    started: float = field(default_factory=time.perf_counter)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def summary(self) -> dict:
+        lat = np.asarray(self.latencies, np.float64) * 1e3
+        seconds = time.perf_counter() - self.started
+        pct = (lambda q: round(float(np.percentile(lat, q)), 2)) if lat.size else (lambda q: None)
+        return {"frames_in": self.frames_in, "frames_out": self.frames_out,
+                "dropped": self.dropped, "passed_through": self.passed_through,
+                "edit_changes": self.edit_changes, "seconds": round(seconds, 2),
+                "fps": round(self.frames_out / seconds, 2) if seconds > 0 else 0.0,
+                "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99),
+                               "max": round(float(lat.max()), 2) if lat.size else None},
+                "stopped_by": self.stopped_by}
+
+    def line(self) -> str:
+        s = self.summary()
+        lat = s["latency_ms"]
+        return (f"streamed {s['frames_out']} of {s['frames_in']} frames in {s['seconds']} s "
+                f"({s['fps']} fps); dropped {s['dropped']}, unedited before a face "
+                f"{s['passed_through']}, edit changes {s['edit_changes']}; latency ms p50 "
+                f"{lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}"
+                + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else ""))
+
+
+class StreamRunner:
+    """Runs ``source`` through ``editor`` into ``sink`` with ``spec`` as the edit.
+
+    ``control``: an object whose ``poll()`` returns an :class:`EditRequest` or None, asked
+    between frames. ``report``: where SIGUSR1 and the end write the statistics line.
+    """
+
+    def __init__(self, source: Source, sink: Sink, editor: StreamEditor, spec: EditSpec,
+                 options: StreamOptions | None = None, control=None,
+                 report: Callable[[str], None] | None = None) -> None:
+        self.source, self.sink, self.editor, self.spec = source, sink, editor, spec
+        self.options = options or StreamOptions()
+        self.control = control
+        self.stats = StreamStats()
+        self._report = report or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._stop = threading.Event()
+        self._queue: queue.Queue = queue.Queue(self.options.queue_size)
+        self._started = False  # the editor has a reference
+        self._usr1 = False
+
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the loop to end after the frame in hand (thread- and signal-safe)."""
+        if reason and self.stats.stopped_by is None:
+            self.stats.stopped_by = reason
+        self._stop.set()
+
+    def run(self) -> StreamStats:
+        """Stream until the source ends, ``max_frames`` or a stop; the sink is closed."""
+        reader = threading.Thread(target=self._read, name="streamedit-reader", daemon=True)
+        restore = self._install_signals()
+        reader.start()
+        try:
+            while True:
+                item = self._next()
+                if item is _END:
+                    break
+                try:
+                    self._edit(*item)
+                except BrokenPipeError:  # the reader of our output went away
+                    log.warning("the output was closed by its reader: the stream ends")
+                    self.stop("output closed")
+                    break
+                if self._usr1:
+                    self._usr1 = False
+                    self._report(self.stats.line())
+        finally:
+            self._stop.set()
+            restore()
+            try:
+                self.sink.close()
+            except BrokenPipeError:
+                pass
+            reader.join(timeout=5)
+            self.source.close()
+        self._report(self.stats.line())
+        return self.stats
+
+    # -- reader thread ----------------------------------------------------------------------
+    def _read(self) -> None:
+        opts = self.options
+        fps = self.source.fps
+        pace = opts.realtime and not self.source.live and fps
+        t0 = time.perf_counter()
+        try:  # the end marker goes out whatever the source does
+            for i, frame in enumerate(self.source):
+                if self._stop.is_set() or (opts.max_frames and i >= opts.max_frames):
+                    break
+                if pace:
+                    delay = t0 + i / float(fps) - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                self.stats.frames_in += 1
+                self._put((frame, time.perf_counter()))
+        except (OSError, ValueError) as exc:  # a broken pipe, an unreadable source
+            log.error("input failed: %s; the stream ends here", exc)
+        finally:
+            self._put(_END, final=True)
+
+    def _put(self, item, final: bool = False) -> None:
+        if self.options.policy == "drop" and not final:
+            while True:
+                try:
+                    self._queue.put_nowait(item)
+                    return
+                except queue.Full:
+                    try:
+                        self._queue.get_nowait()
+                        self.stats.dropped += 1
+                    except queue.Empty:
+                        pass
+        while not (self._stop.is_set() and not final):
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                # the end marker waits for room while the editor drains the queue; only once
+                # it has stopped (its frames abandoned) may the marker push one out
+                if final and self._stop.is_set():
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        pass
+
+    # -- editor thread ----------------------------------------------------------------------
+    def _next(self):
+        while True:
+            if self._stop.is_set() and self.stats.stopped_by is not None:
+                return _END
+            try:
+                return self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+
+    def _edit(self, frame: np.ndarray, t_read: float) -> None:
+        request = self.control.poll() if self.control is not None else None
+        if request is not None:
+            self._change_edit(request, frame)
+        if not self._started:
+            self._start(frame)
+        if self._started:
+            out = self.editor.process(frame).frame
+        else:
+            out = frame
+            self.stats.passed_through += 1
+        self.sink.write(out)
+        self.stats.frames_out += 1
+        self.stats.latencies.append(time.perf_counter() - t_read)
+
+    def _start(self, frame: np.ndarray) -> None:
+        try:
+            self.editor.set_reference(frame, self.spec.apply(frame),
+                                      index=self.stats.frames_out)
+        except NoFaceError:
+            return  # not yet: this frame passes through
+        self._started = True
+        log.info("frame %d: the edit starts", self.stats.frames_out)
+        if self.options.freeze_gc:
+            collector.freeze()
+
+    def _change_edit(self, request: EditRequest, frame: np.ndarray) -> None:
+        """Switch the edit at this frame boundary; a request that fails leaves it as it was."""
+        try:
+            reference = request.reference_frame(frame)
+            self.editor.set_reference(reference, request.spec.apply(reference),
+                                      index=self.stats.frames_out)
+        except (ValueError, OSError) as exc:
+            log.error("edit change refused: %s; the edit is unchanged", exc)
+            return
+        self.spec = request.spec
+        self._started = True
+        self.stats.edit_changes += 1
+        log.info("frame %d: new edit", self.stats.frames_out)
+
+    # -- signals ----------------------------------------------------------------------------
+    def _install_signals(self) -> Callable[[], None]:
+        """SIGINT / SIGTERM stop, SIGUSR1 reports; only from the main thread (else none)."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {}
+
+        def on_stop(signum, _frame):
+            self.stop(signal.Signals(signum).name)
+
+        def on_usr1(_signum, _frame):
+            self._usr1 = True
+
+        wanted = [(signal.SIGINT, on_stop), (signal.SIGTERM, on_stop)]
+        if hasattr(signal, "SIGUSR1"):
+            wanted.append((signal.SIGUSR1, on_usr1))
+        for sig, handler in wanted:
+            previous[sig] = signal.signal(sig, handler)
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return restore

@@ -1,0 +1,150 @@
+"""``streamedit eval`` and ``streamedit bench``: argument parsing and output only."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from streamedit_sdk.cli.options import USER_ERRORS, add_correspondence_options, add_low_latency_option, fail, fraction, positive_int, size
+from streamedit_sdk.config import BACKENDS, EditorConfig, ReplacementConfig, placement
+
+log = logging.getLogger("streamedit")
+
+
+def _tqdm(enabled: bool):
+    def wrap(frames, desc: str, total: int | None):
+        if not enabled:
+            return frames
+        from tqdm import tqdm
+        return tqdm(frames, total=total, unit="frame", desc=desc, leave=False)
+    return wrap
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    """Write ``data`` as indented JSON, creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from streamedit_sdk.apps.eval import evaluate, plot, write_csv
+
+    try:
+        config = EditorConfig(
+            mode="replace", work_side=args.work_side, correspondence=args.correspondence,
+            model_dir=args.model_dir, backend=args.backend,
+            replacement=ReplacementConfig(replace_above=args.replace_above,
+                                          rearm_below=min(args.replace_above / 2, 0.06)))
+        if args.low_latency:
+            config = config.low_latency()
+        report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
+                          style=args.style, progress=_tqdm(not args.quiet))
+    except USER_ERRORS as exc:
+        return fail("eval", str(exc))
+    print(report.table())
+    if args.json:
+        print(f"json: {write_json(report.to_json(), args.json)}")
+    if args.csv:
+        write_csv(report, args.csv)
+        print(f"csv:  {args.csv}")
+    if args.plot:
+        plot(report, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from streamedit_sdk.apps.bench import pipeline as bench
+    from streamedit_sdk.apps.bench import report as bench_report
+    from streamedit_sdk.apps.bench.machine import describe
+
+    backends = args.backend or ["ort-cpu"]
+    correspondences = args.correspondence or ["ppce"]
+    device = [b for b in backends if placement(b).tensors]
+    if device and "flow" in correspondences:
+        return fail("bench", f"--correspondence flow runs on the host: bench it with ort-cpu, "
+                    f"not {device[0]}")
+    try:
+        source = bench.FrameSource(args.video)
+        results = bench.run(source, sizes=args.size or list(bench.DEFAULT_SIZES),
+                            backends=backends, frames=args.frames,
+                            work_side=args.work_side, progress=not args.quiet,
+                            correspondences=tuple(correspondences),
+                            model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
+                            landmark_threads=args.landmark_threads,
+                            low_latency=args.low_latency)
+    except USER_ERRORS as exc:
+        return fail("bench", str(exc))
+    report = bench_report.to_json(results, describe(), source.name)
+    report["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    print(bench_report.format_table(report))
+    if args.json:
+        print(f"json: {write_json(report, args.json)}")
+    if args.plot:
+        bench_report.plot(report, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``eval`` and ``bench`` on the ``streamedit`` parser."""
+    p = sub.add_parser(
+        "eval", help="reconstruction quality of the SDK against baselines, on one video",
+        description="Identity edit: every frame is predicted by warping its current reference. "
+        "Runs the SDK with adaptive reference replacement (arr), the SDK with a fixed reference "
+        "interval (fixed), the landmark warp alone and DIS optical flow, at the same number of "
+        "references, and measures sigma's rank correlation with the error and the temporal "
+        "warping error of a styled output.")
+    p.add_argument("video", type=Path, help="input video file")
+    p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
+    p.add_argument("--csv", metavar="FILE", help="write per-frame PSNR / SSIM of every method")
+    p.add_argument("--plot", metavar="PNG", help="plot PSNR per frame, references marked")
+    p.add_argument("--fixed-interval", type=positive_int, metavar="N",
+                   help="frames between references for fixed, landmark_only and dis (default: "
+                   "frames / arr references, the same budget)")
+    p.add_argument("--style", default="cartoon",
+                   help="built-in style for the temporal-consistency run (default cartoon)")
+    p.add_argument("--work-side", type=int, default=512, metavar="PX",
+                   help="longest side at which correspondence is estimated (default 512)")
+    add_correspondence_options(p)
+    p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
+                   help="where the SDK runs (default ort-cpu; the baselines run on the host)")
+    p.add_argument("--replace-above", type=fraction, default=0.12, metavar="F",
+                   help="ARR threshold of the arr run (default 0.12)")
+    add_low_latency_option(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "bench", help="per-stage latency, fps and memory of the SDK against the DIS baseline",
+        description="Times the editor on synthetic (or given) frames at each size, with and "
+        "without pipelining, and the DIS propagation baseline on the same frames.")
+    p.add_argument("--size", type=size, action="append", metavar="WxH",
+                   help="frame size, repeatable (default: 512x512 1280x720 1920x1080)")
+    p.add_argument("--frames", type=positive_int, default=150,
+                   help="timed frames per size and mode (default 150)")
+    p.add_argument("--backend", choices=BACKENDS, action="append",
+                   help="inference backend, repeatable (default ort-cpu)")
+    p.add_argument("--correspondence", choices=("ppce", "flow"), action="append",
+                   help="correspondence of the SDK, repeatable (default ppce)")
+    p.add_argument("--model-dir", type=Path, metavar="DIR",
+                   help="PPCE model folder (default: the shipped model)")
+    p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+                   help="torch-cuda: launch the correspondence kernel by kernel (for comparison)")
+    p.add_argument("--landmark-threads", type=positive_int, default=1, metavar="K",
+                   help="face meshes measuring frames at once in the pipelined run (default 1)")
+    add_low_latency_option(p)
+    p.add_argument("--video", type=Path, metavar="FILE",
+                   help="take the frames from this video (fitted to each size) instead of the "
+                   "synthetic portrait")
+    p.add_argument("--work-side", type=int, default=512, metavar="PX",
+                   help="longest side at which correspondence is estimated (default 512)")
+    p.add_argument("--json", metavar="FILE", help="write the results and machine as JSON")
+    p.add_argument("--plot", metavar="PNG", help="bar chart of fps and stage latencies")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_bench)

@@ -1,0 +1,73 @@
+"""Argument types and error reporting shared by the ``streamedit`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from streamedit_sdk.errors import BackendUnavailableError
+
+# Errors a user can fix: printed as one line, exit status 2 (no traceback).
+USER_ERRORS = (ValueError, FileNotFoundError, ImportError, BackendUnavailableError)
+
+
+def fail(command: str, message: str) -> int:
+    """Print ``streamedit COMMAND: error: MESSAGE`` on stderr; the exit status to return (2)."""
+    print(f"streamedit {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def size(text: str) -> tuple[int, int]:
+    """``WxH`` -> (width, height), both >= 1."""
+    m = re.fullmatch(r"(\d+)x(\d+)", text.strip().lower())
+    if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
+        raise argparse.ArgumentTypeError(f"size must look like 1280x720 (WxH), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
+    return value
+
+
+def frame_index(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a frame index >= 0, got {text!r}")
+    return int(text)
+
+
+def add_correspondence_options(p) -> None:
+    """``--correspondence`` and ``--model-dir`` (edit, eval)."""
+    p.add_argument("--correspondence", choices=("ppce", "flow"), default="ppce",
+                   help="ppce: the learned network (default); flow: DIS refining the landmark "
+                   "warp, no weights")
+    p.add_argument("--model-dir", metavar="DIR",
+                   help="PPCE model folder written by `streamedit fit` or `export` (default: the "
+                   "generic model shipped in the package)")
+
+
+def add_low_latency_option(p) -> None:
+    """``--low-latency`` (edit, stream, eval, bench): :meth:`EditorConfig.low_latency`."""
+    p.add_argument("--low-latency", action="store_true",
+                   help="keep the face mesh and the inpainting of new references off each "
+                   "frame's path: frame t is warped with frame t-1's landmarks, a new "
+                   "reference gets its inpainted edit 3 frames after it is taken (made on a "
+                   "worker thread meanwhile), and the face mesh follows one face (its face "
+                   "detector runs only when the face is lost)")

@@ -1,0 +1,230 @@
+"""The editor's model operations as small typed functions (the editor only sequences them).
+
+Every function takes an :class:`~streamedit_sdk.arrays.ArrayOps` (``xp``): with
+:class:`~streamedit_sdk.arrays.HostOps` the arrays are numpy, with the device ops they are
+device tensors (the frame stays on the GPU). Where a docstring says (H, W, 3) uint8 it means an
+array of that shape and dtype on ``xp``'s side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from streamedit_sdk.sides.base import ArrayOps
+from streamedit_sdk.sides.host import HostOps
+
+from streamedit_sdk.maps import resize_map
+from streamedit_sdk.correspondence.base import CorrespondenceModel, ReferenceFeatures
+from streamedit_sdk.frames import paste
+from streamedit_sdk.core.inpaint import EditInpainter
+from streamedit_sdk.perception.landmarks import WarpMesh
+
+__all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
+           "landmark_map", "resize_map", "carry_edit", "propagate", "retrace_to_origin",
+           "known_after_replacement", "edit_for_new_reference"]
+
+HOST = HostOps()  # stateless: the host side with the default thread count
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The user's edit, which every later reference is traced back to.
+
+    delta: (H, W, 3) float32 ``edited - frame`` of the reference the user edited.
+    features: the correspondence model's cache of that frame (work size).
+    edited: (H, W, 3) uint8 the user's edited reference itself.
+    """
+
+    index: int
+    delta: Any
+    features: ReferenceFeatures
+    edited: Any
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One reference frame and its edit, with what the per-frame work reuses.
+
+    rgb, edited: (H, W, 3) uint8 full-resolution frame and its edited version.
+    delta: (H, W, 3) float32 ``edited - rgb`` (the residual mode warps it).
+    to_origin: (h, w, 2) float32 at work size: map of this reference's pixels into the origin
+        (origin work px), or None for the origin itself; known: (h, w) uint8 at work size, 255
+        where the edit was traced to the origin, 0 where it was inpainted, or None. Maps are
+        composed at work size, where they are estimated: full size would add no detail, only
+        cost (a 1080p frame has eight times the pixels of its 512 px work frame).
+    mesh: triangulation of the reference's landmarks (work-size px) plus border anchors, or
+        None where no face was found.
+    features: what the correspondence model cached for this reference (work size).
+    """
+
+    index: int
+    rgb: Any
+    edited: Any
+    delta: Any
+    origin: Origin
+    to_origin: Any | None
+    known: Any | None
+    mesh: WarpMesh | None
+    features: ReferenceFeatures
+
+
+def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
+    """The landmark warp's triangulation of a reference: ``landmarks`` (478, 2) host px of its
+    work frame (``width`` x ``height``), or None where no face was found. Host work only
+    (about 1 ms), so it may run on any thread."""
+    return None if landmarks is None else WarpMesh.build(landmarks, width, height)
+
+
+def encode_reference(index: int, rgb: Any, edited: Any, work: Any, mesh: WarpMesh | None,
+                     model: CorrespondenceModel, trace: tuple[Origin, Any, Any] | None = None,
+                     xp: ArrayOps = HOST) -> Reference:
+    """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, ``mesh`` its
+    :func:`reference_mesh`; images on ``xp``'s side.
+
+    ``trace``: (origin, to_origin, known) for a reference taken by replacement; None makes this
+    reference the origin of the user's edit.
+    """
+    delta = xp.subtract(edited, rgb)
+    features = model.encode_reference(work)
+    origin, to_origin, known = (trace if trace is not None
+                                else (Origin(index, delta, features, edited), None, None))
+    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features)
+
+
+def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
+                 fallback: Any, xp: ArrayOps = HOST) -> Any:
+    """Barycentric landmark warp (paper §3.1): (h, w, 2) float32 reference px.
+
+    ``landmarks``: (478, 2) host px of the current frame. Pixels no triangle covers (possible
+    when landmarks fold over) take ``fallback``.
+    """
+    return xp.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
+                           height, width, fallback)
+
+
+@dataclass(frozen=True)
+class CarriedEdit:
+    """The edit carried onto the current frame.
+
+    to_origin: (H, W, 2) float32 map current -> origin (absolute origin px, full size).
+    known: (H, W) bool, pixels whose edit comes from the origin; None: all of them.
+    delta: (H, W, 3) float32 to add to the frame's own pixels, or None where it was not asked
+        for (replace mode needs it only when a new reference is made).
+    to_origin_work: (h, w, 2) float32, the same map at work size (origin work px).
+    """
+
+    to_origin: Any
+    known: Any | None
+    delta: Any | None
+    to_origin_work: Any
+
+
+def carry_edit(reference: Reference, corr_map: Any, full_map: Any, xp: ArrayOps = HOST, *,
+               delta: bool = True) -> CarriedEdit:
+    """Trace the edit at ``corr_map`` (current -> reference, work px) back to the origin.
+
+    ``full_map`` is ``corr_map`` at full size (:func:`resize_map`). For a reference taken by
+    replacement the maps are composed (current -> reference -> origin, at work size) and the
+    user's edit is sampled once at the composed map: a sticker baked into a reference while the
+    cheek was stretched by a smile comes back undistorted when the face relaxes, and it stays as
+    sharp after ten replacements as after one. Pixels the origin never saw (inpainted at a
+    replacement) take the reference's own edit. ``delta``: also sample the edit's difference
+    (residual mode, new references).
+    """
+    def sample(src: Any, at: Any, border: str = "zero") -> Any:
+        return xp.grid_sample(src, at, border=border)
+
+    if reference.to_origin is None:
+        return CarriedEdit(full_map, None, sample(reference.delta, full_map) if delta else None,
+                           corr_map)
+    height, width = full_map.shape[:2]
+    to_origin_work = sample(reference.to_origin, corr_map, "replicate")
+    to_origin = xp.resize_map(to_origin_work, width, height)
+    known = None
+    if reference.known is not None:
+        known_work = sample(reference.known, corr_map)  # 0..255, soft at the seam
+        if xp.any(known_work < 128):
+            known = xp.resize_image(known_work, width, height) >= 128
+    if not delta:
+        return CarriedEdit(to_origin, known, None, to_origin_work)
+    if known is None:
+        return CarriedEdit(to_origin, None, sample(reference.origin.delta, to_origin),
+                           to_origin_work)
+    own = sample(reference.delta, full_map)
+    carried = xp.grid_sample(reference.origin.delta, to_origin, fallback=own,
+                             valid=xp.as_uint8(known), border="zero")
+    return CarriedEdit(to_origin, known, carried, to_origin_work)
+
+
+def propagate(reference: Reference, carried: CarriedEdit, corr_map: Any, frame: Any,
+              mode: str, xp: ArrayOps = HOST) -> Any:
+    """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
+
+    replace (paper §3.3): the edited pixels warped onto the frame. They are sampled once from
+    the user's edited reference at the map traced to it (so the look does not change when ARR
+    switches references, and does not blur over successive switches); pixels the user's
+    reference never saw come from the current reference's edit (inpainted at a switch).
+    Pixels whose map leaves the source show the live frame.
+    residual: the live frame plus the carried delta, so live lighting stays, mouths open and
+    eyes blink, and revealed regions stay real.
+    """
+    if mode != "replace":
+        return xp.add_delta(frame, carried.delta)
+
+    out = xp.grid_sample(reference.origin.edited, carried.to_origin, fallback=frame)
+    if carried.known is not None:  # pixels never traced to the origin: this reference's edit
+        out = xp.sample_where(out, reference.edited, corr_map, frame, ~carried.known)
+    return out
+
+
+def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
+                      model: CorrespondenceModel) -> Any:
+    """Map of a new reference into the origin, (h, w, 2) float32 origin work px.
+
+    The composed map (new -> old reference -> origin) chains the errors of every map on the way,
+    and a reference is taken exactly when things look hardest (a smile, a turn). So the model
+    also matches the new frame directly against the origin, starting from the composed map; the
+    estimator keeps, per pixel, whichever explains the frame better.
+    """
+    return model.predict(work, origin.features, carried.to_origin_work).map
+
+
+def known_after_replacement(known: Any | None, unseen: Any, work_size: tuple[int, int],
+                            xp: ArrayOps = HOST) -> tuple[Any, Any]:
+    """Pixels of a new reference whose edit is traced to the origin.
+
+    known: (H, W) bool, the carried edit's (None: all); unseen: (H, W) bool, what the old
+    reference did not see. Returns that mask at full size, and at ``work_size`` (width,
+    height) as uint8 0..255 (area-averaged: soft at the seam), both on ``xp``'s side.
+    """
+    full = ~unseen if known is None else known & ~unseen
+    return full, xp.resize_image(xp.as_uint8(full) * 255, *work_size)
+
+
+def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
+                           output: np.ndarray, unseen: np.ndarray, inpainter: EditInpainter
+                           ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
+    """Edited version of ``frame`` when it becomes the reference (paper §3.2-3.3).
+
+    Where the old reference saw the content, the edit is what this frame was just given
+    (``output``, from :func:`propagate`), so nothing jumps at the switch. Over the pixels it
+    did not see (``unseen``, (H, W) bool: occluded or new content) and those never traced to
+    the origin, the carried delta is inpainted and added to the live frame. In residual mode
+    the new edited frame is the live frame plus the delta everywhere, so resampling blur and
+    inpainting never pile up over successive replacements.
+
+    All arguments are host arrays (a replacement is rare: the device path downloads them);
+    ``carried.delta`` and ``carried.known`` too, while ``carried.to_origin_work`` and the
+    returned trace stay on the side they came from.
+
+    Returns the new edited frame (H, W, 3) uint8 and the trace for :func:`encode_reference`
+    (origin, ``carried.to_origin_work``, known at work size as host uint8 0..255).
+    """
+    wh, ww = carried.to_origin_work.shape[:2]
+    known, known_work = known_after_replacement(carried.known, unseen, (ww, wh))
+    edited = HOST.add_delta(frame, inpainter.fill(frame, carried.delta, ~known))
+    paste(edited, output, known)
+    return edited, (reference.origin, carried.to_origin_work, known_work)

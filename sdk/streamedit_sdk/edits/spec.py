@@ -1,0 +1,62 @@
+"""Which edit the user asked for, as one checked value (file editing and live streams)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from streamedit_sdk.edits.sticker import default_sticker, load_sticker, place_sticker
+from streamedit_sdk.edits.styles import apply_style, style
+from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.io.images import read_image
+from streamedit_sdk.perception.landmarks import LandmarkTracker
+
+if TYPE_CHECKING:  # diffusers and torch load only when a prompt edit is made
+    from streamedit_sdk.generative.spec import PromptEdit
+
+
+@dataclass(frozen=True)
+class EditSpec:
+    """Which edit to make on the reference frame: exactly one of the four sources.
+
+    edited_ref: image file with the edited reference (same size as the frames).
+    style: name of a built-in style (:data:`streamedit_sdk.edits.STYLES`).
+    sticker: image file (RGBA PNG best) or "star" for the built-in sticker.
+    sticker_at: face region for the sticker (:data:`streamedit_sdk.edits.STICKER_PLACES`).
+    prompt: a text-prompt edit with diffusers (:class:`streamedit_sdk.generative.PromptEdit`).
+    """
+
+    edited_ref: Path | None = None
+    style: str | None = None
+    sticker: str | None = None
+    sticker_at: str = "cheek"
+    prompt: PromptEdit | None = None
+
+    def __post_init__(self) -> None:
+        given = [x for x in (self.edited_ref, self.style, self.sticker, self.prompt)
+                 if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one edit: an edited reference image, a style, a "
+                             "sticker or a prompt")
+        if self.style is not None:
+            style(self.style)  # unknown names fail here, before any video is decoded
+
+    def apply(self, reference: np.ndarray) -> np.ndarray:
+        """The edited reference, RGB uint8 like ``reference``."""
+        if self.prompt is not None:
+            return self.prompt.apply(reference)
+        if self.style is not None:
+            return apply_style(self.style, reference)
+        if self.sticker is not None:
+            sticker = (default_sticker() if self.sticker == "star"
+                       else load_sticker(self.sticker))
+            with LandmarkTracker() as tracker:
+                landmarks = tracker.detect(reference)
+            if landmarks is None:
+                raise NoFaceError("no face found in the reference frame to pin the sticker on: "
+                                  "pick a frame that shows the face (--ref-frame N)")
+            return place_sticker(reference, landmarks, sticker, self.sticker_at)
+        return read_image(self.edited_ref, reference.shape)

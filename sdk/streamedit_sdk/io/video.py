@@ -1,0 +1,215 @@
+"""Video files in and out (PyAV): RGB uint8 frames, exact frame count, audio copied through."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from streamedit_sdk.errors import VideoError
+
+log = logging.getLogger(__name__)
+
+
+def load_av():
+    try:
+        import av
+    except ImportError as exc:
+        raise ImportError("video files need PyAV: pip install av") from exc
+    return av
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about its first video stream."""
+
+    path: Path
+    width: int
+    height: int
+    fps: Fraction  # average frame rate
+    frames: int  # frame count from the container header; 0 when it does not say
+    has_audio: bool
+
+
+class VideoReader:
+    """Decode a video file into RGB uint8 (H, W, 3) frames.
+
+    Raises :class:`VideoError` when the file is missing, is not a video or has no video stream.
+    A file that ends early or holds a corrupt packet stops at the last good frame with a
+    warning; ``truncated`` tells afterwards.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        av = load_av()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VideoError(f"input video {self.path} does not exist")
+        try:
+            container = av.open(str(self.path))
+        except av.error.FFmpegError as exc:
+            raise VideoError(f"cannot read {self.path} as a video ({exc}): is it a video "
+                             "file, and complete?") from exc
+        try:
+            if not container.streams.video:
+                raise VideoError(f"{self.path} holds no video stream")
+            vs = container.streams.video[0]
+            fps = vs.average_rate or vs.guessed_rate or Fraction(25)
+            self.info = VideoInfo(self.path, vs.codec_context.width, vs.codec_context.height,
+                                  Fraction(fps), int(vs.frames or 0),
+                                  bool(container.streams.audio))
+        finally:
+            container.close()
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        av = load_av()
+        self.truncated = False
+        with av.open(str(self.path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for frame in container.decode(stream):
+                    yield frame.to_ndarray(format="rgb24")
+            except av.error.FFmpegError as exc:
+                self.truncated = True
+                log.warning("%s: decoding stopped early (%s); the frames before it are kept",
+                            self.path, exc)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0-based), decoded from the start."""
+        if index < 0:
+            raise VideoError(f"frame index must be >= 0, got {index}")
+        count = 0
+        for count, rgb in enumerate(self, start=1):
+            if count - 1 == index:
+                return rgb
+        if count == 0:
+            raise VideoError(f"{self.path} holds no decodable video frames")
+        raise VideoError(f"{self.path} has no frame {index}: it holds {count} frames")
+
+
+class VideoWriter:
+    """Encode RGB uint8 frames to H.264 (libx264), copying the audio of ``audio_from``.
+
+    The size is set by the first frame; a later frame of another size is resized to it (and
+    logged once). Odd sizes are encoded as 4:4:4 so the size is kept exactly. Audio packets are
+    copied without re-encoding and interleaved with the video by time; audio past the last
+    video frame is kept up to the video's end.
+    """
+
+    def __init__(self, path: str | Path, fps: Fraction | float, *,
+                 audio_from: str | Path | None = None, crf: int = 18,
+                 format: str | None = None, live: bool = False) -> None:
+        """``path``: a file, or a URL FFmpeg writes to (udp://, srt://, rtmp://: give
+        ``format``, e.g. mpegts or flv); ``live``: encode for low latency (no B-frames,
+        x264 zerolatency)."""
+        av = load_av()
+        target = str(path)
+        self.path = Path(path)
+        if "://" not in target:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fps = Fraction(fps).limit_denominator(100000)
+        try:
+            self._container = av.open(target, "w", format=format)
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise VideoError(f"cannot open {target} for writing ({exc})") from exc
+        self._live = live
+        self._crf = crf
+        self._video = None
+        self._size: tuple[int, int] | None = None
+        self._warned_size = False
+        self.frames = 0
+        self._audio_in = None
+        self._audio_packets: Iterator | None = None
+        self._audio_out = None
+        self._pending = None
+        if audio_from is not None:
+            self._open_audio(Path(audio_from))
+
+    def _open_audio(self, source: Path) -> None:
+        av = load_av()
+        try:
+            src = av.open(str(source))
+        except av.error.FFmpegError:
+            return
+        if not src.streams.audio:
+            src.close()
+            return
+        ain = src.streams.audio[0]
+        self._audio_in = src
+        self._audio_out = self._container.add_stream_from_template(ain)
+        self._audio_packets = iter(src.demux(ain))
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one frame (H, W, 3) RGB uint8."""
+        av = load_av()
+        h, w = rgb.shape[:2]
+        if self._video is None:
+            self._start_video(w, h)
+        elif (w, h) != self._size:
+            if not self._warned_size:
+                log.warning("%s: frame %d is %dx%d, the video is %dx%d: resizing", self.path,
+                            self.frames, w, h, *self._size)
+                self._warned_size = True
+            rgb = cv2.resize(rgb, self._size, interpolation=cv2.INTER_AREA)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames
+        self._mux_audio_until(Fraction(self.frames + 1) / self._fps)
+        for packet in self._video.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def _start_video(self, w: int, h: int) -> None:
+        self._size = (w, h)
+        vs = self._container.add_stream("libx264", rate=self._fps)
+        vs.width, vs.height = w, h
+        vs.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+        vs.time_base = 1 / self._fps
+        vs.options = {"crf": str(self._crf), "preset": "veryfast"}
+        if self._live:
+            vs.options = {"crf": str(self._crf), "preset": "ultrafast", "tune": "zerolatency"}
+        self._video = vs
+
+    def _mux_audio_until(self, seconds: Fraction | None) -> None:
+        if self._audio_packets is None:
+            return
+        while True:
+            packet = self._pending if self._pending is not None else next(self._audio_packets,
+                                                                            None)
+            self._pending = None
+            if packet is None:
+                self._audio_packets = None
+                return
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            if seconds is not None and packet.pts is not None and \
+                    packet.pts * packet.time_base > seconds:
+                self._pending = packet
+                return
+            packet.stream = self._audio_out
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and the audio up to the end of the video; close the file."""
+        if self._container is None:
+            return
+        try:
+            if self._video is not None:
+                for packet in self._video.encode():
+                    self._container.mux(packet)
+            self._mux_audio_until(Fraction(self.frames) / self._fps)
+        finally:
+            self._container.close()
+            self._container = None
+            if self._audio_in is not None:
+                self._audio_in.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

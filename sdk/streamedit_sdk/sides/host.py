@@ -1,0 +1,133 @@
+"""The host side: :class:`~streamedit_sdk.sides.base.ArrayOps` with numpy, OpenCV and the
+multi-threaded C++ kernels."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from streamedit_sdk import kernels
+from streamedit_sdk.backends.base import Backend
+from streamedit_sdk.frames import paste, resize_to
+from streamedit_sdk.maps import identity_map, resize_map, uncertain_fraction
+
+
+class HostOps:
+    """:class:`~streamedit_sdk.sides.base.ArrayOps` with numpy, OpenCV and the multi-threaded C++ kernels.
+
+    ``num_threads``: C++ kernel threads (0: all cores)."""
+
+    name = "host"
+    resizes_uploads = False
+
+    def __init__(self, num_threads: int = 0) -> None:
+        self.num_threads = num_threads
+
+    def upload_frame(self, rgb: np.ndarray,
+                     work: np.ndarray | tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        return rgb, resize_to(rgb, *work) if isinstance(work, tuple) else work
+
+    def download_frame(self, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    def from_host(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def to_host(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def download_later(self, *arrays: np.ndarray | None
+                       ) -> Callable[[], tuple[np.ndarray | None, ...]]:
+        return lambda: arrays
+
+    def identity_map(self, height: int, width: int) -> np.ndarray:
+        return identity_map(height, width)
+
+    def resize_image(self, image: np.ndarray, width: int, height: int) -> np.ndarray:
+        return resize_to(image, width, height)
+
+    def resize_map(self, small: np.ndarray, width: int, height: int) -> np.ndarray:
+        return resize_map(small, width, height)
+
+    def grid_sample(self, src, at, fallback=None, valid=None, border="replicate"):
+        return kernels.grid_sample(src, at, fallback=fallback, valid=valid, border=border,
+                                   num_threads=self.num_threads)
+
+    def sample_where(self, out, src, at, fallback, mask):
+        # few pixels (what an old reference did not see), so only they are sampled
+        idx = np.flatnonzero(mask)  # (flat indices: much faster than a bool mask)
+        if idx.size:
+            c = out.shape[2]
+            out.reshape(-1, c)[idx] = self.grid_sample(
+                src, at.reshape(-1, 2)[idx][:, None],
+                fallback=fallback.reshape(-1, c)[idx][:, None])[:, 0]
+        return out
+
+    def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> np.ndarray:
+        return kernels.lk_refine(cur, ref, init, iterations=iterations, window=window,
+                                 num_threads=self.num_threads)
+
+    def gaussian_blur(self, field: np.ndarray, sigma: float) -> np.ndarray:
+        if sigma <= 0:
+            return field
+        r = max(1, int(round(3 * sigma)))
+        return cv2.GaussianBlur(field, (2 * r + 1, 2 * r + 1), sigma,
+                                borderType=cv2.BORDER_REFLECT_101)
+
+    def landmark_map(self, points_cur, points_ref, triangles, height, width, fallback):
+        warp = kernels.barycentric_warp(points_cur, points_ref, triangles, height, width,
+                                        num_threads=self.num_threads)
+        holes = warp.mask == 0
+        return paste(warp.map, fallback, holes) if holes.any() else warp.map
+
+    def paste(self, dst, src, mask):
+        return paste(dst, src, mask)
+
+    def subtract(self, edited, rgb):
+        return edited.astype(np.float32) - rgb.astype(np.float32)
+
+    def add_delta(self, frame, delta):
+        out = delta + frame
+        out += 0.5
+        return np.clip(out, 0, 255, out=out).astype(np.uint8)
+
+    def gray(self, rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1 / 255)
+
+    def network_image(self, rgb: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32) * (1 / 255)
+
+    def nchw(self, a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[None, None] if a.ndim == 2 else a.transpose(2, 0, 1)[None])
+
+    def hwc(self, t: np.ndarray) -> np.ndarray:
+        return t[0, 0] if t.shape[1] == 1 else t[0].transpose(1, 2, 0)
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return np.exp(a)
+
+    def scale_displacement(self, delta: np.ndarray, width: int, height: int) -> np.ndarray:
+        h, w = delta.shape[:2]
+        out = cv2.resize(delta, (width, height), interpolation=cv2.INTER_LINEAR)
+        out *= np.array([width / w, height / h], np.float32)
+        return out
+
+    def infer(self, network: Backend, feeds: dict[str, np.ndarray],
+              outputs: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+        return network.infer(feeds)
+
+    def any(self, mask) -> bool:
+        return bool(mask.any())
+
+    def fraction_above(self, sigma, region, threshold) -> float:
+        return uncertain_fraction(sigma, region, threshold)
+
+    def as_uint8(self, mask):
+        return mask.view(np.uint8)
+
+    def all_finite(self, *arrays) -> bool:
+        # a sum is not finite when any term is not (NaN propagates, inf - inf is NaN); one
+        # pass instead of a boolean image per array
+        return all(np.isfinite(a.sum(dtype=np.float64)) for a in arrays)

@@ -1,0 +1,263 @@
+"""The editor's array operations on torch tensors: the CUDA kernels on the GPU, one stream.
+
+Frames come in as host numpy arrays and are uploaded once through a pinned staging buffer
+(asynchronous copy); everything after that (landmark warp, the networks, grid-samples,
+resizes) is queued on torch's current CUDA stream, and only the output frame is copied back,
+through a second pinned buffer. On ``device="cpu"`` the same code runs on CPU tensors with the
+C++ kernels: the device path's reference, and how CI tests it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from streamedit_sdk import kernels
+from streamedit_sdk.backends.base import Backend
+from streamedit_sdk.sides.host import HostOps
+from streamedit_sdk.errors import BackendUnavailableError
+
+
+class TorchOps:
+    """:class:`~streamedit_sdk.sides.base.ArrayOps` on torch tensors on ``device``."""
+
+    resizes_uploads = True
+
+    def __init__(self, device: str = "cuda", num_threads: int = 0) -> None:
+        import torch
+        from torch.nn import functional
+
+        self.torch = torch
+        self._f = functional
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        if self.cuda and not torch.cuda.is_available():
+            raise BackendUnavailableError("the GPU backends need a CUDA build of torch and a visible GPU "
+                               "(torch.cuda.is_available() is False): use ort-cpu")
+        if self.cuda and not kernels.cuda_available():
+            raise BackendUnavailableError("streamedit_sdk was built without its CUDA kernels (or sees no "
+                               "GPU): reinstall with nvcc on PATH, or use ort-cpu")
+        self.name = self.device.type
+        self._host = HostOps(num_threads)
+        self._staging: dict[tuple, tuple[Any, Any]] = {}  # (shape, dtype, way) -> buffer, event
+        self._grids: dict[tuple[int, int], Any] = {}
+        self._mesh: tuple[Any, Any, Any] | None = None  # (triangles object, device tris, ref)
+        self._region: tuple[np.ndarray, Any] | None = None  # (host mask, its device copy)
+
+    # -- transfers --------------------------------------------------------------------------
+    def upload_frame(self, rgb: np.ndarray,
+                     work: np.ndarray | tuple[int, int]) -> tuple[Any, Any]:
+        frame = self._upload(rgb)
+        width, height = work if isinstance(work, tuple) else (work.shape[1], work.shape[0])
+        return frame, self.resize_image(frame, width, height)
+
+    def _upload(self, a: np.ndarray) -> Any:
+        t = self.torch
+        a = np.ascontiguousarray(a)
+        if not self.cuda:
+            return t.from_numpy(a.copy())
+        pinned, done = self._pinned(a.shape, a.dtype, "up")
+        done.synchronize()  # the previous frame's copy out of this buffer has finished
+        pinned.numpy()[...] = a
+        out = t.empty(a.shape, dtype=pinned.dtype, device=self.device)
+        out.copy_(pinned, non_blocking=True)
+        done.record()
+        return out
+
+    def download_frame(self, frame: Any) -> np.ndarray:
+        if not self.cuda:
+            return frame.numpy()
+        pinned, done = self._pinned(tuple(frame.shape), np.uint8, "down")
+        pinned.copy_(frame, non_blocking=True)
+        done.record()
+        done.synchronize()
+        return pinned.numpy().copy()
+
+    def _pinned(self, shape: tuple, dtype: np.dtype, way: str) -> tuple[Any, Any]:
+        key = (tuple(shape), np.dtype(dtype).str, way)
+        if key not in self._staging:
+            t = self.torch
+            buf = t.empty(key[0], dtype=t.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True)
+            self._staging[key] = (buf, t.cuda.Event())
+        return self._staging[key]
+
+    def from_host(self, a: np.ndarray) -> Any:
+        return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def to_host(self, a: Any) -> np.ndarray:
+        return a.cpu().numpy()
+
+    def download_later(self, *arrays: Any) -> Callable[[], tuple[np.ndarray | None, ...]]:
+        if not self.cuda:
+            return lambda: tuple(None if a is None else a.numpy() for a in arrays)
+        t = self.torch
+        # torch's pinned-memory allocator caches blocks, so a replacement does not pin anew
+        pinned = [None if a is None else t.empty(a.shape, dtype=a.dtype, pin_memory=True)
+                  for a in arrays]
+        for host, a in zip(pinned, arrays):
+            if a is not None:
+                host.copy_(a, non_blocking=True)
+        done = t.cuda.Event()
+        done.record()
+
+        def fetch() -> tuple[np.ndarray | None, ...]:
+            done.synchronize()
+            return tuple(None if p is None else p.numpy() for p in pinned)
+        return fetch
+
+    # -- geometry ---------------------------------------------------------------------------
+    def identity_map(self, height: int, width: int) -> Any:
+        key = (height, width)
+        if key not in self._grids:  # cached: callers never write into it
+            t = self.torch
+            ys, xs = t.meshgrid(t.arange(height, dtype=t.float32, device=self.device),
+                                t.arange(width, dtype=t.float32, device=self.device),
+                                indexing="ij")
+            self._grids[key] = t.stack([xs, ys], -1).contiguous()
+        return self._grids[key]
+
+    def resize_image(self, image: Any, width: int, height: int) -> Any:
+        h, w = image.shape[:2]
+        if (h, w) == (height, width):
+            return image
+        x = image.float()
+        x = (x[None, None] if x.ndim == 2 else x.permute(2, 0, 1)[None])
+        shrink = width < w and height < h
+        x = self._f.interpolate(x, size=(height, width), mode="area" if shrink else "bilinear",
+                                **({} if shrink else {"align_corners": False}))
+        x = x[0, 0] if image.ndim == 2 else x[0].permute(1, 2, 0)
+        if image.dtype == self.torch.uint8:
+            x = (x + 0.5).clamp_(0, 255).to(self.torch.uint8)
+        elif image.dtype == self.torch.bool:
+            x = x >= 0.5
+        return x.contiguous()
+
+    def resize_map(self, small: Any, width: int, height: int) -> Any:
+        h, w = small.shape[:2]
+        if (h, w) == (height, width):
+            return small
+        sx, sy = width / w, height / h
+        # scalars only: a tensor of constants would be a host-to-device copy, which a CUDA
+        # graph cannot record
+        x = self.torch.stack([small[..., 0] * sx + (0.5 * sx - 0.5),
+                           small[..., 1] * sy + (0.5 * sy - 0.5)])[None]
+        x = self._f.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+        return x[0].permute(1, 2, 0).contiguous()
+
+    def scale_displacement(self, delta: Any, width: int, height: int) -> Any:
+        """A (h, w, 2) displacement field (px) at another size: resized and scaled."""
+        h, w = delta.shape[:2]
+        out = self.resize_image(delta, width, height)
+        return self.torch.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
+
+    # -- kernels ----------------------------------------------------------------------------
+    def _stream(self) -> int:
+        return self.torch.cuda.current_stream(self.device).cuda_stream
+
+    def grid_sample(self, src, at, fallback=None, valid=None, border="replicate"):
+        if not self.cuda:
+            out = self._host.grid_sample(*(None if a is None else a.numpy()
+                                           for a in (src, at, fallback, valid)), border=border)
+            return self.torch.from_numpy(out)
+        return kernels.grid_sample(src, at, fallback=fallback, valid=valid, border=border,
+                                   stream=self._stream())
+
+    def sample_where(self, out, src, at, fallback, mask):
+        sampled = self.grid_sample(src, at, fallback=fallback)
+        return self.torch.where(mask[..., None], sampled, out)
+
+    def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Any:
+        """:func:`streamedit_sdk.kernels.lk_refine` (CUDA kernel on the GPU)."""
+        if not self.cuda:
+            return self.torch.from_numpy(kernels.lk_refine(
+                cur.numpy(), ref.numpy(), init.numpy(), iterations=iterations, window=window,
+                num_threads=self._host.num_threads))
+        return kernels.lk_refine(cur.contiguous(), ref.contiguous(), init.contiguous(),
+                                 iterations=iterations, window=window, stream=self._stream())
+
+    def gaussian_blur(self, field: Any, sigma: float) -> Any:
+        """(h, w, C) float32 blurred per channel (separable, radius 3 sigma, borders
+        reflected without repeating the edge pixel, as OpenCV's default)."""
+        if sigma <= 0:
+            return field
+        t, f = self.torch, self._f
+        r = max(1, int(round(3 * sigma)))
+        x = t.arange(-r, r + 1, dtype=t.float32, device=field.device)
+        k = t.exp(-0.5 * (x / sigma) ** 2)
+        k = k / k.sum()
+        c = field.shape[2]
+        h, w = field.shape[:2]
+        y = field.permute(2, 0, 1)[None]
+        y = f.pad(y, (r, r, r, r), mode="reflect" if min(h, w) > r else "replicate")
+        y = f.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        y = f.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+        return y[0].permute(1, 2, 0).contiguous()
+
+    def landmark_map(self, points_cur, points_ref, triangles, height, width, fallback):
+        if not self.cuda:
+            out = self._host.landmark_map(points_cur, points_ref, triangles, height, width,
+                                          fallback.numpy())
+            return self.torch.from_numpy(np.ascontiguousarray(out))
+        if self._mesh is None or self._mesh[0] is not triangles:  # one upload per reference
+            self._mesh = (triangles, self.from_host(triangles), self.from_host(points_ref))
+        _, tris, ref = self._mesh
+        cur = self.torch.from_numpy(np.ascontiguousarray(points_cur, np.float32)).to(
+            self.device, non_blocking=True)
+        warp = kernels.barycentric_warp(cur, ref, tris, height, width, stream=self._stream())
+        return self.torch.where((warp.mask == 0)[..., None], fallback, warp.map)
+
+    # -- networks ---------------------------------------------------------------------------
+    def gray(self, rgb: Any) -> Any:
+        x = rgb.float()
+        return (x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114) * (1 / 255)
+
+    def network_image(self, rgb: Any) -> Any:
+        return (rgb.permute(2, 0, 1)[None].float() * (1 / 255)).contiguous()
+
+    def nchw(self, a: Any) -> Any:
+        return (a[None, None] if a.ndim == 2 else a.permute(2, 0, 1)[None]).contiguous()
+
+    def hwc(self, t: Any) -> Any:
+        return t[0, 0] if t.shape[1] == 1 else t[0].permute(1, 2, 0)
+
+    def exp(self, a: Any) -> Any:
+        return a.exp()
+
+    def infer(self, network: Backend, feeds: dict[str, Any],
+              outputs: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+        t = self.torch
+        out = {name: t.empty(shape, dtype=t.float32, device=self.device)
+               for name, shape in outputs.items()}
+        network.infer_device(feeds, out)
+        return out
+
+    # -- element-wise -----------------------------------------------------------------------
+    def paste(self, dst, src, mask):
+        return self.torch.where(mask[..., None] if dst.ndim == 3 else mask, src, dst)
+
+    def subtract(self, edited, rgb):
+        return edited.float() - rgb.float()
+
+    def add_delta(self, frame, delta):
+        return (delta + frame + 0.5).clamp_(0, 255).to(self.torch.uint8)
+
+    def any(self, mask) -> bool:
+        return bool(mask.any())
+
+    def fraction_above(self, sigma, region, threshold) -> Any:
+        bad = sigma > threshold
+        if region is None:
+            return bad.float().mean()
+        if self._region is None or self._region[0] is not region:  # reused for some frames
+            self._region = (region, self.from_host(region))
+        r = self._region[1]
+        n = r.sum()
+        return self.torch.where(n > 0, (bad & r).sum() / n.clamp(min=1), bad.float().mean())
+
+    def as_uint8(self, mask):
+        return mask.view(self.torch.uint8)
+
+    def all_finite(self, *arrays) -> Any:
+        t = self.torch
+        return t.stack([t.isfinite(a.sum(dtype=t.float64)) for a in arrays]).all()
