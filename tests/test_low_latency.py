@@ -71,7 +71,7 @@ def test_low_latency_config():
 def _spy(monkeypatch, ed):
     """Record what the tracker returned, frame by frame, and what each warp used."""
     tracked, warped = [], []
-    track = ed._tracker.track
+    track = ed._observer.trackers[0].track
 
     def recording_track(work):
         out = track(work)
@@ -83,7 +83,7 @@ def _spy(monkeypatch, ed):
         return real_warp(mesh, landmarks, *args)
 
     real_warp = ops.landmark_map
-    monkeypatch.setattr(ed._tracker, "track", recording_track)
+    monkeypatch.setattr(ed._observer.trackers[0], "track", recording_track)
     monkeypatch.setattr(ops, "landmark_map", recording_warp)
     return tracked, warped
 
@@ -99,7 +99,7 @@ def test_lagged_landmarks_warp_with_the_frame_before(monkeypatch, frames, lagged
             assert used is tracked[source], f"frame {t}"
         # the frame taken as a new reference (6) keeps its own landmarks as the mesh
         assert results[6].replaced
-        assert np.array_equal(ed._ref.mesh.points_ref[:NUM_LANDMARKS], tracked[6])
+        assert np.array_equal(ed._refs.current.mesh.points_ref[:NUM_LANDMARKS], tracked[6])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

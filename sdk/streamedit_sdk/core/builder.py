@@ -22,6 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from streamedit_sdk.core import ops
+from streamedit_sdk.core.match import FrameMatch
+from streamedit_sdk.core.observe import resolved
 from streamedit_sdk.sides.base import ArrayOps
 from streamedit_sdk.config import ReplacementConfig
 from streamedit_sdk.correspondence.base import CorrespondenceModel
@@ -65,38 +67,30 @@ class ReferenceBuilder:
         self.pending: NewReference | None = None
         self._provisional = False  # the pending reference's provisional form is in use
 
-    def start(self, index: int, ref: ops.Reference, carried: ops.CarriedEdit, corr_map: Any,
-              full_map: Any, sigma: Any, frame: Any, work: Any, rgb: np.ndarray,
-              output: Any, output_host: np.ndarray,
-              landmarks: Callable[[], np.ndarray | None]) -> None:
-        """Start making frame ``index`` the reference.
-
-        ref: the current reference; carried, corr_map (work px), full_map (full-size px),
-        sigma (H, W): the frame's match to it; frame, work: the frame on the editor's side
-        (the host ones may be the caller's buffers: ``rgb`` replaces them); rgb (H, W, 3)
-        uint8: the frame on the host; output, output_host (H, W, 3) uint8: its edited output
-        on the editor's side and on the host; landmarks: returns its own landmarks (work px;
-        called on the worker, where it may wait for the frame's face mesh).
-        """
+    def start(self, index: int, ref: ops.Reference, match: FrameMatch) -> None:
+        """Start making frame ``index``, matched against the current reference ``ref`` as
+        ``match``, the reference. Its host frame is copied (the caller may reuse its buffers);
+        its own landmarks are read on the worker, where they may wait for its face mesh."""
         xp, cfg = self._xp, self._cfg
+        carried, frame, work, rgb = match.carried, match.frame, match.work, match.obs.rgb
         if carried.delta is None:
-            carried = ops.carry_edit(ref, corr_map, full_map, xp)
+            carried = ops.carry_edit(ref, match.corr_map, match.full_map, xp)
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
                 ref.origin, carried, work, self._model))
-        unseen = sigma > cfg.inpaint_sigma
+        unseen = match.sigma > cfg.inpaint_sigma
         fetch = xp.download_later(carried.delta, carried.known, unseen)
         own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies
-        shown = output_host.copy()
+        shown = match.edited.copy()
         build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown)
         wh, ww = carried.to_origin_work.shape[:2]
-        triangulate = partial(_mesh_of, landmarks, ww, wh)
+        triangulate = partial(_mesh_of, match.obs.own_landmarks, ww, wh)
         provisional = None
         if self._pool is not None:
             mesh = self._pool.submit(triangulate)  # first: the next frame needs it
             built = self._pool.submit(build)
             _, known_work = ops.known_after_replacement(carried.known, unseen, (ww, wh), xp)
-            provisional = (shown if output is output_host else output, shown,
+            provisional = (shown if match.output is match.edited else match.output, shown,
                            (ref.origin, carried.to_origin_work, known_work))
         else:
             mesh, built = resolved(triangulate()), resolved(build())
@@ -174,10 +168,3 @@ class ReferenceBuilder:
 def _mesh_of(landmarks: Callable[[], np.ndarray | None], width: int,
              height: int) -> WarpMesh | None:
     return ops.reference_mesh(landmarks(), width, height)
-
-
-def resolved(value: Any) -> Future:
-    """A future already done, holding ``value``."""
-    future: Future = Future()
-    future.set_result(value)
-    return future

@@ -1,0 +1,79 @@
+"""One frame matched against the reference and the edit carried onto it: the frame's model work.
+
+:func:`match_frame` runs the per-frame operations in order (upload, landmark warp, the
+correspondence model, propagation, uncertainty, download) and returns one
+:class:`FrameMatch`, the record a reference replacement starts from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.core import ops
+from streamedit_sdk.core.observe import Observation
+from streamedit_sdk.correspondence.base import CorrespondenceModel
+from streamedit_sdk.sides.base import Array, ArrayOps, HostImage
+from streamedit_sdk.timing import Timer
+
+
+@dataclass(frozen=True)
+class FrameMatch:
+    """A frame matched against its reference (arrays on the editor's side unless host).
+
+    obs: the frame's observation; frame, work: the frame uploaded, full and work size;
+    corr_map: (h, w, 2) float32 current -> reference, work px; full_map: the same at full
+    size (H, W, 2), full-size px; carried: the edit traced to the origin; output: (H, W, 3)
+    uint8 the edited frame; edited: its host copy; sigma: (H, W) float32 Laplace scale;
+    fraction: the uncertain share of the ARR region; finite: False when the model returned
+    NaN or infinite values (the frame is then passed through).
+    """
+
+    obs: Observation
+    frame: Array
+    work: Array
+    corr_map: Array
+    full_map: Array
+    carried: ops.CarriedEdit
+    output: Array
+    edited: HostImage
+    sigma: Array
+    fraction: float
+    finite: bool
+
+
+def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
+                obs: Observation, prior: Array | None, config: EditorConfig,
+                timer: Timer) -> FrameMatch:
+    """Match ``obs`` against ``ref`` and carry the edit (paper §3.1 and §3.3).
+
+    ``prior``: the previous frame's map (work size), the landmark warp's fallback where no
+    triangle covers a pixel and the whole initial map without landmarks; None: identity.
+    Timer stages: upload, landmark_warp, the model's own, propagation, uncertainty, download
+    (the frame's one wait for the device).
+    """
+    h, w = obs.rgb.shape[:2]
+    ww, wh = obs.size
+    with timer.stage("upload"):
+        frame, work = xp.upload_frame(obs.rgb, obs.size if obs.work is None else obs.work)
+    prior = prior if prior is not None else xp.identity_map(wh, ww)
+    with timer.stage("landmark_warp"):
+        if obs.landmarks is not None and ref.mesh is not None:
+            init = ops.landmark_map(ref.mesh, obs.landmarks, wh, ww, prior, xp)
+        else:
+            init = prior
+    corr = model.predict(work, ref.features, init, obs.landmarks)
+    with timer.stage("propagation"):
+        full_map = xp.resize_map(corr.map, w, h)
+        carried = ops.carry_edit(ref, corr.map, full_map, xp,
+                                 delta=config.mode == "residual")
+        output = ops.propagate(ref, carried, full_map, frame, config.mode, xp)
+    with timer.stage("uncertainty"):
+        pending = xp.fraction_above(corr.sigma, obs.region, config.replacement.pixel_sigma)
+        finite = xp.all_finite(corr.map, corr.sigma)
+        sigma = xp.resize_image(corr.sigma, w, h)
+    with timer.stage("download"):
+        edited = xp.download_frame(output)
+    finite = bool(finite)
+    return FrameMatch(obs, frame, work, corr.map, full_map, carried, output, edited, sigma,
+                      float(pending) if finite else 0.0, finite)
