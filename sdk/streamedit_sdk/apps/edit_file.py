@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from streamedit_sdk.apps.progress import track
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.errors import VideoError
@@ -88,7 +89,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
             fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
 
             def feed():
-                for frame in _progress(reader, total, progress, Path(input).name):
+                for frame in track(reader, Path(input).name, total, enabled=progress):
                     fed.append(frame)
                     yield frame
 
@@ -116,10 +117,3 @@ def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     if right.shape != left.shape:
         right = cv2.resize(right, (left.shape[1], left.shape[0]))
     return np.concatenate([left, right], axis=1)
-
-
-def _progress(frames, total: int | None, enabled: bool, name: str):
-    if not enabled:
-        return frames
-    from tqdm import tqdm
-    return tqdm(frames, total=total, unit="frame", desc=name, leave=False)

@@ -1,4 +1,4 @@
-"""A portrait clip with known motion: scikit-image's astronaut photo, head moved by smooth warps.
+"""A portrait clip with known motion: the astronaut photo, head moved by smooth warps.
 
 Frame t is ``photo`` sampled at ``true_map(t)``, so that map *is* the exact correspondence
 current -> reference (frame 0 = the photo). Tests and the demo use it as ground truth.
@@ -7,6 +7,7 @@ current -> reference (frame 0 = the photo). Tests and the demo use it as ground 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import cv2
 import numpy as np
@@ -15,12 +16,14 @@ from streamedit_sdk.maps import identity_map
 
 
 def astronaut() -> np.ndarray:
-    """The astronaut photo, (512, 512, 3) RGB uint8 (ships with scikit-image)."""
-    try:
-        from skimage import data
-    except ImportError as exc:
-        raise ImportError("the demo clip needs scikit-image: pip install scikit-image") from exc
-    return np.ascontiguousarray(data.astronaut())
+    """The astronaut photo, (512, 512, 3) RGB uint8: scikit-image's ``data.astronaut()``,
+    shipped here as a lossless PNG (public domain, NASA; see ``data/README.md``)."""
+    bgr = cv2.imread(str(resources.files("streamedit_sdk") / "apps" / "data" / "astronaut.png"),
+                     cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError("streamedit_sdk/apps/data/astronaut.png is missing: reinstall "
+                                "streamedit-sdk")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 @dataclass(frozen=True)

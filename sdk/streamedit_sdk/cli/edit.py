@@ -6,9 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from streamedit_sdk.cli.options import USER_ERRORS, add_correspondence_options, add_low_latency_option, fail, fraction, frame_index, positive_int
+from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
+                                        editor_config, editor_defaults, fail, fraction,
+                                        frame_index, positive_int)
 from streamedit_sdk.cli.prompt import add_prompt_options, prompt_edit
-from streamedit_sdk.config import BACKENDS, MODES, EditorConfig, ReplacementConfig
+from streamedit_sdk.config import BACKENDS, MODES
 
 log = logging.getLogger("streamedit")
 
@@ -18,18 +20,9 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     from streamedit_sdk.apps.edit_file import edit_video
 
     try:
-        config = EditorConfig(
-            backend=args.backend, mode=args.mode or default_mode(args.sticker is not None),
-            work_side=args.work_side, correspondence=args.correspondence,
-            model_dir=args.model_dir,
-            replacement=ReplacementConfig(enabled=not args.no_replace,
-                                          interval=args.replace_every or 0,
-                                          replace_above=args.replace_above,
-                                          rearm_below=min(args.replace_above / 2, 0.06)))
-        if args.low_latency:
-            config = config.low_latency()
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
                         sticker_at=args.sticker_at, prompt=prompt_edit(args))
+        config = editor_config(args, spec)
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
                              progress=not args.quiet)
@@ -51,12 +44,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"side by side: {out.compare.resolve()}")
     print(f"frame strip:  {out.strip.resolve()}")
     return 0
-
-
-def default_mode(sticker: bool) -> str:
-    """A sticker is a local edit: carrying its difference keeps the rest of the face live
-    (mouths open, eyes blink); whole-frame edits (styles, edited images) carry the pixels."""
-    return "residual" if sticker else "replace"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -100,6 +87,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", type=Path, metavar="FILE",
                    help="also write a side-by-side video, input | output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    editor_defaults(p)
     p.set_defaults(func=_cmd_edit)
 
     p = sub.add_parser("demo", help="make a short clip, pin a sticker on it, write the videos "

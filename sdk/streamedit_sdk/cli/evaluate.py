@@ -8,18 +8,18 @@ import json
 import logging
 from pathlib import Path
 
-from streamedit_sdk.cli.options import USER_ERRORS, add_correspondence_options, add_low_latency_option, fail, fraction, positive_int, size
-from streamedit_sdk.config import BACKENDS, EditorConfig, ReplacementConfig, placement
+from streamedit_sdk.apps.progress import track
+from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
+                                        editor_config, editor_defaults, fail, fraction,
+                                        positive_int, size)
+from streamedit_sdk.config import BACKENDS, placement
 
 log = logging.getLogger("streamedit")
 
 
-def _tqdm(enabled: bool):
+def _progress(enabled: bool):
     def wrap(frames, desc: str, total: int | None):
-        if not enabled:
-            return frames
-        from tqdm import tqdm
-        return tqdm(frames, total=total, unit="frame", desc=desc, leave=False)
+        return track(frames, desc, total, enabled=enabled)
     return wrap
 
 
@@ -35,15 +35,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from streamedit_sdk.apps.eval import evaluate, plot, write_csv
 
     try:
-        config = EditorConfig(
-            mode="replace", work_side=args.work_side, correspondence=args.correspondence,
-            model_dir=args.model_dir, backend=args.backend,
-            replacement=ReplacementConfig(replace_above=args.replace_above,
-                                          rearm_below=min(args.replace_above / 2, 0.06)))
-        if args.low_latency:
-            config = config.low_latency()
+        config = editor_config(args)
         report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
-                          style=args.style, progress=_tqdm(not args.quiet))
+                          style=args.style, progress=_progress(not args.quiet))
     except USER_ERRORS as exc:
         return fail("eval", str(exc))
     print(report.table())
@@ -118,6 +112,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="ARR threshold of the arr run (default 0.12)")
     add_low_latency_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    editor_defaults(p)
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser(

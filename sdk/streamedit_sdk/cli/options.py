@@ -6,6 +6,8 @@ import argparse
 import re
 import sys
 
+from streamedit_sdk.config import EditorConfig, ReplacementConfig
+from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import BackendUnavailableError
 
 # Errors a user can fix: printed as one line, exit status 2 (no traceback).
@@ -71,3 +73,32 @@ def add_low_latency_option(p) -> None:
                    "reference gets its inpainted edit 3 frames after it is taken (made on a "
                    "worker thread meanwhile), and the face mesh follows one face (its face "
                    "detector runs only when the face is lost)")
+
+
+# What a command that has no such option runs with (argparse defaults, set per command).
+EDITOR_DEFAULTS = {"backend": "ort-cpu", "mode": None, "work_side": 512,
+                   "correspondence": "ppce", "model_dir": None, "replace_above": 0.12,
+                   "replace_every": None, "no_replace": False, "low_latency": False}
+
+
+def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> EditorConfig:
+    """The one mapping of command-line options to an :class:`EditorConfig`.
+
+    ``spec``: the edit, whose kind picks the mode when ``--mode`` is not given (a sticker is
+    carried as a residual, whole-frame edits as pixels); None: replace. The ARR hysteresis
+    re-arms at half the replacement threshold, at most 0.06.
+    """
+    mode = args.mode or (spec.default_mode if spec is not None else "replace")
+    config = EditorConfig(
+        backend=args.backend, mode=mode, work_side=args.work_side,
+        correspondence=args.correspondence, model_dir=args.model_dir,
+        replacement=ReplacementConfig(enabled=not args.no_replace,
+                                      interval=args.replace_every or 0,
+                                      replace_above=args.replace_above,
+                                      rearm_below=min(args.replace_above / 2, 0.06)))
+    return config.low_latency() if args.low_latency else config
+
+
+def editor_defaults(p: argparse.ArgumentParser) -> None:
+    """Give ``p`` every editor option it does not declare, at its default."""
+    p.set_defaults(**{k: v for k, v in EDITOR_DEFAULTS.items() if p.get_default(k) is None})

@@ -8,12 +8,12 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from streamedit_sdk.cli.options import USER_ERRORS, add_low_latency_option, fail, positive_int, size
-from streamedit_sdk.config import BACKENDS, MODES, EditorConfig
+from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, editor_config,
+                                        editor_defaults, fail, positive_int, size)
+from streamedit_sdk.config import BACKENDS, MODES
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
-    from streamedit_sdk.cli.edit import default_mode
     from streamedit_sdk.core.editor import StreamEditor
     from streamedit_sdk.edits.spec import EditSpec
     from streamedit_sdk.apps.stream import AVSink, AVSource, RawSink, RawSource, StreamOptions, StreamRunner, VirtualCamSink, open_control
@@ -27,10 +27,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
                         sticker_at=args.sticker_at)
         options = StreamOptions(policy=args.policy, queue_size=args.queue,
                                 realtime=args.realtime, max_frames=args.max_frames or 0)
-        config = EditorConfig(backend=args.backend,
-                              mode=args.mode or default_mode(args.sticker is not None))
-        if args.low_latency:
-            config = config.low_latency()
+        config = editor_config(args, spec)
         if args.input == "-":
             if args.size is None:
                 raise ValueError("--input - (raw rgb24 frames) needs --size WxH")
@@ -147,4 +144,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="change the edit while streaming: a JSON file to watch, or "
                    "http://127.0.0.1:PORT to serve POST /edit and GET /stats")
     p.add_argument("--stats-json", metavar="FILE", help="also write the statistics as JSON")
+    editor_defaults(p)
     p.set_defaults(func=_cmd_stream)

@@ -44,6 +44,13 @@ class EditSpec:
         if self.style is not None:
             style(self.style)  # unknown names fail here, before any video is decoded
 
+    @property
+    def default_mode(self) -> str:
+        """The propagation mode this kind of edit wants: a sticker is a local edit, and
+        carrying its difference keeps the rest of the face live (mouths open, eyes blink);
+        whole-frame edits (styles, edited images, prompts) carry the pixels."""
+        return "residual" if self.sticker is not None else "replace"
+
     def apply(self, reference: np.ndarray) -> np.ndarray:
         """The edited reference, RGB uint8 like ``reference``."""
         if self.prompt is not None:

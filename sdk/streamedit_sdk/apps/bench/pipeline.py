@@ -39,6 +39,7 @@ from streamedit_sdk import edits
 
 from streamedit_sdk.apps import synthetic
 from streamedit_sdk.apps.baselines import DisBaseline
+from streamedit_sdk.apps.progress import Progress
 from streamedit_sdk.config import EditorConfig, ReplacementConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
@@ -293,16 +294,5 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
     return percentiles(latencies), tuple(worst)
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(enabled: bool, label: str, what: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-    return tqdm(desc=f"{label} {what}", unit="frame", leave=False)
+def _bar(enabled: bool, label: str, what: str) -> Progress:
+    return Progress(f"{label} {what}", enabled=enabled)

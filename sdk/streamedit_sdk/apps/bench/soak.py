@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from streamedit_sdk.apps import synthetic
+from streamedit_sdk.apps.progress import Progress
 from streamedit_sdk.config import EditorConfig, ReplacementConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
@@ -61,7 +62,7 @@ class _LoopSource:
 class _WatchingSink:
     """Discards frames, samples the process at the given frame counts."""
 
-    def __init__(self, checkpoints: tuple[int, ...], start: float, bar=None) -> None:
+    def __init__(self, checkpoints: tuple[int, ...], start: float, bar: Progress) -> None:
         self.samples: list[Sample] = []
         self._checkpoints = set(checkpoints)
         self._start = start
@@ -72,12 +73,10 @@ class _WatchingSink:
         self.frames += 1
         if self.frames in self._checkpoints:
             self.samples.append(sample(self.frames, self._start))
-        if self._bar is not None:
-            self._bar.update(1)
+        self._bar.update(1)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()
 
 
 def run(frames: int = 10_000, size: tuple[int, int] = (512, 512), checkpoint: int = 1_000,
@@ -88,10 +87,7 @@ def run(frames: int = 10_000, size: tuple[int, int] = (512, 512), checkpoint: in
     ``low_latency``: :meth:`EditorConfig.low_latency` (its worker threads are watched too)."""
     clip = [fit(f, *size) for f in synthetic.clip(CYCLE)[0]]
     start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=frames, unit="frame", desc="soak", leave=False)
+    bar = Progress("soak", frames, enabled=progress)
     sink = _WatchingSink((checkpoint, frames), start, bar)
     config = EditorConfig(backend=backend,
                           replacement=ReplacementConfig(interval=replace_every))
