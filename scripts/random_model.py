@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import torch
+
 from streamedit_build.model import PPCE, ModelConfig, save_checkpoint
 from streamedit_build.onnx_export import export_model
 

@@ -10,7 +10,6 @@ import pytest
 
 from streamedit_sdk.perception.geometry import delaunay, frame_anchors
 
-
 CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
                             Path(__file__).resolve().parents[1].parent / "shared" / "clips"))
 

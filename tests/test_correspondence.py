@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 import pytest
 
 from streamedit_sdk.correspondence.flow import FlowCorrespondence
-
-from streamedit_sdk.maps import identity_map
 from streamedit_sdk.kernels import lk_refine
+from streamedit_sdk.maps import identity_map
 
 
 def _texture(rng, h=128, w=128) -> np.ndarray:

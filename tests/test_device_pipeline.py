@@ -12,11 +12,11 @@ import pytest
 import streamedit_sdk as se
 from streamedit_sdk import edits
 from streamedit_sdk.apps import synthetic
-from streamedit_sdk.sides.host import HostOps
 from streamedit_sdk.backends import open_network
 from streamedit_sdk.config import placement
-from streamedit_sdk.perception.landmarks import CHEEK_LEFT, LandmarkTracker
 from streamedit_sdk.correspondence.model_folder import shipped_model_dir
+from streamedit_sdk.perception.landmarks import CHEEK_LEFT, LandmarkTracker
+from streamedit_sdk.sides.host import HostOps
 
 from conftest import face_mesh, smooth_map
 

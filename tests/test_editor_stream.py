@@ -9,8 +9,8 @@ import streamedit_sdk as se
 from streamedit_sdk import edits
 from streamedit_sdk.apps import synthetic
 from streamedit_sdk.core.policy import ReplacementPolicy
-from streamedit_sdk.timing import FrameStages, StageTimer
 from streamedit_sdk.io.video import VideoReader
+from streamedit_sdk.timing import FrameStages, StageTimer
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 
 import streamedit_sdk as se
 from streamedit_sdk.apps import synthetic
-from streamedit_sdk.cli import main
 from streamedit_sdk.apps.eval import METHOD_KEYS, METHODS, REPORT_KEYS, evaluate
 from streamedit_sdk.apps.eval.consistency import WarpingError
+from streamedit_sdk.cli import main
 from streamedit_sdk.io.video import VideoWriter
 
 FRAMES = 20

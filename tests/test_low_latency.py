@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk import edits
-from streamedit_sdk import kernels
-from streamedit_sdk.core import ops
+from streamedit_sdk import edits, kernels
 from streamedit_sdk.apps import synthetic
-from streamedit_sdk.perception.landmarks import NUM_LANDMARKS
+from streamedit_sdk.core import ops
 from streamedit_sdk.io.video import VideoReader
+from streamedit_sdk.perception.landmarks import NUM_LANDMARKS
 
 BACKENDS = ["ort-cpu", "torch-cpu", "torch-cuda"]
 

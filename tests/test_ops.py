@@ -8,9 +8,9 @@ import pytest
 
 from streamedit_sdk.core import ops
 from streamedit_sdk.correspondence.base import ReferenceFeatures
-from streamedit_sdk.maps import identity_map
 from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.kernels import reference as ref_kernels
+from streamedit_sdk.maps import identity_map
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (300, 200), (512, 288)])

@@ -10,7 +10,8 @@ onnx = pytest.importorskip("onnx", reason="export needs onnx (pip install '.[tra
 
 from streamedit_build import losses  # noqa: E402
 from streamedit_build.head import convex_upsample  # noqa: E402
-from streamedit_build.model import PPCE, ModelConfig, load_checkpoint, save_checkpoint  # noqa: E402
+from streamedit_build.model import (PPCE, ModelConfig, load_checkpoint,  # noqa: E402
+                                    save_checkpoint)
 from streamedit_build.onnx_export import (OPSET, check_parity, example_inputs,  # noqa: E402
                                           export_model)
 from streamedit_build.teacher import best_of  # noqa: E402
@@ -124,12 +125,39 @@ def test_export_parity_and_opset(model, tmp_path):
     assert head_inputs == ["feat_cur", "feat_ref", "init_map", "face", "cur_gray", "ref_gray"]
 
 
+@pytest.mark.parametrize("backbone", ["portrait", "dinov2_vits14"])
+def test_torchscript_export_matches_the_modules_at_other_sizes(tmp_path, backbone):
+    """The runtime's torch backends load the traced networks: the trace (made at 256x192)
+    must keep frame sizes dynamic, and the backend must run it without the build package."""
+    from streamedit_sdk.backends.torch import TorchBackend
+
+    torch.manual_seed(1)
+    net = PPCE(ModelConfig(backbone=backbone)).eval()
+    with torch.no_grad():
+        for p in net.head.update.parameters():
+            p.copy_(torch.randn_like(p) * 0.05)
+    export_model(net, tmp_path / "m")
+    backbone_rt = TorchBackend(tmp_path / "m" / "backbone.onnx")
+    head_rt = TorchBackend(tmp_path / "m" / "head.onnx")
+    for h, w in ((144, 256), (200, 136)):
+        image, inputs = example_inputs(net, h, w)
+        with torch.no_grad():
+            want_feats = net.backbone(image).numpy()
+            want_map, want_sigma = (t.numpy() for t in net.head(*inputs))
+        got = backbone_rt.infer({"image": image.numpy()})["features"]
+        names = ("feat_cur", "feat_ref", "init_map", "face", "cur_gray", "ref_gray")
+        out = head_rt.infer({n: t.numpy() for n, t in zip(names, inputs)})
+        np.testing.assert_allclose(got, want_feats, atol=1e-5)
+        np.testing.assert_allclose(out["map"], want_map, atol=1e-4)
+        np.testing.assert_allclose(out["log_sigma"], want_sigma, atol=1e-5)
+
+
 def test_synthetic_pair_is_the_reference_at_its_true_map(rng):
+    import cv2
+
     from streamedit_build.data import ClipFrames, PairMaker
     from streamedit_sdk import kernels
     from streamedit_sdk.apps.synthetic import astronaut
-
-    import cv2
     frame = cv2.resize(astronaut(), (128, 128), interpolation=cv2.INTER_AREA)
     clip = ClipFrames("a", frame[None], np.full((1, 478, 2), np.nan, np.float32))
     pair = PairMaker("ultrafast", lk=1).synthetic(clip, 0, rng)

@@ -11,14 +11,14 @@ import textwrap
 import numpy as np
 import pytest
 
-from streamedit_sdk.errors import ModelFileError
-
-from streamedit_sdk.config import placement
+from streamedit_sdk.apps.synthetic import HeadMotion, astronaut, render
 from streamedit_sdk.backends import open_network
-from streamedit_sdk.backends.tensorrt import EngineMeta, EngineMismatchError, read_engine, write_engine
+from streamedit_sdk.backends.tensorrt import (EngineMeta, EngineMismatchError, read_engine,
+                                              write_engine)
+from streamedit_sdk.config import placement
 from streamedit_sdk.correspondence.factory import open_ppce
 from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
-from streamedit_sdk.apps.synthetic import HeadMotion, astronaut, render
+from streamedit_sdk.errors import ModelFileError
 
 
 def test_shipped_model_is_small_and_complete():
@@ -145,8 +145,8 @@ def test_engine_without_header_is_refused(tmp_path):
 def test_tensorrt_engine_build():
     pytest.importorskip("tensorrt", reason="TensorRT is not installed on this machine")
     pytest.importorskip("pycuda", reason="pycuda is not installed on this machine")
-    from streamedit_sdk.backends.tensorrt import cached_engine
     from streamedit_sdk.backends.netspec import profiles
+    from streamedit_sdk.backends.tensorrt import cached_engine
 
     folder = shipped_model_dir()
     prof = profiles(ModelInfo.load(folder).meta)

@@ -21,9 +21,10 @@ import pytest
 import streamedit_sdk as se
 from streamedit_sdk import edits
 from streamedit_sdk.apps import synthetic
+from streamedit_sdk.apps.stream import (EditRequest, HttpControl, RawSource, StreamOptions,
+                                        StreamRunner, VirtualCamSink, WatchedFile)
 from streamedit_sdk.cli import main
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.apps.stream import EditRequest, HttpControl, RawSource, StreamOptions, StreamRunner, VirtualCamSink, WatchedFile
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 FFMPEG = shutil.which("ffmpeg")

@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="the build side needs torch (pip install '.[train]')")
 
 from streamedit_sdk import cli  # noqa: E402
-from streamedit_sdk.correspondence.factory import open_ppce  # noqa: E402
 from streamedit_sdk.apps.synthetic import clip as synthetic_clip  # noqa: E402
+from streamedit_sdk.correspondence.factory import open_ppce  # noqa: E402
 from streamedit_sdk.io.video import VideoWriter  # noqa: E402
 
 

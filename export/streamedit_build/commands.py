@@ -14,7 +14,7 @@ from streamedit_sdk.correspondence.model_folder import shipped_model_dir
 from streamedit_sdk.io.video import VideoReader
 
 from .data import ClipFrames, load_clip
-from .model import ModelConfig, PPCE, load_checkpoint
+from .model import PPCE, ModelConfig, load_checkpoint
 from .onnx_export import check_parity, export_model
 from .teacher import build_teacher_pool
 from .train import TrainConfig, train

@@ -18,12 +18,13 @@ import cv2
 import numpy as np
 
 from streamedit_sdk import kernels
-from streamedit_sdk.correspondence.flow import FlowCorrespondence
-from streamedit_sdk.maps import identity_map
-from streamedit_sdk.frames import to_work
-from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, LandmarkTracker, WarpMesh, face_hull_mask
 from streamedit_sdk.core.ops import landmark_map
+from streamedit_sdk.correspondence.flow import FlowCorrespondence
+from streamedit_sdk.frames import to_work
 from streamedit_sdk.io.video import VideoReader
+from streamedit_sdk.maps import identity_map
+from streamedit_sdk.perception.landmarks import (NUM_LANDMARKS, LandmarkTracker, WarpMesh,
+                                                 face_hull_mask)
 
 log = logging.getLogger(__name__)
 

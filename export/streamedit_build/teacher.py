@@ -24,8 +24,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from streamedit_sdk.maps import identity_map
-from streamedit_sdk.maps import resize_map
+from streamedit_sdk.maps import identity_map, resize_map
 
 from .data import ClipFrames, PairMaker, load_clip
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streamedit_sdk.backends.tensorrt import cached_engine
 from streamedit_sdk.backends.netspec import profiles
+from streamedit_sdk.backends.tensorrt import cached_engine
 
 
 def build_engines(folder: Path, cache_dir: Path, precision: str = "fp16",

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import losses
 from streamedit_sdk.perception.landmarks import face_hull_mask
 
+from . import losses
 from .data import ClipFrames, Pair, PairMaker
-from .teacher import TeacherPairs
 from .model import PPCE, ModelConfig, load_checkpoint, save_checkpoint
+from .teacher import TeacherPairs
 from .validate import ValidationSet, validate
 
 log = logging.getLogger(__name__)

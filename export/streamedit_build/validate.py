@@ -16,10 +16,9 @@ import cv2
 import numpy as np
 import torch
 
-from streamedit_sdk.maps import identity_map
-from streamedit_sdk.perception.landmarks import face_hull_mask
 from streamedit_sdk.apps.metrics import psnr, spearman
-from streamedit_sdk.maps import resize_map
+from streamedit_sdk.maps import identity_map, resize_map
+from streamedit_sdk.perception.landmarks import face_hull_mask
 from streamedit_sdk.sides.host import HostOps
 
 from . import losses

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.apps import synthetic
+from streamedit_sdk.apps.edit_file import EditSummary, edit_video
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.apps.edit_file import EditSummary, edit_video
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 

@@ -14,9 +14,9 @@ import numpy as np
 from streamedit_sdk.apps.progress import track
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import VideoError
 from streamedit_sdk.io.video import VideoReader, VideoWriter
-from streamedit_sdk.edits.spec import EditSpec
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from streamedit_sdk.backends.base import Backend, TensorSpec
-
 from streamedit_sdk.errors import ModelFileError
 
 log = logging.getLogger(__name__)

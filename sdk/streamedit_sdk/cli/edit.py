@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
-                                        editor_config, editor_defaults, fail, fraction,
-                                        frame_index, positive_int)
+from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
+                                        add_low_latency_option, editor_config, editor_defaults,
+                                        fail, fraction, frame_index, positive_int)
 from streamedit_sdk.cli.prompt import add_prompt_options, prompt_edit
 from streamedit_sdk.config import BACKENDS, MODES
 
@@ -16,8 +16,8 @@ log = logging.getLogger("streamedit")
 
 
 def _cmd_edit(args: argparse.Namespace) -> int:
-    from streamedit_sdk.edits.spec import EditSpec
     from streamedit_sdk.apps.edit_file import edit_video
+    from streamedit_sdk.edits.spec import EditSpec
 
     try:
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,

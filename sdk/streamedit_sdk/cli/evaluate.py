@@ -9,9 +9,9 @@ import logging
 from pathlib import Path
 
 from streamedit_sdk.apps.progress import track
-from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options, add_low_latency_option,
-                                        editor_config, editor_defaults, fail, fraction,
-                                        positive_int, size)
+from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
+                                        add_low_latency_option, editor_config, editor_defaults,
+                                        fail, fraction, positive_int, size)
 from streamedit_sdk.config import BACKENDS, placement
 
 log = logging.getLogger("streamedit")

@@ -14,10 +14,11 @@ from streamedit_sdk.config import BACKENDS, MODES
 
 
 def _cmd_stream(args: argparse.Namespace) -> int:
+    from streamedit_sdk.apps.stream import (AVSink, AVSource, RawSink, RawSource, StreamOptions,
+                                            StreamRunner, VirtualCamSink, open_control)
+    from streamedit_sdk.apps.stream.control import check_control
     from streamedit_sdk.core.editor import StreamEditor
     from streamedit_sdk.edits.spec import EditSpec
-    from streamedit_sdk.apps.stream import AVSink, AVSource, RawSink, RawSource, StreamOptions, StreamRunner, VirtualCamSink, open_control
-    from streamedit_sdk.apps.stream.control import check_control
 
     source = sink = None
     try:

@@ -21,14 +21,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from streamedit_sdk.config import ReplacementConfig
 from streamedit_sdk.core import ops
+from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.core.match import FrameMatch
 from streamedit_sdk.core.observe import resolved
-from streamedit_sdk.sides.base import ArrayOps
-from streamedit_sdk.config import ReplacementConfig
 from streamedit_sdk.correspondence.base import CorrespondenceModel
-from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.perception.landmarks import WarpMesh
+from streamedit_sdk.sides.base import ArrayOps
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import numpy as np
 
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core import ops
-from streamedit_sdk.core.inpaint import EditInpainter, Inpainter, OpenCVInpainter, as_edit_inpainter
+from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
+                                         as_edit_inpainter)
 from streamedit_sdk.core.match import FrameMatch, match_frame
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References

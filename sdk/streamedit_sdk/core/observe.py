@@ -17,8 +17,8 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.frames import to_rgb, to_work, work_size
 from streamedit_sdk.perception.landmarks import LandmarkTracker, face_hull_mask
 from streamedit_sdk.perception.segmentation import PersonSegmenter, ReusedMask
-from streamedit_sdk.timing import Timer
 from streamedit_sdk.sides.base import HostImage
+from streamedit_sdk.timing import Timer
 
 
 @dataclass(frozen=True)

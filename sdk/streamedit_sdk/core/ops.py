@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from streamedit_sdk.sides.base import ArrayOps
-from streamedit_sdk.sides.host import HostOps
-
-from streamedit_sdk.maps import resize_map
+from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, ReferenceFeatures
 from streamedit_sdk.frames import paste
-from streamedit_sdk.core.inpaint import EditInpainter
+from streamedit_sdk.maps import resize_map
 from streamedit_sdk.perception.landmarks import WarpMesh
+from streamedit_sdk.sides.base import ArrayOps
+from streamedit_sdk.sides.host import HostOps
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
            "landmark_map", "resize_map", "carry_edit", "propagate", "retrace_to_origin",

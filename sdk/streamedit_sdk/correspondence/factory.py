@@ -14,8 +14,8 @@ from streamedit_sdk.correspondence.base import CorrespondenceModel
 from streamedit_sdk.correspondence.flow import FlowCorrespondence
 from streamedit_sdk.correspondence.model_folder import ModelInfo, open_networks, shipped_model_dir
 from streamedit_sdk.correspondence.ppce import PPCECorrespondence
-from streamedit_sdk.correspondence.refiners import (DisRefiner, IdentityRefiner,
-                                                    InitialRefiner, PyramidRefiner)
+from streamedit_sdk.correspondence.refiners import (DisRefiner, IdentityRefiner, InitialRefiner,
+                                                    PyramidRefiner)
 from streamedit_sdk.sides import open_side
 from streamedit_sdk.sides.base import ArrayOps
 from streamedit_sdk.timing import NullTimer, Timer

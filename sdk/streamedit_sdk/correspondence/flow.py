@@ -20,6 +20,7 @@ from streamedit_sdk.correspondence.base import Correspondence, ReferenceFeatures
 from streamedit_sdk.maps import identity_map
 from streamedit_sdk.timing import NullTimer, Timer
 
+
 @dataclass(frozen=True)
 class FlowReference(ReferenceFeatures):
     """The weight-free estimator's cache of a reference. gray: (h, w) uint8 at work size."""

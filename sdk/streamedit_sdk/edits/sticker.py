@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamedit_sdk.perception.landmarks import CHEEK_LEFT, CHEEK_RIGHT, FACE_LEFT, FACE_RIGHT, FOREHEAD, face_width
+from streamedit_sdk.perception.landmarks import (CHEEK_LEFT, CHEEK_RIGHT, FACE_LEFT, FACE_RIGHT,
+                                                 FOREHEAD, face_width)
 
 # where -> (landmark index, offset along the face's up direction in face widths)
 STICKER_PLACES: dict[str, tuple[int, float]] = {

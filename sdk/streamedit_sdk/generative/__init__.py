@@ -10,7 +10,8 @@ downloaded unless ``DiffusionSettings(allow_download=True)``.
 ...                      mask=region_mask(frame, "person"), seed=7)
 """
 
-from streamedit_sdk.generative.editors import CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor, blend, landmark_drawing
+from streamedit_sdk.generative.editors import (CONDITIONS, ControlNetEditor, InstructPix2PixEditor,
+                                               PromptEditor, blend, landmark_drawing)
 from streamedit_sdk.generative.inpainter import DiffusionInpainter
 from streamedit_sdk.generative.regions import REGIONS, region_mask
 from streamedit_sdk.generative.spec import EDITORS, PromptEdit

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.frames import resize_to
-from streamedit_sdk.generative.weights import DiffusionSettings, load_pipeline, resolve, torch_device
+from streamedit_sdk.generative.weights import (DiffusionSettings, load_pipeline, resolve,
+                                               torch_device)
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from streamedit_sdk.sides.host import HostOps
 from streamedit_sdk.frames import resize_to
 from streamedit_sdk.generative.editors import blend, run_size
 from streamedit_sdk.generative.weights import DiffusionSettings, load_pipeline, resolve
+from streamedit_sdk.sides.host import HostOps
 
 log = logging.getLogger(__name__)
 

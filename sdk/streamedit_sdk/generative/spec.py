@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamedit_sdk.generative.editors import CONDITIONS, ControlNetEditor, InstructPix2PixEditor, PromptEditor
+from streamedit_sdk.generative.editors import (CONDITIONS, ControlNetEditor, InstructPix2PixEditor,
+                                               PromptEditor)
 from streamedit_sdk.generative.regions import REGIONS, region_mask
 from streamedit_sdk.generative.weights import DiffusionSettings
 

@@ -11,7 +11,6 @@ from typing import BinaryIO, Callable, Iterator, Protocol
 import numpy as np
 
 from streamedit_sdk.errors import VideoError
-
 from streamedit_sdk.io.video import VideoWriter, load_av
 
 log = logging.getLogger(__name__)

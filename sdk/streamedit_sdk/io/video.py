@@ -10,6 +10,7 @@ from typing import Iterator
 
 import cv2
 import numpy as np
+
 from streamedit_sdk.errors import VideoError
 
 log = logging.getLogger(__name__)

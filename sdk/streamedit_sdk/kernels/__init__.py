@@ -40,12 +40,13 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from streamedit_sdk.kernels import reference
+from streamedit_sdk.kernels.arrays import (ArrayInfo, allocate_device, inspect, is_device_array,
+                                           require, require_same_size)
 from streamedit_sdk.kernels.device import cuda_available
 from streamedit_sdk.kernels.device import ext as _ext
 from streamedit_sdk.kernels.device import require_cuda as _require_cuda
 from streamedit_sdk.kernels.device import stream_handle as _stream_handle
 from streamedit_sdk.kernels.refine import lk_refine
-from streamedit_sdk.kernels.arrays import ArrayInfo, allocate_device, inspect, is_device_array, require, require_same_size
 
 __all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "lk_refine", "cuda_available",
            "build_info", "reference"]

@@ -15,8 +15,8 @@ import numpy as np
 
 from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
-from streamedit_sdk.sides.host import HostOps
 from streamedit_sdk.errors import BackendUnavailableError
+from streamedit_sdk.sides.host import HostOps
 
 
 class TorchOps:

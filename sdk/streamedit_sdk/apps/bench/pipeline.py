@@ -33,19 +33,16 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from streamedit_sdk.apps import collector
-
 from streamedit_sdk import edits
-
-from streamedit_sdk.apps import synthetic
+from streamedit_sdk.apps import collector, synthetic
 from streamedit_sdk.apps.baselines import DisBaseline
+from streamedit_sdk.apps.bench import memory
 from streamedit_sdk.apps.progress import Progress
 from streamedit_sdk.config import EditorConfig, ReplacementConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
-from streamedit_sdk.timing import FrameStages, StageStats, StageTimer, percentiles
 from streamedit_sdk.io.video import VideoReader
-from streamedit_sdk.apps.bench import memory
+from streamedit_sdk.timing import FrameStages, StageStats, StageTimer, percentiles
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +60,7 @@ class FrameSource:
 
     def __init__(self, video: str | Path | None = None) -> None:
         if video is None:
-            self.name = "synthetic portrait (scikit-image astronaut, moving head)"
+            self.name = "synthetic portrait (the astronaut photo, moving head)"
             self._frames = synthetic.clip(CYCLE)[0]
         else:
             reader = VideoReader(video)

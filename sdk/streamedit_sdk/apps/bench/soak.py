@@ -12,13 +12,13 @@ from fractions import Fraction
 import numpy as np
 
 from streamedit_sdk.apps import synthetic
+from streamedit_sdk.apps.bench.memory import status_kib
+from streamedit_sdk.apps.bench.pipeline import CYCLE, fit, playback
 from streamedit_sdk.apps.progress import Progress
+from streamedit_sdk.apps.stream import StreamOptions, StreamRunner
 from streamedit_sdk.config import EditorConfig, ReplacementConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.apps.stream import StreamOptions, StreamRunner
-from streamedit_sdk.apps.bench.memory import status_kib
-from streamedit_sdk.apps.bench.pipeline import CYCLE, fit, playback
 
 
 @dataclass(frozen=True)

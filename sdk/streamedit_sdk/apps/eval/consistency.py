@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.core import ops
-from streamedit_sdk.maps import identity_map
 from streamedit_sdk.frames import to_work
+from streamedit_sdk.maps import identity_map
 
 
 class WarpingError:

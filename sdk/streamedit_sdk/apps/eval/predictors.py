@@ -17,12 +17,11 @@ from typing import Iterable, Iterator, Protocol
 import numpy as np
 
 from streamedit_sdk import kernels
-
-from streamedit_sdk.core import ops
 from streamedit_sdk.config import EditorConfig
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.core import ops
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.frames import to_work
+from streamedit_sdk.maps import identity_map
 from streamedit_sdk.perception.landmarks import LandmarkTracker, WarpMesh
 
 

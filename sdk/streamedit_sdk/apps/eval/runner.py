@@ -10,16 +10,16 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from streamedit_sdk import edits
-from streamedit_sdk.config import EditorConfig
-from streamedit_sdk.errors import NoFaceError
-from streamedit_sdk.core.editor import StreamEditor
-from streamedit_sdk.apps.metrics import psnr, spearman, ssim
-from streamedit_sdk.errors import VideoError
-from streamedit_sdk.io.video import VideoReader
-from streamedit_sdk.apps.eval.consistency import WarpingError
 from streamedit_sdk.apps.baselines import DisBaseline
-from streamedit_sdk.apps.eval.predictors import EditorMethod, LandmarkMatcher, Prediction, fixed_interval
+from streamedit_sdk.apps.eval.consistency import WarpingError
+from streamedit_sdk.apps.eval.predictors import (EditorMethod, LandmarkMatcher, Prediction,
+                                                 fixed_interval)
 from streamedit_sdk.apps.eval.report import EvalReport, MethodScores
+from streamedit_sdk.apps.metrics import psnr, spearman, ssim
+from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.errors import NoFaceError, VideoError
+from streamedit_sdk.io.video import VideoReader
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from urllib.parse import urlparse
 import numpy as np
 
 from streamedit_sdk.edits.spec import EditSpec
-
 from streamedit_sdk.io.images import read_image
 
 log = logging.getLogger(__name__)

@@ -27,10 +27,10 @@ from typing import Callable
 import numpy as np
 
 from streamedit_sdk.apps import collector
-from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.apps.stream.control import EditRequest
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.apps.stream.control import EditRequest
+from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.io.streams import Sink, Source
 
 log = logging.getLogger(__name__)
