@@ -16,7 +16,6 @@ import numpy as np
 from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
 from streamedit_sdk.errors import BackendUnavailableError
-from streamedit_sdk.sides.host import HostOps
 
 
 class TorchOps:
@@ -39,7 +38,7 @@ class TorchOps:
             raise BackendUnavailableError("streamedit_sdk was built without its CUDA kernels (or sees no "
                                "GPU): reinstall with nvcc on PATH, or use ort-cpu")
         self.name = self.device.type
-        self._host = HostOps(num_threads)
+        self._num_threads = num_threads  # C++ kernel threads on the CPU (0: all cores)
         self._staging: dict[tuple, tuple[Any, Any]] = {}  # (shape, dtype, way) -> buffer, event
         self._grids: dict[tuple[int, int], Any] = {}
         self._mesh: tuple[Any, Any, Any] | None = None  # (triangles object, device tris, ref)
@@ -152,29 +151,29 @@ class TorchOps:
         return self.torch.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
 
     # -- kernels ----------------------------------------------------------------------------
-    def _stream(self) -> int:
-        return self.torch.cuda.current_stream(self.device).cuda_stream
+    def _kernel(self, fn, *arrays: Any, **kwargs: Any) -> Any:
+        """Call a :mod:`streamedit_sdk.kernels` entry point on tensors of this side: CUDA
+        tensors as they are, on torch's current stream (the CUDA kernels); CPU tensors as
+        numpy views (the C++ kernels), the result back as a tensor. None passes through."""
+        if self.cuda:
+            return fn(*(None if a is None else a.contiguous() for a in arrays),
+                      stream=self.torch.cuda.current_stream(self.device).cuda_stream, **kwargs)
+        out = fn(*(None if a is None else a.contiguous().numpy() for a in arrays),
+                 num_threads=self._num_threads, **kwargs)
+        if isinstance(out, tuple):  # kernels.LandmarkWarp
+            return type(out)(*(self.torch.from_numpy(o) for o in out))
+        return self.torch.from_numpy(out)
 
     def grid_sample(self, src, at, fallback=None, valid=None, border="replicate"):
-        if not self.cuda:
-            out = self._host.grid_sample(*(None if a is None else a.numpy()
-                                           for a in (src, at, fallback, valid)), border=border)
-            return self.torch.from_numpy(out)
-        return kernels.grid_sample(src, at, fallback=fallback, valid=valid, border=border,
-                                   stream=self._stream())
+        return self._kernel(kernels.grid_sample, src, at, fallback, valid, border=border)
 
     def sample_where(self, out, src, at, fallback, mask):
         sampled = self.grid_sample(src, at, fallback=fallback)
         return self.torch.where(mask[..., None], sampled, out)
 
     def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Any:
-        """:func:`streamedit_sdk.kernels.lk_refine` (CUDA kernel on the GPU)."""
-        if not self.cuda:
-            return self.torch.from_numpy(kernels.lk_refine(
-                cur.numpy(), ref.numpy(), init.numpy(), iterations=iterations, window=window,
-                num_threads=self._host.num_threads))
-        return kernels.lk_refine(cur.contiguous(), ref.contiguous(), init.contiguous(),
-                                 iterations=iterations, window=window, stream=self._stream())
+        return self._kernel(kernels.lk_refine, cur, ref, init, iterations=iterations,
+                            window=window)
 
     def gaussian_blur(self, field: Any, sigma: float) -> Any:
         """(h, w, C) float32 blurred per channel (separable, radius 3 sigma, borders
@@ -195,16 +194,12 @@ class TorchOps:
         return y[0].permute(1, 2, 0).contiguous()
 
     def landmark_map(self, points_cur, points_ref, triangles, height, width, fallback):
-        if not self.cuda:
-            out = self._host.landmark_map(points_cur, points_ref, triangles, height, width,
-                                          fallback.numpy())
-            return self.torch.from_numpy(np.ascontiguousarray(out))
         if self._mesh is None or self._mesh[0] is not triangles:  # one upload per reference
             self._mesh = (triangles, self.from_host(triangles), self.from_host(points_ref))
         _, tris, ref = self._mesh
         cur = self.torch.from_numpy(np.ascontiguousarray(points_cur, np.float32)).to(
             self.device, non_blocking=True)
-        warp = kernels.barycentric_warp(cur, ref, tris, height, width, stream=self._stream())
+        warp = self._kernel(kernels.barycentric_warp, cur, ref, tris, height=height, width=width)
         return self.torch.where((warp.mask == 0)[..., None], fallback, warp.map)
 
     # -- networks ---------------------------------------------------------------------------
