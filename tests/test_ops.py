@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from streamedit_sdk.core import ops
-from streamedit_sdk.correspondence.base import ReferenceFeatures
+from streamedit_sdk.correspondence.flow import FlowReference
 from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.kernels import reference as ref_kernels
 from streamedit_sdk.maps import identity_map
@@ -48,7 +48,7 @@ def test_propagate_takes_unknown_pixels_from_the_current_reference():
     origin_edit = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     ref_edit = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    features = ReferenceFeatures(np.zeros((h, w), np.uint8))
+    features = FlowReference(np.zeros((h, w), np.uint8))
     origin = ops.Origin(0, np.zeros((h, w, 3), np.float32), features, origin_edit)
     reference = ops.Reference(5, frame, ref_edit, np.zeros((h, w, 3), np.float32), origin,
                               None, None, None, features)

@@ -95,8 +95,9 @@ def add_commands(sub) -> None:
                    help="teacher pairs drawn from those frames (default 120)")
     p.set_defaults(func=lambda a: _run("fit", a))
 
-    p = sub.add_parser("export", help="export a checkpoint to backbone.onnx + head.onnx, "
-                                      "check onnxruntime against torch (torch)")
+    p = sub.add_parser("export", help="export a checkpoint to backbone.onnx + head.onnx and "
+                                      "their TorchScript twins, check onnxruntime against "
+                                      "torch (torch)")
     p.add_argument("checkpoint", help="a .pt from train or fit")
     p.add_argument("-o", "--output", required=True, help="model folder to write")
     p.add_argument("--tensorrt", action="store_true",

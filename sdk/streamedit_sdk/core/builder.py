@@ -1,14 +1,15 @@
 """Building the reference ARR picked (paper §3.2-3.3), at once or on a worker thread.
 
-The decision to replace is :class:`~.replacement.ReplacementPolicy`'s; this module does the
-work. The device work runs on the frame's thread when frame t is picked: the edit traced to
-the origin, the frame re-matched against it, the downloads started. The host half (the
+The decision to replace is :class:`~.policy.ReplacementPolicy`'s; this module does the work.
+The device work runs on the frame's thread when frame t is picked: the edit traced to the
+origin, the frame re-matched against it, the downloads started. The host half (the
 triangulation of its landmarks, then its edit inpainted where the old reference did not see)
 runs there too with ``swap_delay`` 0, and the new reference takes over at once. With
 ``swap_delay`` d > 0 it runs on the builder's worker thread: frame t + 1 takes the new
-reference with its edit as carried (not inpainted) and frame t + d gets the inpainted edit. Only the edit differs meanwhile: the reference's frame,
-features, mesh and trace to the origin are final from t + 1, so the maps, and the output from
-t + d on, are those of ``swap_delay`` 0.
+reference with its edit as carried (not inpainted) and frame t + d gets the inpainted edit.
+Only the edit differs meanwhile: the reference's frame, features, mesh and trace to the origin
+are final from t + 1, so the maps, and the output from t + d on, are those of ``swap_delay``
+0.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import dataclasses
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from streamedit_sdk.core.match import FrameMatch
 from streamedit_sdk.core.observe import resolved
 from streamedit_sdk.correspondence.base import CorrespondenceModel
 from streamedit_sdk.perception.landmarks import WarpMesh
-from streamedit_sdk.sides.base import ArrayOps
+from streamedit_sdk.sides.base import Array, ArrayOps
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,19 @@ class NewReference:
     rgb: (H, W, 3) uint8 host copy; frame, work: the frame and its work-size version on the
     editor's side; mesh: its :func:`~.ops.reference_mesh`, being made on the worker (first,
     before the inpainting), or done; built: (edited (H, W, 3) uint8 host, trace for
-    :func:`~.ops.encode_reference`), being made on the worker, or done; carried: (the frame's output on the editor's side, its host copy, the trace with
-    the known mask made on the editor's side): the provisional reference, or None with
-    ``swap_delay`` 0.
+    :func:`~.ops.encode_reference`), being made on the worker, or done; carried: (the frame's
+    output on the editor's side, its host copy, the trace with the known mask made on the
+    editor's side): the provisional reference, or None with ``swap_delay`` 0.
     """
 
     index: int
     swap_at: int
     rgb: np.ndarray
-    frame: Any
-    work: Any
+    frame: Array
+    work: Array
     mesh: Future
     built: Future
-    carried: tuple[Any, np.ndarray, tuple[ops.Origin, Any, Any]] | None
+    carried: tuple[Array, np.ndarray, tuple[ops.Origin, Array, Array]] | None
 
 
 class ReferenceBuilder:
@@ -155,9 +156,9 @@ class ReferenceBuilder:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def _build(self, ref: ops.Reference, to_origin_work: Any, fetch: Callable[[], tuple],
+    def _build(self, ref: ops.Reference, to_origin_work: Array, fetch: Callable[[], tuple],
                rgb: np.ndarray, output: np.ndarray
-               ) -> tuple[np.ndarray, tuple[ops.Origin, Any, np.ndarray]]:
+               ) -> tuple[np.ndarray, tuple[ops.Origin, Array, np.ndarray]]:
         """The host half (any thread): the new edit, inpainted where the old reference did
         not see (:func:`~.ops.edit_for_new_reference`)."""
         delta, known, unseen = fetch()

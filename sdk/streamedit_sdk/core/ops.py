@@ -1,7 +1,7 @@
 """The editor's model operations as small typed functions (the editor only sequences them).
 
-Every function takes an :class:`~streamedit_sdk.arrays.ArrayOps` (``xp``): with
-:class:`~streamedit_sdk.arrays.HostOps` the arrays are numpy, with the device ops they are
+Every function takes an :class:`~streamedit_sdk.sides.base.ArrayOps` (``xp``): with
+:class:`~streamedit_sdk.sides.host.HostOps` the arrays are numpy, with the device ops they are
 device tensors (the frame stays on the GPU). Where a docstring says (H, W, 3) uint8 it means an
 array of that shape and dtype on ``xp``'s side.
 """
@@ -9,7 +9,6 @@ array of that shape and dtype on ``xp``'s side.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from streamedit_sdk.correspondence.base import CorrespondenceModel, ReferenceFea
 from streamedit_sdk.frames import paste
 from streamedit_sdk.maps import resize_map
 from streamedit_sdk.perception.landmarks import WarpMesh
-from streamedit_sdk.sides.base import ArrayOps
+from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
@@ -38,9 +37,9 @@ class Origin:
     """
 
     index: int
-    delta: Any
+    delta: Array
     features: ReferenceFeatures
-    edited: Any
+    edited: Array
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,12 @@ class Reference:
     """
 
     index: int
-    rgb: Any
-    edited: Any
-    delta: Any
+    rgb: Array
+    edited: Array
+    delta: Array
     origin: Origin
-    to_origin: Any | None
-    known: Any | None
+    to_origin: Array | None
+    known: Array | None
     mesh: WarpMesh | None
     features: ReferenceFeatures
 
@@ -77,8 +76,8 @@ def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> War
     return None if landmarks is None else WarpMesh.build(landmarks, width, height)
 
 
-def encode_reference(index: int, rgb: Any, edited: Any, work: Any, mesh: WarpMesh | None,
-                     model: CorrespondenceModel, trace: tuple[Origin, Any, Any] | None = None,
+def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: WarpMesh | None,
+                     model: CorrespondenceModel, trace: tuple[Origin, Array, Array] | None = None,
                      xp: ArrayOps = HOST) -> Reference:
     """Build a :class:`Reference`; ``work`` is ``rgb`` at work size, ``mesh`` its
     :func:`reference_mesh`; images on ``xp``'s side.
@@ -94,7 +93,7 @@ def encode_reference(index: int, rgb: Any, edited: Any, work: Any, mesh: WarpMes
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
-                 fallback: Any, xp: ArrayOps = HOST) -> Any:
+                 fallback: Array, xp: ArrayOps = HOST) -> Array:
     """Barycentric landmark warp (paper §3.1): (h, w, 2) float32 reference px.
 
     ``landmarks``: (478, 2) host px of the current frame. Pixels no triangle covers (possible
@@ -115,13 +114,13 @@ class CarriedEdit:
     to_origin_work: (h, w, 2) float32, the same map at work size (origin work px).
     """
 
-    to_origin: Any
-    known: Any | None
-    delta: Any | None
-    to_origin_work: Any
+    to_origin: Array
+    known: Array | None
+    delta: Array | None
+    to_origin_work: Array
 
 
-def carry_edit(reference: Reference, corr_map: Any, full_map: Any, xp: ArrayOps = HOST, *,
+def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: ArrayOps = HOST, *,
                delta: bool = True) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px) back to the origin.
 
@@ -133,7 +132,7 @@ def carry_edit(reference: Reference, corr_map: Any, full_map: Any, xp: ArrayOps 
     replacement) take the reference's own edit. ``delta``: also sample the edit's difference
     (residual mode, new references).
     """
-    def sample(src: Any, at: Any, border: str = "zero") -> Any:
+    def sample(src: Array, at: Array, border: str = "zero") -> Array:
         return xp.grid_sample(src, at, border=border)
 
     if reference.to_origin is None:
@@ -158,8 +157,8 @@ def carry_edit(reference: Reference, corr_map: Any, full_map: Any, xp: ArrayOps 
     return CarriedEdit(to_origin, known, carried, to_origin_work)
 
 
-def propagate(reference: Reference, carried: CarriedEdit, corr_map: Any, frame: Any,
-              mode: str, xp: ArrayOps = HOST) -> Any:
+def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame: Array,
+              mode: str, xp: ArrayOps = HOST) -> Array:
     """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
 
     replace (paper §3.3): the edited pixels warped onto the frame. They are sampled once from
@@ -179,8 +178,8 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: Any, frame: 
     return out
 
 
-def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
-                      model: CorrespondenceModel) -> Any:
+def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,
+                      model: CorrespondenceModel) -> Array:
     """Map of a new reference into the origin, (h, w, 2) float32 origin work px.
 
     The composed map (new -> old reference -> origin) chains the errors of every map on the way,
@@ -191,8 +190,8 @@ def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Any,
     return model.predict(work, origin.features, carried.to_origin_work).map
 
 
-def known_after_replacement(known: Any | None, unseen: Any, work_size: tuple[int, int],
-                            xp: ArrayOps = HOST) -> tuple[Any, Any]:
+def known_after_replacement(known: Array | None, unseen: Array, work_size: tuple[int, int],
+                            xp: ArrayOps = HOST) -> tuple[Array, Array]:
     """Pixels of a new reference whose edit is traced to the origin.
 
     known: (H, W) bool, the carried edit's (None: all); unseen: (H, W) bool, what the old

@@ -1,11 +1,11 @@
-"""Dense correspondence current -> reference with a per-pixel uncertainty.
+"""The correspondence that needs no weights (``EditorConfig(correspondence="flow")``).
 
-:class:`FlowCorrespondence` is the estimator that needs no weights: the landmark map (barycentric
-warp over the face mesh, border anchors elsewhere) initialises OpenCV's DIS optical flow, which
-refines it over the whole frame, and a few Lucas-Kanade steps at full work resolution refine
-that (DIS at preset FAST stops at a quarter of the resolution); the uncertainty is the Laplace scale of the photometric residual
+:class:`FlowCorrespondence`: the landmark map (barycentric warp over the face mesh, border
+anchors elsewhere) initialises OpenCV's DIS optical flow, which refines it over the whole frame,
+and a few Lucas-Kanade steps at full work resolution refine that (DIS at preset FAST stops at a
+quarter of the resolution); the uncertainty is the Laplace scale of the photometric residual
 that remains (its maximum-likelihood estimate over a small window, the quantity the paper's
-eq. 2 learns to predict). The learned PPCE network plugs in behind the same two calls.
+eq. 2 learns to predict). The learned PPCE plugs in behind the same two calls.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class DiffusionInpainter:
-    """:class:`~streamedit_sdk.inpaint.EditInpainter` backed by
+    """:class:`~streamedit_sdk.core.inpaint.EditInpainter` backed by
     ``StableDiffusionInpaintPipeline``.
 
     At a replacement the new reference's edited version (frame + carried edit) is inpainted

@@ -9,13 +9,15 @@ C++ kernels: the device path's reference, and how CI tests it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeAlias
 
 import numpy as np
 
 from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
 from streamedit_sdk.errors import BackendUnavailableError
+
+Tensor: TypeAlias = Any  # a torch.Tensor (torch is imported only when this side is made)
 
 
 class TorchOps:
@@ -32,26 +34,30 @@ class TorchOps:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         if self.cuda and not torch.cuda.is_available():
-            raise BackendUnavailableError("the GPU backends need a CUDA build of torch and a visible GPU "
-                               "(torch.cuda.is_available() is False): use ort-cpu")
+            raise BackendUnavailableError(
+                "the GPU backends need a CUDA build of torch and a visible GPU "
+                "(torch.cuda.is_available() is False): use ort-cpu")
         if self.cuda and not kernels.cuda_available():
-            raise BackendUnavailableError("streamedit_sdk was built without its CUDA kernels (or sees no "
-                               "GPU): reinstall with nvcc on PATH, or use ort-cpu")
+            raise BackendUnavailableError(
+                "streamedit_sdk was built without its CUDA kernels (or sees no GPU): reinstall "
+                "with nvcc on PATH, or use ort-cpu")
         self.name = self.device.type
         self._num_threads = num_threads  # C++ kernel threads on the CPU (0: all cores)
-        self._staging: dict[tuple, tuple[Any, Any]] = {}  # (shape, dtype, way) -> buffer, event
-        self._grids: dict[tuple[int, int], Any] = {}
-        self._mesh: tuple[Any, Any, Any] | None = None  # (triangles object, device tris, ref)
-        self._region: tuple[np.ndarray, Any] | None = None  # (host mask, its device copy)
+        # (shape, dtype, way) -> pinned buffer, CUDA event
+        self._staging: dict[tuple, tuple[Tensor, Any]] = {}
+        self._grids: dict[tuple[int, int], Tensor] = {}
+        # (the host triangles it was made from, their device copy, reference points)
+        self._mesh: tuple[np.ndarray, Tensor, Tensor] | None = None
+        self._region: tuple[np.ndarray, Tensor] | None = None  # (host mask, its device copy)
 
     # -- transfers --------------------------------------------------------------------------
     def upload_frame(self, rgb: np.ndarray,
-                     work: np.ndarray | tuple[int, int]) -> tuple[Any, Any]:
+                     work: np.ndarray | tuple[int, int]) -> tuple[Tensor, Tensor]:
         frame = self._upload(rgb)
         width, height = work if isinstance(work, tuple) else (work.shape[1], work.shape[0])
         return frame, self.resize_image(frame, width, height)
 
-    def _upload(self, a: np.ndarray) -> Any:
+    def _upload(self, a: np.ndarray) -> Tensor:
         t = self.torch
         a = np.ascontiguousarray(a)
         if not self.cuda:
@@ -64,7 +70,7 @@ class TorchOps:
         done.record()
         return out
 
-    def download_frame(self, frame: Any) -> np.ndarray:
+    def download_frame(self, frame: Tensor) -> np.ndarray:
         if not self.cuda:
             return frame.numpy()
         pinned, done = self._pinned(tuple(frame.shape), np.uint8, "down")
@@ -73,7 +79,7 @@ class TorchOps:
         done.synchronize()
         return pinned.numpy().copy()
 
-    def _pinned(self, shape: tuple, dtype: np.dtype, way: str) -> tuple[Any, Any]:
+    def _pinned(self, shape: tuple, dtype: np.dtype, way: str) -> tuple[Tensor, Tensor]:
         key = (tuple(shape), np.dtype(dtype).str, way)
         if key not in self._staging:
             t = self.torch
@@ -81,13 +87,13 @@ class TorchOps:
             self._staging[key] = (buf, t.cuda.Event())
         return self._staging[key]
 
-    def from_host(self, a: np.ndarray) -> Any:
+    def from_host(self, a: np.ndarray) -> Tensor:
         return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
 
-    def to_host(self, a: Any) -> np.ndarray:
+    def to_host(self, a: Tensor) -> np.ndarray:
         return a.cpu().numpy()
 
-    def download_later(self, *arrays: Any) -> Callable[[], tuple[np.ndarray | None, ...]]:
+    def download_later(self, *arrays: Tensor) -> Callable[[], tuple[np.ndarray | None, ...]]:
         if not self.cuda:
             return lambda: tuple(None if a is None else a.numpy() for a in arrays)
         t = self.torch
@@ -106,7 +112,7 @@ class TorchOps:
         return fetch
 
     # -- geometry ---------------------------------------------------------------------------
-    def identity_map(self, height: int, width: int) -> Any:
+    def identity_map(self, height: int, width: int) -> Tensor:
         key = (height, width)
         if key not in self._grids:  # cached: callers never write into it
             t = self.torch
@@ -116,7 +122,7 @@ class TorchOps:
             self._grids[key] = t.stack([xs, ys], -1).contiguous()
         return self._grids[key]
 
-    def resize_image(self, image: Any, width: int, height: int) -> Any:
+    def resize_image(self, image: Tensor, width: int, height: int) -> Tensor:
         h, w = image.shape[:2]
         if (h, w) == (height, width):
             return image
@@ -132,7 +138,7 @@ class TorchOps:
             x = x >= 0.5
         return x.contiguous()
 
-    def resize_map(self, small: Any, width: int, height: int) -> Any:
+    def resize_map(self, small: Tensor, width: int, height: int) -> Tensor:
         h, w = small.shape[:2]
         if (h, w) == (height, width):
             return small
@@ -144,14 +150,14 @@ class TorchOps:
         x = self._f.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
         return x[0].permute(1, 2, 0).contiguous()
 
-    def scale_displacement(self, delta: Any, width: int, height: int) -> Any:
+    def scale_displacement(self, delta: Tensor, width: int, height: int) -> Tensor:
         """A (h, w, 2) displacement field (px) at another size: resized and scaled."""
         h, w = delta.shape[:2]
         out = self.resize_image(delta, width, height)
         return self.torch.stack([out[..., 0] * (width / w), out[..., 1] * (height / h)], -1)
 
     # -- kernels ----------------------------------------------------------------------------
-    def _kernel(self, fn, *arrays: Any, **kwargs: Any) -> Any:
+    def _kernel(self, fn, *arrays: Tensor, **kwargs: Tensor) -> Tensor:
         """Call a :mod:`streamedit_sdk.kernels` entry point on tensors of this side: CUDA
         tensors as they are, on torch's current stream (the CUDA kernels); CPU tensors as
         numpy views (the C++ kernels), the result back as a tensor. None passes through."""
@@ -171,11 +177,11 @@ class TorchOps:
         sampled = self.grid_sample(src, at, fallback=fallback)
         return self.torch.where(mask[..., None], sampled, out)
 
-    def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Any:
+    def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Tensor:
         return self._kernel(kernels.lk_refine, cur, ref, init, iterations=iterations,
                             window=window)
 
-    def gaussian_blur(self, field: Any, sigma: float) -> Any:
+    def gaussian_blur(self, field: Tensor, sigma: float) -> Tensor:
         """(h, w, C) float32 blurred per channel (separable, radius 3 sigma, borders
         reflected without repeating the edge pixel, as OpenCV's default)."""
         if sigma <= 0:
@@ -203,24 +209,24 @@ class TorchOps:
         return self.torch.where((warp.mask == 0)[..., None], fallback, warp.map)
 
     # -- networks ---------------------------------------------------------------------------
-    def gray(self, rgb: Any) -> Any:
+    def gray(self, rgb: Tensor) -> Tensor:
         x = rgb.float()
         return (x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114) * (1 / 255)
 
-    def network_image(self, rgb: Any) -> Any:
+    def network_image(self, rgb: Tensor) -> Tensor:
         return (rgb.permute(2, 0, 1)[None].float() * (1 / 255)).contiguous()
 
-    def nchw(self, a: Any) -> Any:
+    def nchw(self, a: Tensor) -> Tensor:
         return (a[None, None] if a.ndim == 2 else a.permute(2, 0, 1)[None]).contiguous()
 
-    def hwc(self, t: Any) -> Any:
+    def hwc(self, t: Tensor) -> Tensor:
         return t[0, 0] if t.shape[1] == 1 else t[0].permute(1, 2, 0)
 
-    def exp(self, a: Any) -> Any:
+    def exp(self, a: Tensor) -> Tensor:
         return a.exp()
 
-    def infer(self, network: Backend, feeds: dict[str, Any],
-              outputs: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    def infer(self, network: Backend, feeds: dict[str, Tensor],
+              outputs: dict[str, tuple[int, ...]]) -> dict[str, Tensor]:
         t = self.torch
         out = {name: t.empty(shape, dtype=t.float32, device=self.device)
                for name, shape in outputs.items()}
@@ -240,7 +246,7 @@ class TorchOps:
     def any(self, mask) -> bool:
         return bool(mask.any())
 
-    def fraction_above(self, sigma, region, threshold) -> Any:
+    def fraction_above(self, sigma, region, threshold) -> Tensor:
         bad = sigma > threshold
         if region is None:
             return bad.float().mean()
@@ -253,6 +259,6 @@ class TorchOps:
     def as_uint8(self, mask):
         return mask.view(self.torch.uint8)
 
-    def all_finite(self, *arrays) -> Any:
+    def all_finite(self, *arrays) -> Tensor:
         t = self.torch
         return t.stack([t.isfinite(a.sum(dtype=t.float64)) for a in arrays]).all()
