@@ -17,13 +17,14 @@ WIDTH = 20  # characters of the bar itself
 
 class Progress:
     """Counts frames; draws ``desc``, the count (of ``total`` when known), the rate and the
-    time left. ``enabled=False`` draws nothing (``-q``)."""
+    time left. Draws nothing with ``enabled=False`` (``-q``) or when ``stream`` (default
+    stderr) is not a terminal, so logs stay clean."""
 
     def __init__(self, desc: str, total: int | None = None, *, enabled: bool = True,
                  stream: TextIO | None = None) -> None:
         self.desc, self.total, self.count = desc, total, 0
-        self._enabled = enabled
         self._out = stream or sys.stderr
+        self._enabled = enabled and self._out.isatty()
         self._start = self._drawn = time.monotonic()
         self._width = 0
 
