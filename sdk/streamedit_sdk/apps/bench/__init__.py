@@ -1,1 +1,2 @@
-"""Benchmarks behind ``streamedit bench-kernels`` (and, later, ``streamedit bench``)."""
+"""Benchmarks: ``streamedit bench`` (:mod:`.pipeline`, :mod:`.report`), ``bench-kernels``
+(:mod:`.kernels`), ``soak`` (:mod:`.soak`), and the machine and memory they record."""

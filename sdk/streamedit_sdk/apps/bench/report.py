@@ -1,4 +1,4 @@
-"""``streamedit bench`` output: the JSON document, a terminal table, a plot, a README table.
+"""``streamedit bench`` output: the JSON document, a terminal table, a plot, the docs table.
 
 JSON shape (stable; ``tests/test_bench.py`` checks it)::
 
