@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import face_mesh
 
 from streamedit_sdk import kernels
-
-from conftest import face_mesh
 
 
 @pytest.mark.parametrize("impl", ["cpp", "numpy"])

@@ -5,10 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from conftest import face_mesh, smooth_map
 
 from streamedit_sdk import kernels
-
-from conftest import face_mesh, smooth_map
 
 pytestmark = pytest.mark.cuda
 

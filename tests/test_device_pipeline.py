@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import face_mesh, smooth_map
 
 import streamedit_sdk as se
 from streamedit_sdk import edits
@@ -17,8 +18,6 @@ from streamedit_sdk.config import placement
 from streamedit_sdk.correspondence.model_folder import shipped_model_dir
 from streamedit_sdk.perception.landmarks import CHEEK_LEFT, LandmarkTracker
 from streamedit_sdk.sides.host import HostOps
-
-from conftest import face_mesh, smooth_map
 
 torch = pytest.importorskip("torch", reason="the device pipeline runs on torch tensors "
                             "(pip install '.[train]')")

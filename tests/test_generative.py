@@ -12,14 +12,14 @@ import pytest
 pytest.importorskip("diffusers", reason="prompt editing needs pip install '.[diffusion]'")
 pytest.importorskip("torch", reason="prompt editing needs torch")
 
+import tiny_diffusion  # noqa: E402
+
 from streamedit_sdk.apps import synthetic  # noqa: E402
 from streamedit_sdk.cli import main  # noqa: E402
 from streamedit_sdk.generative import (ControlNetEditor, DiffusionInpainter, DiffusionSettings,
                                        InstructPix2PixEditor, PromptEdit, WeightsError, blend,
                                        landmark_drawing, region_mask)
 from streamedit_sdk.io.video import VideoReader, VideoWriter  # noqa: E402
-
-import tiny_diffusion  # noqa: E402
 
 FAST = DiffusionSettings(steps=2, resolution=64, device="cpu")
 

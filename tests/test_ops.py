@@ -10,7 +10,7 @@ from streamedit_sdk.core import ops
 from streamedit_sdk.correspondence.flow import FlowReference
 from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.kernels import reference as ref_kernels
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.maps import identity_map, resize_map
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (300, 200), (512, 288)])
@@ -19,12 +19,12 @@ def test_resize_map_keeps_pixel_centres(size):
     (Within half a work pixel of the border the resize clamps instead of extrapolating.)"""
     w, h = size
     small = identity_map(288, 512)
-    full = ops.resize_map(small, w, h)
+    full = resize_map(small, w, h)
     assert full.shape == (h, w, 2)
     b = int(np.ceil(max(w / 512, h / 288)))
     inner = (slice(b, h - b), slice(b, w - b))
     assert np.abs(full - identity_map(h, w))[inner].max() < 1e-3 * max(w, h) / 288
-    shifted = ops.resize_map(small + np.float32(3.0), w, h)
+    shifted = resize_map(small + np.float32(3.0), w, h)
     assert np.allclose((shifted - full)[inner], [3.0 * w / 512, 3.0 * h / 288], atol=1e-3)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from streamedit_sdk.core import ops
 from streamedit_sdk.frames import to_work
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.maps import identity_map, resize_map
 
 
 class DisBaseline:
@@ -30,6 +29,6 @@ class DisBaseline:
         """``reference_image`` (H, W, C) warped onto the frame observed as ``current``."""
         h, w = current.shape
         corr = identity_map(h, w) + self._dis.calc(current, reference, None)  # cur(x)~ref(x+f)
-        full = ops.resize_map(corr, reference_image.shape[1], reference_image.shape[0])
+        full = resize_map(corr, reference_image.shape[1], reference_image.shape[0])
         return cv2.remap(reference_image, full, None, cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)

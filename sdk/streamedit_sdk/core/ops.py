@@ -15,13 +15,12 @@ import numpy as np
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, ReferenceFeatures
 from streamedit_sdk.frames import paste
-from streamedit_sdk.maps import resize_map
 from streamedit_sdk.perception.landmarks import WarpMesh
 from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
-           "landmark_map", "resize_map", "carry_edit", "propagate", "retrace_to_origin",
+           "landmark_map", "carry_edit", "propagate", "retrace_to_origin",
            "known_after_replacement", "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count
@@ -124,8 +123,8 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: Array
                delta: bool = True) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px) back to the origin.
 
-    ``full_map`` is ``corr_map`` at full size (:func:`resize_map`). For a reference taken by
-    replacement the maps are composed (current -> reference -> origin, at work size) and the
+    ``full_map`` is ``corr_map`` at full size (:func:`~streamedit_sdk.maps.resize_map`). For a
+    reference taken by replacement the maps are composed (current -> reference -> origin, at work size) and the
     user's edit is sampled once at the composed map: a sticker baked into a reference while the
     cheek was stretched by a smile comes back undistorted when the face relaxes, and it stays as
     sharp after ten replacements as after one. Pixels the origin never saw (inpainted at a

@@ -11,9 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from streamedit_sdk.core import ops
 from streamedit_sdk.frames import to_work
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.maps import identity_map, resize_map
 
 
 class WarpingError:
@@ -66,6 +65,6 @@ class WarpingError:
         loop = ((back + fwd_at) ** 2).sum(-1)
         bound = 0.01 * ((back ** 2).sum(-1) + (fwd_at ** 2).sum(-1)) + 0.5
         mask = (loop <= bound).astype(np.float32)
-        full = ops.resize_map(grid + back, width, height)
+        full = resize_map(grid + back, width, height)
         mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
         return full, mask

@@ -21,7 +21,7 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.frames import to_work
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.maps import identity_map, resize_map
 from streamedit_sdk.perception.landmarks import LandmarkTracker, WarpMesh
 
 
@@ -131,7 +131,7 @@ class LandmarkMatcher:
         else:
             mesh = WarpMesh.build(ref_landmarks, ref_work.shape[1], ref_work.shape[0])
             small = ops.landmark_map(mesh, landmarks, h, w, grid)
-        full = ops.resize_map(small, reference_frame.shape[1], reference_frame.shape[0])
+        full = resize_map(small, reference_frame.shape[1], reference_frame.shape[0])
         return kernels.grid_sample(reference_frame, full, border="replicate")
 
     def close(self) -> None:
