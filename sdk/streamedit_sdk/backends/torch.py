@@ -99,7 +99,11 @@ class TorchBackend(Backend):
             outputs[s.name].copy_(t)
 
     def _run(self, args: list) -> tuple:
-        out = self._net(*args)
+        # The plain TorchScript interpreter: the profiling executor re-specialises the graph
+        # on its first calls, which a CUDA graph being recorded must not see (and the
+        # recorded graph removes the launch overhead that its fusions would save).
+        with self._torch.jit.optimized_execution(False):
+            out = self._net(*args)
         return out if isinstance(out, tuple) else (out,)
 
     def close(self) -> None:
