@@ -140,3 +140,23 @@ def test_the_benchmarks_page_is_made_from_the_stored_results(tmp_path):
     assert "| **mean** |" in page  # the eval table's summary row
     assert page.count("| size | backend | fps |") == 2  # the CPU and GPU bench tables
     assert "](../bench/results/" in page  # links work from docs/
+
+
+def test_compare_evals_ignores_timing_and_catches_a_changed_score(tmp_path):
+    """bench/compare_evals.py: the check a refactor's eval results are held to."""
+    report = {"video": "a.mp4", "frames": 3, "fps": 10.0, "sigma_spearman": 0.5,
+              **{m: {"psnr": 30.0, "ssim": 0.9, "references": 1}
+                 for m in ("arr", "fixed", "flow", "landmark_only", "dis")}}
+    before, after = tmp_path / "before", tmp_path / "after"
+    for folder, fps in ((before, 10.0), (after, 4.0)):
+        folder.mkdir()
+        (folder / "a.json").write_text(json.dumps({**report, "fps": fps}))
+        (folder / "b.log").write_text("noise\nstreamedit eval: error: bad clip\n")
+    script = [sys.executable, str(ROOT / "bench" / "compare_evals.py"), str(before), str(after)]
+    done = subprocess.run(script, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    assert "| a | 3 |" in done.stdout and "yes (the same error)" in done.stdout
+    changed = {**report, "dis": {**report["dis"], "psnr": 30.001}}
+    (after / "a.json").write_text(json.dumps(changed))
+    done = subprocess.run(script, capture_output=True, text=True)
+    assert done.returncode == 1 and ".dis.psnr: 30.0 != 30.001" in done.stdout
