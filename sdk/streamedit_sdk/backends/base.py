@@ -6,6 +6,7 @@ their own module, and the caller picks one by name (:func:`streamedit_sdk.backen
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from streamedit_sdk.errors import ModelFileError
+
+
+def check_sha256(path: Path, want: str | None) -> None:
+    """``ModelFileError`` when ``path``'s sha256 is not ``want``, the one model.json records
+    (None: none recorded, nothing to check): a truncated or corrupted file is refused at
+    load, not mid-stream."""
+    if want and hashlib.sha256(path.read_bytes()).hexdigest() != want:
+        raise ModelFileError(f"model file {path} is corrupt (its sha256 differs from "
+                             "model.json): reinstall streamedit-sdk or export the model again")
 
 @dataclass(frozen=True)
 class TensorSpec:

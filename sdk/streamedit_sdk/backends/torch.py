@@ -8,7 +8,6 @@ only when this backend is chosen.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import warnings
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from streamedit_sdk.backends.base import Backend, TensorSpec
+from streamedit_sdk.backends.base import Backend, TensorSpec, check_sha256
 from streamedit_sdk.backends.netspec import BACKBONE_SPEC, HEAD_SPEC
 from streamedit_sdk.errors import BackendUnavailableError, ModelFileError
 
@@ -46,9 +45,7 @@ def torchscript_path(onnx_path: Path) -> Path:
         want = json.loads((path.parent / "model.json").read_text()).get("sha256", {})
     except (OSError, ValueError):
         want = {}
-    if path.name in want and hashlib.sha256(path.read_bytes()).hexdigest() != want[path.name]:
-        raise ModelFileError(f"{path} is corrupt (its sha256 differs from model.json): export "
-                             "the model again")
+    check_sha256(path, want.get(path.name))
     return path
 
 

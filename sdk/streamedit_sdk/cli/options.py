@@ -75,10 +75,12 @@ def add_low_latency_option(p) -> None:
                    "detector runs only when the face is lost)")
 
 
-# What a command that has no such option runs with (argparse defaults, set per command).
-EDITOR_DEFAULTS = {"backend": "ort-cpu", "mode": None, "work_side": 512,
-                   "correspondence": "ppce", "model_dir": None, "replace_above": 0.12,
-                   "replace_every": None, "no_replace": False, "low_latency": False}
+# What a command that has no such option runs with: the configuration's own defaults.
+_EDITOR, _REPLACEMENT = EditorConfig(), ReplacementConfig()
+EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITOR.work_side,
+                   "correspondence": _EDITOR.correspondence, "model_dir": _EDITOR.model_dir,
+                   "replace_above": _REPLACEMENT.replace_above, "replace_every": None,
+                   "no_replace": not _REPLACEMENT.enabled, "low_latency": False}
 
 
 def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> EditorConfig:

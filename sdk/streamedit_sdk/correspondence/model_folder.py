@@ -4,13 +4,13 @@ files the torch backend loads."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from streamedit_sdk.backends import Backend, open_network
+from streamedit_sdk.backends.base import check_sha256
 from streamedit_sdk.backends.netspec import profiles
 from streamedit_sdk.config import Placement
 from streamedit_sdk.errors import ModelFileError
@@ -59,10 +59,8 @@ class ModelInfo:
             path = folder / name
             if not path.is_file():
                 raise ModelFileError(f"model file {path} is missing: export the model again")
-            want = meta.get("sha256", {}).get(name)
-            if verify and want and hashlib.sha256(path.read_bytes()).hexdigest() != want:
-                raise ModelFileError(f"model file {path} is corrupt (its sha256 differs from "
-                                     "model.json): reinstall streamedit-sdk or export again")
+            if verify:
+                check_sha256(path, meta.get("sha256", {}).get(name))
         return info
 
 
