@@ -31,13 +31,25 @@ def write_json(data: dict, path: str | Path) -> Path:
     return path
 
 
+def _passes(text: str) -> tuple[str, ...]:
+    from streamedit_sdk.apps.eval import PASSES
+
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [n for n in names if n not in PASSES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown pass {bad[0] if bad else '(none)'!r}: "
+                                         f"choose from {','.join(PASSES)}")
+    return names
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from streamedit_sdk.apps.eval import evaluate, plot, write_csv
+    from streamedit_sdk.apps.eval import PASSES, evaluate, plot, write_csv
 
     try:
         config = editor_config(args)
         report = evaluate(args.video, config, fixed_interval_frames=args.fixed_interval,
-                          style=args.style, progress=_progress(not args.quiet))
+                          style=args.style, progress=_progress(not args.quiet),
+                          passes=args.only or PASSES)
     except USER_ERRORS as exc:
         return fail("eval", str(exc))
     print(report.table())
@@ -88,12 +100,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``eval`` and ``bench`` on the ``streamedit`` parser."""
     p = sub.add_parser(
-        "eval", help="reconstruction quality of the SDK against baselines, on one video",
-        description="Identity edit: every frame is predicted by warping its current reference. "
-        "Runs the SDK with adaptive reference replacement (arr), the SDK with a fixed reference "
-        "interval (fixed), the landmark warp alone and DIS optical flow, at the same number of "
-        "references, and measures sigma's rank correlation with the error and the temporal "
-        "warping error of a styled output.")
+        "eval", help="edit fidelity and reconstruction quality of the SDK against baselines, "
+        "on one video",
+        description="Reconstruction (identity edit: every frame is predicted by warping its "
+        "current reference): the SDK with adaptive reference replacement (arr), the SDK with a "
+        "fixed reference interval (fixed), the weight-free correspondence (flow), the landmark "
+        "warp alone and DIS optical flow at the work size (dis) and at the clip's own "
+        "resolution (dis_full), at the same number of references; sigma's rank correlation "
+        "with the error; the temporal warping error of a styled output (consistency); and edit "
+        "fidelity: stickers on both cheeks, the forehead and the chin and a moustache stroke "
+        "drawn on frame 0, carried in residual mode by the SDK and by DIS, compared frame by "
+        "frame with where the face mesh puts them (IoU, torn, drift).")
+    p.add_argument("--only", type=_passes, metavar="PASSES",
+                   help="comma-separated passes to run (default all): arr, fixed, flow, "
+                   "landmark_only, dis, dis_full, consistency, fidelity")
     p.add_argument("video", type=Path, help="input video file")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.add_argument("--csv", metavar="FILE", help="write per-frame PSNR / SSIM of every method")

@@ -8,11 +8,16 @@ JSON shape (stable; ``tests/test_eval.py`` checks it)::
      "flow":          {"psnr", "ssim", "references", "interval"},
      "landmark_only": {"psnr", "ssim", "references", "interval"},
      "dis":           {"psnr", "ssim", "references", "interval"},
+     "dis_full":      {"psnr", "ssim", "references", "interval"},
      "sigma_spearman": -1..1, "warp_error_ratio": float,
-     "style": str, "warp_error_ratio_per_frame_style": float}
+     "style": str, "warp_error_ratio_per_frame_style": float,
+     "fidelity": {"sdk" | "dis_full": {"probes": {probe: {"iou_median", "iou_p5", "torn",
+                                                          "drift_p95", "frames"}},
+                                       "unscored": int}}}
 
 Means are over frames 1..N-1 (frame 0 is every method's first reference). Values that cannot
-be computed (a constant sigma, a clip of one frame) are ``null``.
+be computed (a constant sigma, a clip of one frame) are ``null``. A method whose pass was not
+run (``eval --only``) is left out; so is ``fidelity``.
 """
 
 from __future__ import annotations
@@ -24,11 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis")
+from streamedit_sdk.apps.eval.fidelity import FidelityScores
+
+METHODS: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis", "dis_full")
 REPORT_KEYS: tuple[str, ...] = ("video", "frames", "fps", *METHODS, "sigma_spearman",
-                                "warp_error_ratio", "style", "warp_error_ratio_per_frame_style")
+                                "warp_error_ratio", "style", "warp_error_ratio_per_frame_style",
+                                "fidelity")
 METHOD_KEYS: tuple[str, ...] = ("psnr", "ssim", "references")
-INTERVAL_METHODS: tuple[str, ...] = ("fixed", "flow", "landmark_only", "dis")
+INTERVAL_METHODS: tuple[str, ...] = ("fixed", "flow", "landmark_only", "dis", "dis_full")
+PROBE_KEYS: tuple[str, ...] = ("iou_median", "iou_p5", "torn", "drift_p95", "frames")
 
 
 @dataclass
@@ -60,22 +69,30 @@ class EvalReport:
     warp_error_ratio: float  # E(edited output) / E(input), see consistency.py
     style: str  # the built-in style edited for warp_error_ratio
     warp_error_ratio_per_frame_style: float  # the same for the style applied to every frame
+    fidelity: dict[str, FidelityScores] | None = None  # sticker fidelity per propagator
+
+    @property
+    def run(self) -> list[str]:
+        """The reconstruction methods this report has, in :data:`METHODS` order."""
+        return [m for m in METHODS if m in self.methods]
 
     def to_json(self) -> dict:
         out = {"video": self.video, "frames": self.frames, "fps": _finite(self.fps)}
-        for name in METHODS:
+        for name in self.run:
             out[name] = self.methods[name].summary()
         out.update(sigma_spearman=_finite(self.sigma_spearman),
                    warp_error_ratio=_finite(self.warp_error_ratio), style=self.style,
                    warp_error_ratio_per_frame_style=_finite(
                        self.warp_error_ratio_per_frame_style))
+        if self.fidelity is not None:
+            out["fidelity"] = {k: v.summary() for k, v in self.fidelity.items()}
         return out
 
     def table(self) -> str:
         """Plain-text summary for the terminal."""
         lines = [f"{self.video}: {self.frames} frames, SDK {self.fps:.1f} fps",
                  f"{'method':<14} {'refs':>5} {'interval':>8} {'PSNR dB':>8} {'SSIM':>7}"]
-        for name in METHODS:
+        for name in self.run:
             s = self.methods[name].summary()
             interval = s.get("interval")
             lines.append(f"{name:<14} {s['references']:>5} "
@@ -84,6 +101,14 @@ class EvalReport:
         lines.append(f"sigma_spearman {_fmt(self.sigma_spearman, 3)}   warp_error_ratio "
                      f"{_fmt(self.warp_error_ratio, 3)} ({self.style}; styled per frame: "
                      f"{_fmt(self.warp_error_ratio_per_frame_style, 3)})")
+        if self.fidelity is not None:
+            lines.append(f"{'fidelity':<14} {'probe':<12} {'IoU med':>7} {'IoU p5':>7} "
+                         f"{'torn':>6} {'drift p95 IOD':>13}")
+            for method, scores in self.fidelity.items():
+                for probe, p in scores.summary()["probes"].items():
+                    lines.append(f"{method:<14} {probe:<12} {_fmt(p['iou_median'], 3):>7} "
+                                 f"{_fmt(p['iou_p5'], 3):>7} {_fmt(p['torn'], 3):>6} "
+                                 f"{_fmt(p['drift_p95'], 3):>13}")
         return "\n".join(lines)
 
 
@@ -139,14 +164,15 @@ def write_csv(report: EvalReport, path: str | Path) -> None:
     """One row per frame 1..N-1: psnr and ssim per method, the arr run's reference."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    refs = _reference_of_frame(report.methods["arr"].reference_ids, report.frames)
+    refs = _reference_of_frame(report.methods["arr"].reference_ids if "arr" in report.methods
+                               else [0], report.frames)
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["frame", *(f"{m}_{k}" for m in METHODS for k in ("psnr", "ssim")),
+        out.writerow(["frame", *(f"{m}_{k}" for m in report.run for k in ("psnr", "ssim")),
                       "arr_reference"])
         for i in range(1, report.frames):
             row = [i]
-            for m in METHODS:
+            for m in report.run:
                 s = report.methods[m]
                 row += [f"{s.psnr[i - 1]:.4f}", f"{s.ssim[i - 1]:.5f}"]
             out.writerow(row + [refs[i]])
@@ -164,16 +190,18 @@ def plot(report: EvalReport, path: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 4.2), dpi=110)
     frames = np.arange(1, report.frames)
     colours = {"arr": "tab:red", "fixed": "tab:blue", "flow": "tab:orange",
-               "landmark_only": "tab:gray", "dis": "tab:green"}
-    for name in METHODS:
+               "landmark_only": "tab:gray", "dis": "tab:green", "dis_full": "tab:olive"}
+    for name in report.run:
         s = report.methods[name]
         label = f"{name} ({_fmt(_mean(s.psnr), 2)} dB, {len(s.reference_ids)} refs)"
         ax.plot(frames, s.psnr, lw=1.1, color=colours[name], label=label,
                 alpha=0.95 if name == "arr" else 0.75)
-    for k, ref in enumerate(report.methods["arr"].reference_ids[1:]):
+    arr = report.methods.get("arr")
+    for k, ref in enumerate(arr.reference_ids[1:] if arr else []):
         ax.axvline(ref, color="tab:red", lw=0.7, ls="--", alpha=0.6,
                    label="arr: new reference" if k == 0 else None)
-    for ref in report.methods["fixed"].reference_ids[1:]:
+    for ref in (report.methods["fixed"].reference_ids[1:] if "fixed" in report.methods
+                else []):
         ax.plot([ref], [0], marker="|", ms=10, color="tab:blue", transform=ax.get_xaxis_transform())
     ax.set_xlabel("frame")
     ax.set_ylabel("PSNR of the reconstruction (dB)")

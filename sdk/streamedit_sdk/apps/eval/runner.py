@@ -11,6 +11,8 @@ import numpy as np
 
 from streamedit_sdk import edits
 from streamedit_sdk.apps.baselines import DisBaseline
+from streamedit_sdk.apps.eval import fidelity
+from streamedit_sdk.apps.eval.carriers import dis_propagator, full_size_landmarks, sdk_propagator
 from streamedit_sdk.apps.eval.consistency import WarpingError
 from streamedit_sdk.apps.eval.predictors import (EditorMethod, LandmarkMatcher, Prediction,
                                                  fixed_interval)
@@ -20,6 +22,7 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.errors import NoFaceError, VideoError
 from streamedit_sdk.io.video import VideoReader
+from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +31,38 @@ SIGMA_SAMPLES_PER_FRAME = 4096  # pixels per frame drawn for the sigma / error r
 Progress = Callable[[Iterable, str, int | None], Iterable]
 
 
+PASSES: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis", "dis_full",
+                           "consistency", "fidelity")
+FIDELITY_METHODS: tuple[str, ...] = ("sdk", "dis_full")  # propagators the fidelity pass runs
+
+
 def evaluate(video: str | Path, config: EditorConfig | None = None, *,
              fixed_interval_frames: int | None = None, style: str = "cartoon",
-             progress: Progress | None = None) -> EvalReport:
-    """Run arr, fixed, flow, landmark_only and dis on ``video``; measure temporal consistency.
+             progress: Progress | None = None,
+             passes: Iterable[str] = PASSES) -> EvalReport:
+    """Run the protocol's passes on ``video`` (DESIGN.md, "How quality is measured").
 
-    config: the SDK's configuration for the ``arr`` run (mode is forced to ``replace``: the
-    identity edit's output is then the reference warped onto the frame). ``fixed`` uses the
-    same configuration with a fixed schedule, ``flow`` the same with the weight-free
-    correspondence (landmark-initialised DIS, no network; on the host backend, where DIS runs). fixed_interval_frames: frames between references
-    of the fixed-schedule methods; default ``round(frames / arr references)``, the same budget.
-    style: built-in style edited for the warping-error measurement. progress: wraps each pass's
-    frame iterator (e.g. with a progress bar): ``progress(frames, description, total)``.
+    Reconstruction (identity edit): ``arr`` (the SDK as configured), ``fixed`` (the same on a
+    fixed schedule), ``flow`` (the same with the weight-free correspondence, on the host),
+    ``landmark_only``, ``dis`` (DIS MEDIUM at the work size) and ``dis_full`` (DIS MEDIUM at
+    the clip's own resolution); ``consistency``: warping error of a propagated ``style``;
+    ``fidelity``: stickers and a stroke drawn on frame 0 and carried in residual mode by the
+    SDK (``fixed``'s configuration) and by DIS at the clip's resolution
+    (:mod:`~streamedit_sdk.apps.eval.fidelity`).
+
+    config: the SDK's configuration (replace mode is forced for reconstruction and
+    consistency, residual for fidelity). fixed_interval_frames: frames between references of
+    the fixed-schedule methods; default ``round(frames / arr references)``, the same budget
+    (25 when ``arr`` is not run). progress: wraps each pass's frame iterator (e.g. with a
+    progress bar): ``progress(frames, description, total)``. passes: a subset of
+    :data:`PASSES`.
     """
     config = config or EditorConfig()
+    passes = tuple(passes)
+    unknown = [p for p in passes if p not in PASSES]
+    if unknown or not passes:
+        raise ValueError(f"unknown eval pass {unknown[0] if unknown else '(none)'!r}: choose "
+                         f"from {', '.join(PASSES)}")
     edits.style(style)  # an unknown style fails before any decoding
     reader = VideoReader(video)
     wrap = progress or (lambda it, desc, total: it)
@@ -49,45 +70,84 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
     def frames(desc: str, total: int | None = reader.info.frames or None) -> Iterator:
         return iter(wrap(iter(VideoReader(reader.path)), desc, total))
 
-    arr_method = EditorMethod(config)
+    methods: dict[str, MethodScores] = {}
     sigma_pairs: list[tuple[np.ndarray, np.ndarray]] = []
     rng = np.random.default_rng(0)
+    seconds = frames_timed = 0.0
+    n = reader.info.frames or 0
+    interval = fixed_interval_frames or 25
     try:
-        arr = _score(arr_method.predict(frames("arr")),
-                     on_frame=lambda p: sigma_pairs.append(_sigma_sample(p, rng)))
+        if "arr" in passes:
+            arr_method = EditorMethod(config)
+            methods["arr"] = _score(arr_method.predict(frames("arr")),
+                                    on_frame=lambda p: sigma_pairs.append(_sigma_sample(p, rng)))
+            n = len(methods["arr"].psnr) + 1
+            seconds, frames_timed = arr_method.seconds, n
+            if fixed_interval_frames is None:
+                interval = max(1, round(n / len(methods["arr"].reference_ids)))
+            log.info("arr took %d references over %d frames; fixed interval %d",
+                     len(methods["arr"].reference_ids), n, interval)
+        fixed_cfg = dataclasses.replace(
+            config, replacement=dataclasses.replace(config.replacement, enabled=True,
+                                                    interval=interval))
+        if "fixed" in passes:
+            fixed_method = EditorMethod(fixed_cfg)
+            methods["fixed"] = _score(fixed_method.predict(frames("fixed")), interval=interval)
+            if not frames_timed:
+                seconds, frames_timed = fixed_method.seconds, len(methods["fixed"].psnr) + 1
+        if "flow" in passes:
+            flow_cfg = dataclasses.replace(fixed_cfg, correspondence="flow", backend="ort-cpu")
+            methods["flow"] = _score(EditorMethod(flow_cfg).predict(frames("flow")),
+                                     interval=interval)
+        if "landmark_only" in passes:
+            with LandmarkMatcher(config.work_side) as matcher:
+                methods["landmark_only"] = _score(
+                    fixed_interval(frames("landmark_only"), interval, matcher), interval=interval)
+        if "dis" in passes:
+            methods["dis"] = _score(fixed_interval(frames("dis"), interval,
+                                                   DisBaseline(config.work_side)),
+                                    interval=interval)
+        if "dis_full" in passes:
+            methods["dis_full"] = _score(fixed_interval(frames("dis_full"), interval,
+                                                        DisBaseline(FULL_RESOLUTION)),
+                                         interval=interval)
+        fidelity = (_fidelity(frames, fixed_cfg, interval) if "fidelity" in passes else None)
     except NoFaceError as exc:
         raise NoFaceError(f"{reader.path.name}: frame 0 shows no face the landmark tracker can "
                           "find, and eval takes frame 0 as every method's first reference: "
                           "trim the clip to start on a visible face") from exc
-    n = len(arr.psnr) + 1
-    if n < 2:
-        raise VideoError(f"{reader.path} has {n} frame(s): evaluation needs at least 2")
-    interval = fixed_interval_frames or max(1, round(n / len(arr.reference_ids)))
-    log.info("arr took %d references over %d frames; fixed interval %d",
-             len(arr.reference_ids), n, interval)
-
-    fixed_cfg = dataclasses.replace(
-        config, replacement=dataclasses.replace(config.replacement, enabled=True,
-                                                interval=interval))
-    fixed = _score(EditorMethod(fixed_cfg).predict(frames("fixed", n)), interval=interval)
-    flow_cfg = dataclasses.replace(fixed_cfg, correspondence="flow", backend="ort-cpu")
-    flow = _score(EditorMethod(flow_cfg).predict(frames("flow", n)), interval=interval)
-    with LandmarkMatcher(config.work_side) as matcher:
-        landmark_only = _score(fixed_interval(frames("landmark_only", n), interval, matcher),
-                               interval=interval)
-    dis = _score(fixed_interval(frames("dis", n), interval, DisBaseline(config.work_side)),
-                 interval=interval)
-    warp = _warping_error(frames("consistency", n), config, style)
+    if methods:
+        n = len(next(iter(methods.values())).psnr) + 1
+        if n < 2:
+            raise VideoError(f"{reader.path} has {n} frame(s): evaluation needs at least 2")
+    warp = _warping_error(frames("consistency"), config, style) if "consistency" in passes \
+        else None
 
     errors = np.concatenate([e for e, _ in sigma_pairs]) if sigma_pairs else np.empty(0)
     sigmas = np.concatenate([s for _, s in sigma_pairs]) if sigma_pairs else np.empty(0)
-    fps = n / arr_method.seconds if arr_method.seconds > 0 else float("nan")
+    fps = frames_timed / seconds if seconds > 0 else float("nan")
     return EvalReport(
-        video=reader.path.name, frames=n, fps=fps,
-        methods={"arr": arr, "fixed": fixed, "flow": flow, "landmark_only": landmark_only,
-                 "dis": dis},
-        sigma_spearman=spearman(sigmas, errors), warp_error_ratio=warp.ratio("output"),
-        style=style, warp_error_ratio_per_frame_style=warp.ratio("per_frame"))
+        video=reader.path.name, frames=n, fps=fps, methods=methods,
+        sigma_spearman=spearman(sigmas, errors) if sigma_pairs else float("nan"),
+        warp_error_ratio=warp.ratio("output") if warp else float("nan"),
+        style=style,
+        warp_error_ratio_per_frame_style=warp.ratio("per_frame") if warp else float("nan"),
+        fidelity=fidelity)
+
+
+FULL_RESOLUTION = 1 << 16  # a work side no frame exceeds: DIS at the clip's own resolution
+
+
+def _fidelity(frames: Callable[..., Iterator], config: EditorConfig,
+              interval: int) -> dict[str, fidelity.FidelityScores]:
+    """The fidelity pass: the independent face mesh of every frame, then each propagator."""
+    with LandmarkTracker() as tracker:
+        truth = [full_size_landmarks(tracker, f, config.work_side)
+                 for f in frames("fidelity: face mesh")]
+    propagators = {"sdk": sdk_propagator(dataclasses.replace(config, mode="residual")),
+                   "dis_full": dis_propagator(DisBaseline(FULL_RESOLUTION), interval)}
+    return fidelity.measure(lambda: frames("fidelity"), truth,
+                            {k: propagators[k] for k in FIDELITY_METHODS})
 
 
 def _score(predictions: Iterator[Prediction], *, interval: int | None = None,

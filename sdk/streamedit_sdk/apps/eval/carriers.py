@@ -1,0 +1,52 @@
+"""What carries the fidelity probes onto later frames: the SDK, and DIS optical flow as a user
+of plain optical flow would run it; and the independent face mesh the probes are placed by."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from streamedit_sdk.apps.baselines import DisBaseline
+from streamedit_sdk.apps.eval import fidelity
+from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.frames import to_work
+from streamedit_sdk.perception.landmarks import LandmarkTracker
+
+
+def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray,
+                         side: int) -> np.ndarray | None:
+    """Landmarks of ``frame`` (478, 2) in its own px, meshed at work size ``side``."""
+    work = to_work(frame, side)
+    lm = tracker.track(work)
+    if lm is None:
+        return None
+    return lm * np.array([frame.shape[1] / work.shape[1], frame.shape[0] / work.shape[0]],
+                         np.float32)
+
+
+def sdk_propagator(config: EditorConfig) -> fidelity.Propagator:
+    """The SDK with ``config``, its reference frame 0 with the probes drawn."""
+    def run(first: np.ndarray, edited: np.ndarray, rest: Iterator[np.ndarray]):
+        with StreamEditor(config) as editor:
+            editor.set_reference(first, edited, index=0)
+            editor.process(first)
+            for frame in rest:
+                yield frame, editor.process(frame).frame
+    return run
+
+
+def dis_propagator(matcher: DisBaseline, interval: int) -> fidelity.Propagator:
+    """DIS flow carrying the edit's difference, with a new reference every ``interval``
+    frames whose edit is the one carried onto it (what a user of plain optical flow gets)."""
+    def run(first: np.ndarray, edited: np.ndarray, rest: Iterator[np.ndarray]):
+        ref = matcher.observe(first)
+        delta = edited.astype(np.float32) - first.astype(np.float32)
+        for index, frame in enumerate(rest, start=1):
+            obs = matcher.observe(frame)
+            carried = matcher.warp(obs, ref, delta)
+            yield frame, np.clip(frame + carried + 0.5, 0, 255).astype(np.uint8)
+            if index % interval == 0:
+                ref, delta = obs, carried
+    return run
