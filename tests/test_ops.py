@@ -39,32 +39,54 @@ def test_resize_to_by_halvings_is_a_box_filter():
         image, (960, 540), interpolation=cv2.INTER_AREA).tolist()  # one exact halving
 
 
-def test_propagate_takes_unknown_pixels_from_the_current_reference():
-    """Replace mode with a partly-known trace: known pixels come from the user's edit at the
-    map into the origin, the others from the current reference's edit, out-of-image points from
-    the live frame (written out with the reference grid-sample, pixel by pixel rules)."""
+def test_replace_warps_the_reference_by_the_correspondence_and_adds_the_carried_edit():
+    """Replace mode: the reference's own pixels by the correspondence (out-of-image points
+    from the live frame), the user's edit added on top as carried by the edit's map."""
     rng = np.random.default_rng(3)
     h, w = 24, 32
-    origin_edit = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    ref_edit = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    ref_rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     features = FlowReference(np.zeros((h, w), np.uint8))
-    origin = ops.Origin(0, np.zeros((h, w, 3), np.float32), features, origin_edit)
-    reference = ops.Reference(5, frame, ref_edit, np.zeros((h, w, 3), np.float32), origin,
-                              None, None, None, features)
+    zero = np.zeros((h, w, 3), np.float32)
+    origin = ops.Origin(0, zero, features, ref_rgb)
+    reference = ops.Reference(5, ref_rgb, ref_rgb, zero, origin, None, None, None, features)
     corr = identity_map(h, w) + rng.uniform(-3, 3, (h, w, 2)).astype(np.float32)
-    to_origin = identity_map(h, w) + rng.uniform(-4, 4, (h, w, 2)).astype(np.float32)
-    known = rng.random((h, w)) > 0.3
-    carried = ops.CarriedEdit(to_origin, known, None, to_origin)
+    delta = rng.uniform(-40, 40, (h, w, 3)).astype(np.float32)
+    carried = ops.CarriedEdit(corr, None, delta, corr)
 
     out = ops.propagate(reference, carried, corr, frame, "replace")
 
-    from_origin = ref_kernels.grid_sample(origin_edit, to_origin, fallback=frame)
-    from_ref = ref_kernels.grid_sample(ref_edit, corr, fallback=frame)
-    expected = np.where(known[..., None], from_origin, from_ref)
-    assert np.array_equal(out, expected)
-    assert ops.propagate(reference, ops.CarriedEdit(to_origin, None, None, to_origin), corr, frame,
-                         "replace").tolist() == from_origin.tolist()
+    base = ref_kernels.grid_sample(ref_rgb, corr, fallback=frame).astype(np.float32)
+    assert np.array_equal(out, np.clip(np.floor(base + delta + 0.5), 0, 255).astype(np.uint8))
+    residual = ops.propagate(reference, carried, corr, frame, "residual")
+    assert np.array_equal(residual, np.clip(np.floor(frame + delta + 0.5), 0, 255)
+                          .astype(np.uint8))
+
+
+def test_carry_takes_unknown_pixels_from_the_current_reference():
+    """A reference taken by replacement: pixels traced to the origin carry the user's edit at
+    the composed map, the others (inpainted at the switch) the reference's own edit."""
+    rng = np.random.default_rng(4)
+    h, w = 24, 32
+    features = FlowReference(np.zeros((h, w), np.uint8))
+    origin_delta = rng.uniform(-50, 50, (h, w, 3)).astype(np.float32)
+    own_delta = rng.uniform(-50, 50, (h, w, 3)).astype(np.float32)
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    origin = ops.Origin(0, origin_delta, features, rgb)
+    to_origin = identity_map(h, w) + rng.uniform(-4, 4, (h, w, 2)).astype(np.float32)
+    known = np.where(rng.random((h, w)) > 0.3, 255, 0).astype(np.uint8)
+    reference = ops.Reference(5, rgb, rgb, own_delta, origin, to_origin, known, None, features)
+    edit_map = identity_map(h, w)  # the frame is the reference: the trace is its own
+
+    carried = ops.carry_edit(reference, edit_map, edit_map)
+
+    traced = known >= 128
+    assert np.array_equal(carried.known, traced)
+    # (a trace that leaves the origin's image falls back to the reference's own edit)
+    from_origin = ref_kernels.grid_sample(origin_delta, to_origin, fallback=own_delta,
+                                          border="zero")
+    assert np.allclose(carried.delta[traced], from_origin[traced], atol=1e-4)
+    assert np.allclose(carried.delta[~traced], own_delta[~traced], atol=1e-4)
 
 
 @pytest.mark.parametrize("shape, dtype", [((40, 30, 3), np.uint8), ((40, 30, 2), np.float32),

@@ -12,7 +12,7 @@ Mode = Literal["replace", "residual"]
 ColorOrder = Literal["rgb", "bgr"]
 Region = Literal["person", "face", "frame"]
 FlowPreset = Literal["ultrafast", "fast", "medium"]
-Correspondence = Literal["ppce", "flow"]
+Correspondence = Literal["auto", "ppce", "flow"]
 
 Device = Literal["host", "cuda"]
 Runtime = Literal["ort", "trt", "torch"]
@@ -134,6 +134,29 @@ class ReplacementConfig:
 
 
 @dataclass(frozen=True)
+class FaceLead:
+    """Geometry first on the face (:mod:`streamedit_sdk.correspondence.face_lead`): inside
+    the face the mesh decides where a pixel goes and flow adds a smooth, bounded correction.
+    Lengths in inter-ocular distances (IOD, iris centre to iris centre)."""
+
+    bound: float = 0.05  # largest correction of the mesh on the face
+    smooth: float = 0.1  # Gaussian sigma of the correction's smoothing
+    feather: float = 0.1  # width of the face mask's edge, inside the outline
+    detail: bool = False  # True: where the flow's map explains the frame clearly better than
+    # the led one (lids, lips, the outline), it is taken, within `reach` (+1.1 dB of
+    # reconstruction on d11, but stickers near textured skin bend: off by default)
+    reach: float = 0.15  # farthest the flow may take a face pixel from the led map
+    openings: bool = True  # mouth and eye openings the reference did not see map off it
+
+    def __post_init__(self) -> None:
+        for name in ("bound", "smooth", "feather", "reach"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 2.0):
+                raise ValueError(f"FaceLead.{name} must be a number in [0, 2] IOD; got "
+                                 f"{value!r}")
+
+
+@dataclass(frozen=True)
 class EditorConfig:
     """Everything a :class:`~streamedit_sdk.StreamEditor` needs to know, checked at construction."""
 
@@ -143,10 +166,12 @@ class EditorConfig:
     mode: Mode = "replace"  # replace: warp edited pixels; residual: warp the edit delta
     color_order: ColorOrder = "rgb"  # channel order of frames passed in and returned
     work_side: int = 512  # longest side (px) at which correspondence is estimated
-    correspondence: Correspondence = "ppce"  # ppce: the learned network; flow: DIS, no weights
+    correspondence: Correspondence = "auto"  # flow: landmarks + DIS, no weights; ppce: the
+    # learned network; auto: flow on the host, ppce on a device (DIS runs on the host only)
     model_dir: str | os.PathLike | None = None  # PPCE folder (fit/export); None: the shipped one
     flow_preset: FlowPreset = "fast"  # correspondence="flow": DIS preset refining the landmarks
-    lk_iterations: int = 3  # correspondence="flow": Lucas-Kanade steps after DIS (0: none)
+    lk_iterations: int = 3  # correspondence="flow": Lucas-Kanade steps after DIS (0: none;
+    # 3 gain 2 dB of reconstruction on d11 at about 10 ms a step at 512x512 on two cores)
     sigma_window: int = 9  # px (at work size): box filter estimating the Laplace scale
     sigma_floor: float = 0.01  # smallest Laplace scale (intensity 0..1), keeps log finite
     num_threads: int = 0  # threads for the C++ kernels and OpenCV; 0: library default
@@ -160,17 +185,21 @@ class EditorConfig:
     max_faces: int = 3  # faces the face mesh follows per frame (the largest is edited); below
     # that count MediaPipe runs its face detector on every frame looking for more: 1 runs it
     # only when the face is lost (~1.5 ms less per frame) but never looks for a second face
+    face_lead: FaceLead | None = field(default_factory=FaceLead)  # geometry first on the face:
+    # the mesh leads, flow or the network add a smooth bounded correction (None: their map)
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:
-        if self.placement.tensors and self.correspondence != "ppce":
+        if self.face_lead is not None and not isinstance(self.face_lead, FaceLead):
+            raise TypeError(f"face_lead must be a FaceLead or None; got {self.face_lead!r}")
+        _check_choice("correspondence", self.correspondence, ("auto", "ppce", "flow"))
+        if self.placement.tensors and self.correspondence == "flow":
             raise ValueError(f"correspondence={self.correspondence!r} runs on the host (OpenCV "
                              f"DIS): use backend='ort-cpu', or correspondence='ppce' with "
                              f"{self.backend}")
         _check_choice("mode", self.mode, MODES)
         _check_choice("color_order", self.color_order, ("rgb", "bgr"))
         _check_choice("flow_preset", self.flow_preset, ("ultrafast", "fast", "medium"))
-        _check_choice("correspondence", self.correspondence, ("ppce", "flow"))
         if self.model_dir is not None and not isinstance(self.model_dir, (str, os.PathLike)):
             raise TypeError(f"model_dir must be a path or None; got {self.model_dir!r}")
         _check_whole("work_side", self.work_side, 64, 4096)
@@ -188,6 +217,13 @@ class EditorConfig:
         if not isinstance(self.lagged_landmarks, bool):
             raise TypeError(f"lagged_landmarks must be True or False; got "
                             f"{self.lagged_landmarks!r}")
+
+    @property
+    def estimator(self) -> str:
+        """The correspondence that runs: ``correspondence`` with "auto" resolved."""
+        if self.correspondence != "auto":
+            return self.correspondence
+        return "ppce" if self.placement.tensors else "flow"
 
     @property
     def placement(self) -> Placement:

@@ -6,7 +6,7 @@ import argparse
 import re
 import sys
 
-from streamedit_sdk.config import EditorConfig, ReplacementConfig
+from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import BackendUnavailableError
 
@@ -57,9 +57,13 @@ def frame_index(text: str) -> int:
 
 def add_correspondence_options(p) -> None:
     """``--correspondence`` and ``--model-dir`` (edit, eval)."""
-    p.add_argument("--correspondence", choices=("ppce", "flow"), default="ppce",
-                   help="ppce: the learned network (default); flow: DIS refining the landmark "
-                   "warp, no weights")
+    p.add_argument("--correspondence", choices=("auto", "ppce", "flow"), default="auto",
+                   help="flow: the face mesh's warp refined by DIS optical flow, no weights; "
+                   "ppce: the learned network; auto (default): flow on the CPU, ppce on a GPU")
+    p.add_argument("--no-face-lead", dest="face_lead", action="store_false",
+                   help="let flow or the network move face pixels freely instead of the face "
+                   "mesh leading with a smooth, bounded correction (for comparison: stickers "
+                   "drag and tear)")
     p.add_argument("--model-dir", metavar="DIR",
                    help="PPCE model folder written by `streamedit fit` or `export` (default: the "
                    "generic model shipped in the package)")
@@ -79,6 +83,7 @@ def add_low_latency_option(p) -> None:
 _EDITOR, _REPLACEMENT = EditorConfig(), ReplacementConfig()
 EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITOR.work_side,
                    "correspondence": _EDITOR.correspondence, "model_dir": _EDITOR.model_dir,
+                   "face_lead": _EDITOR.face_lead is not None,
                    "replace_above": _REPLACEMENT.replace_above, "replace_every": None,
                    "no_replace": not _REPLACEMENT.enabled, "low_latency": False}
 
@@ -94,6 +99,7 @@ def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> Edi
     config = EditorConfig(
         backend=args.backend, mode=mode, work_side=args.work_side,
         correspondence=args.correspondence, model_dir=args.model_dir,
+        face_lead=FaceLead() if args.face_lead else None,
         replacement=ReplacementConfig(enabled=not args.no_replace,
                                       interval=args.replace_every or 0,
                                       replace_above=args.replace_above,

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from streamedit_sdk.config import ReplacementConfig
+from streamedit_sdk.config import FaceLead, ReplacementConfig
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.core.match import FrameMatch
@@ -61,8 +61,10 @@ class ReferenceBuilder:
     :meth:`finish`); with ``swap_delay`` 0, :meth:`finish` at once."""
 
     def __init__(self, xp: ArrayOps, model: CorrespondenceModel, inpainter: EditInpainter,
-                 config: ReplacementConfig) -> None:
+                 config: ReplacementConfig, face_lead: FaceLead | None = None) -> None:
+        """``face_lead``: the editor's; new references are traced to the origin with it."""
         self._xp, self._model, self._inpainter, self._cfg = xp, model, inpainter, config
+        self._lead = face_lead
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-reference")
                       if config.swap_delay else None)
         self.pending: NewReference | None = None
@@ -74,11 +76,9 @@ class ReferenceBuilder:
         its own landmarks are read on the worker, where they may wait for its face mesh."""
         xp, cfg = self._xp, self._cfg
         carried, frame, work, rgb = match.carried, match.frame, match.work, match.obs.rgb
-        if carried.delta is None:
-            carried = ops.carry_edit(ref, match.corr_map, match.full_map, xp)
         if ref.to_origin is not None:
             carried = dataclasses.replace(carried, to_origin_work=ops.retrace_to_origin(
-                ref.origin, carried, work, self._model))
+                ref.origin, carried, work, self._model, match.obs.landmarks, self._lead, xp))
         unseen = match.sigma > cfg.inpaint_sigma
         fetch = xp.download_later(carried.delta, carried.known, unseen)
         own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies

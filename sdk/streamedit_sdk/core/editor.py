@@ -65,7 +65,8 @@ class StreamEditor:
         self._xp, self._model = open_correspondence(cfg, self._timer)
         inpaint = as_edit_inpainter(inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))
         self._observer = FrameObserver(cfg, self._timer, self._xp.resizes_uploads)
-        self._refs = References(self._xp, self._model, inpaint, cfg.replacement, self._timer)
+        self._refs = References(self._xp, self._model, inpaint, cfg.replacement, self._timer,
+                                cfg.face_lead)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
         self._prev_map: Array | None = None  # the last frame's map: the next one's prior
         self._index = 0

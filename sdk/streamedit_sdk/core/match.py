@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.observe import Observation
@@ -22,8 +24,10 @@ class FrameMatch:
     """A frame matched against its reference (arrays on the editor's side unless host).
 
     obs: the frame's observation; frame, work: the frame uploaded, full and work size;
-    corr_map: (h, w, 2) float32 current -> reference, work px; full_map: the same at full
-    size (H, W, 2), full-size px; carried: the edit traced to the origin; output: (H, W, 3)
+    corr_map: (h, w, 2) float32 current -> reference, work px (the correspondence: where the
+    frame's content is in the reference); full_map: the same at full size (H, W, 2),
+    full-size px; carried: the edit traced to the origin by the edit's (face-led) map;
+    output: (H, W, 3)
     uint8 the edited frame; edited: its host copy; sigma: (H, W) float32 Laplace scale;
     fraction: the uncertain share of the ARR region; finite: False when the model returned
     NaN or infinite values (the frame is then passed through).
@@ -57,16 +61,23 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
     with timer.stage("upload"):
         frame, work = xp.upload_frame(obs.rgb, obs.size if obs.work is None else obs.work)
     prior = prior if prior is not None else xp.identity_map(wh, ww)
+    lead = None
     with timer.stage("landmark_warp"):
         if obs.landmarks is not None and ref.mesh is not None:
             init = ops.landmark_map(ref.mesh, obs.landmarks, wh, ww, prior, xp)
+            if config.face_lead is not None:
+                gray = cv2.cvtColor(obs.work if obs.work is not None else xp.to_host(work),
+                                    cv2.COLOR_RGB2GRAY)
+                lead = ops.face_lead(config.face_lead, ref.mesh, ref.gray, obs.landmarks, gray,
+                                     init, xp)
         else:
             init = prior
-    corr = model.predict(work, ref.features, init, obs.landmarks)
+    corr = model.predict(work, ref.features, init, obs.landmarks, lead)
     with timer.stage("propagation"):
         full_map = xp.resize_map(corr.map, w, h)
-        carried = ops.carry_edit(ref, corr.map, full_map, xp,
-                                 delta=config.mode == "residual")
+        edit_map = corr.map if corr.edit_map is None else corr.edit_map
+        edit_full = full_map if corr.edit_map is None else xp.resize_map(edit_map, w, h)
+        carried = ops.carry_edit(ref, edit_map, edit_full, xp)
         output = ops.propagate(ref, carried, full_map, frame, config.mode, xp)
     with timer.stage("uncertainty"):
         pending = xp.fraction_above(corr.sigma, obs.region, config.replacement.pixel_sigma)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
+from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
-from streamedit_sdk.correspondence.base import CorrespondenceModel, ReferenceFeatures
+from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
+from streamedit_sdk.correspondence.face_lead import OUTSIDE, led_map, openings
 from streamedit_sdk.frames import paste
-from streamedit_sdk.perception.landmarks import WarpMesh
+from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
 from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
-           "landmark_map", "carry_edit", "propagate", "retrace_to_origin",
+           "landmark_map", "face_lead", "carry_edit", "propagate", "retrace_to_origin",
            "known_after_replacement", "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count
@@ -33,12 +36,16 @@ class Origin:
     delta: (H, W, 3) float32 ``edited - frame`` of the reference the user edited.
     features: the correspondence model's cache of that frame (work size).
     edited: (H, W, 3) uint8 the user's edited reference itself.
+    mesh: its triangulation (:func:`reference_mesh`), or None where no face was found: later
+        references are matched to it through the face mesh.
     """
 
     index: int
     delta: Array
     features: ReferenceFeatures
     edited: Array
+    mesh: WarpMesh | None = None
+    gray: np.ndarray | None = None  # (h, w) uint8 host, the work frame in grey (face lead)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Reference:
         cost (a 1080p frame has eight times the pixels of its 512 px work frame).
     mesh: triangulation of the reference's landmarks (work-size px) plus border anchors, or
         None where no face was found.
+    gray: (h, w) uint8 host, the work frame in grey (the face lead weighs maps with it).
     features: what the correspondence model cached for this reference (work size).
     """
 
@@ -66,6 +74,7 @@ class Reference:
     known: Array | None
     mesh: WarpMesh | None
     features: ReferenceFeatures
+    gray: np.ndarray | None = None
 
 
 def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
@@ -86,9 +95,10 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
     """
     delta = xp.subtract(edited, rgb)
     features = model.encode_reference(work)
-    origin, to_origin, known = (trace if trace is not None
-                                else (Origin(index, delta, features, edited), None, None))
-    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features)
+    gray = cv2.cvtColor(xp.to_host(work), cv2.COLOR_RGB2GRAY)
+    origin, to_origin, known = (trace if trace is not None else
+                                (Origin(index, delta, features, edited, mesh, gray), None, None))
+    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -100,6 +110,28 @@ def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
     """
     return xp.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
                            height, width, fallback)
+
+
+def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: np.ndarray,
+              gray: np.ndarray, mesh_map: Array, xp: ArrayOps = HOST) -> Lead:
+    """The face-led correction of an estimated map (:mod:`~streamedit_sdk.correspondence.
+    face_lead`): the mesh leads inside the face, and openings (mouth, eyes) the reference did
+    not see map off it (:data:`~streamedit_sdk.correspondence.face_lead.OUTSIDE`).
+
+    mesh, ref_gray: the reference's triangulation (its landmarks) and grey work frame; landmarks: (478, 2) host work px of
+    the current frame; gray: (h, w) uint8 host current work frame; mesh_map: the landmark map
+    (:func:`landmark_map`) the estimate started from. The correction runs on the host (a
+    device side copies the map down and back: 2 MB at 512x512).
+    """
+    ref_landmarks = mesh.points_ref[:NUM_LANDMARKS]
+    mesh_host = xp.to_host(mesh_map)
+
+    def apply(estimated: Array) -> Array:
+        out = led_map(lead, xp.to_host(estimated), mesh_host, gray, ref_gray, landmarks)
+        if lead.openings:
+            out[openings(landmarks, ref_landmarks, out)] = OUTSIDE
+        return xp.from_host(out)
+    return apply
 
 
 @dataclass(frozen=True)
@@ -121,7 +153,8 @@ class CarriedEdit:
 
 def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: ArrayOps = HOST, *,
                delta: bool = True) -> CarriedEdit:
-    """Trace the edit at ``corr_map`` (current -> reference, work px) back to the origin.
+    """Trace the edit at ``corr_map`` (current -> reference, work px: the edit's map) back to
+    the origin.
 
     ``full_map`` is ``corr_map`` at full size (:func:`~streamedit_sdk.maps.resize_map`). For a
     reference taken by replacement the maps are composed (current -> reference -> origin, at work size) and the
@@ -160,33 +193,45 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame
               mode: str, xp: ArrayOps = HOST) -> Array:
     """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
 
-    replace (paper §3.3): the edited pixels warped onto the frame. They are sampled once from
-    the user's edited reference at the map traced to it (so the look does not change when ARR
-    switches references, and does not blur over successive switches); pixels the user's
-    reference never saw come from the current reference's edit (inpainted at a switch).
-    Pixels whose map leaves the source show the live frame.
+    ``corr_map``: (H, W, 2) the correspondence at full size (where the frame's content is in
+    the reference); ``carried.delta``: the user's edit (``edited - frame`` of the origin)
+    carried by the edit's map.
+
+    replace (paper §3.3): the edited reference warped onto the frame, as two parts: the
+    reference's own pixels by the correspondence (photometric: eyes, lips and outline line
+    up), and the user's edit on top by the edit's map (geometry first on the face: a sticker
+    keeps its shape where flow would drag textureless skin). The edit is sampled once from the
+    origin (no blur over successive switches). Pixels whose correspondence leaves the
+    reference show the live frame under the edit.
     residual: the live frame plus the carried delta, so live lighting stays, mouths open and
     eyes blink, and revealed regions stay real.
     """
     if mode != "replace":
         return xp.add_delta(frame, carried.delta)
-
-    out = xp.grid_sample(reference.origin.edited, carried.to_origin, fallback=frame)
-    if carried.known is not None:  # pixels never traced to the origin: this reference's edit
-        out = xp.sample_where(out, reference.edited, corr_map, frame, ~carried.known)
-    return out
+    return xp.add_delta(xp.grid_sample(reference.rgb, corr_map, fallback=frame), carried.delta)
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,
-                      model: CorrespondenceModel) -> Array:
+                      model: CorrespondenceModel, landmarks: np.ndarray | None = None,
+                      lead: FaceLead | None = None, xp: ArrayOps = HOST) -> Array:
     """Map of a new reference into the origin, (h, w, 2) float32 origin work px.
 
     The composed map (new -> old reference -> origin) chains the errors of every map on the way,
     and a reference is taken exactly when things look hardest (a smile, a turn). So the model
-    also matches the new frame directly against the origin, starting from the composed map; the
-    estimator keeps, per pixel, whichever explains the frame better.
+    also matches the new frame directly against the origin, starting from the composed map;
+    with ``lead`` and the new frame's ``landmarks`` (host work px) the face is led by the mesh
+    from the new frame to the origin (:func:`face_lead`), so the user's edit is re-derived
+    through the mesh and a flaw of the old reference's map is never baked in.
     """
-    return model.predict(work, origin.features, carried.to_origin_work).map
+    init = carried.to_origin_work
+    guide = None
+    if lead is not None and landmarks is not None and origin.mesh is not None:
+        h, w = init.shape[:2]
+        mesh_map = landmark_map(origin.mesh, landmarks, h, w, init, xp)
+        gray = cv2.cvtColor(xp.to_host(work), cv2.COLOR_RGB2GRAY)
+        guide = face_lead(lead, origin.mesh, origin.gray, landmarks, gray, mesh_map, xp)
+    found = model.predict(work, origin.features, init, landmarks, guide)
+    return found.map if found.edit_map is None else found.edit_map
 
 
 def known_after_replacement(known: Array | None, unseen: Array, work_size: tuple[int, int],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from streamedit_sdk.config import ReplacementConfig
+from streamedit_sdk.config import FaceLead, ReplacementConfig
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.builder import ReferenceBuilder
 from streamedit_sdk.core.inpaint import EditInpainter
@@ -29,9 +29,10 @@ class References:
     """One stream's references (see the module docstring). Not thread-safe."""
 
     def __init__(self, xp: ArrayOps, model: CorrespondenceModel, inpainter: EditInpainter,
-                 config: ReplacementConfig, timer: Timer) -> None:
+                 config: ReplacementConfig, timer: Timer,
+                 face_lead: FaceLead | None = None) -> None:
         self._xp, self._model, self._cfg, self._timer = xp, model, config, timer
-        self._builder = ReferenceBuilder(xp, model, inpainter, config)
+        self._builder = ReferenceBuilder(xp, model, inpainter, config, face_lead)
         self._policy = ReplacementPolicy(config)
         self.current: ops.Reference | None = None
         self.host: tuple[HostImage, HostImage] | None = None  # frame, edit (host, RGB)

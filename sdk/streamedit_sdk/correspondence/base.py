@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -17,12 +17,22 @@ class ReferenceFeatures:
 class Correspondence:
     """Output of an estimator at work size (h, w).
 
-    map: (h, w, 2) float32, absolute reference px (x, y), finite everywhere.
+    map: (h, w, 2) float32, absolute reference px (x, y), finite everywhere: where each
+        pixel's content is in the reference (what the reference's own pixels are warped by).
     sigma: (h, w) float32 Laplace scale of the intensity error (0..1 units), > 0.
+    edit_map: (h, w, 2) float32, the map the user's edit travels by (the face-led map:
+        geometry first on the face, :mod:`~streamedit_sdk.correspondence.face_lead`; x below
+        -1000 where the reference did not see the pixel), or None: ``map``.
     """
 
     map: np.ndarray
     sigma: np.ndarray
+    edit_map: np.ndarray | None = None
+
+
+# The editor's map for the edit, made from the estimated map: (h, w, 2) float32 reference px
+# in and out (the face-led map, streamedit_sdk.correspondence.face_lead).
+Lead = Callable[[np.ndarray], np.ndarray]
 
 
 class CorrespondenceModel(Protocol):
@@ -32,9 +42,12 @@ class CorrespondenceModel(Protocol):
         """What the estimator keeps of a reference: ``rgb`` (h, w, 3) uint8 at work size."""
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                landmarks: np.ndarray | None = None) -> Correspondence:
+                landmarks: np.ndarray | None = None, lead: Lead | None = None
+                ) -> Correspondence:
         """Map and sigma at work size; ``landmarks``: (478, 2) work px of the current frame,
-        or None where no face was found."""
+        or None where no face was found; ``lead``: makes the edit's map from the estimated
+        one (:attr:`Correspondence.edit_map`; pixels it sends off the reference get the largest
+        sigma); None: the edit travels by the estimated map."""
 
     def close(self) -> None:
         """Release what the model holds (sessions, engines); idempotent."""

@@ -26,7 +26,7 @@ def open_correspondence(config: EditorConfig, timer: Timer | None = None
     """(array side, estimator) for ``config``; ``timer`` receives the estimator's stages."""
     timer = timer or NullTimer()
     xp = open_side(config.placement, config.num_threads)
-    if config.correspondence == "flow":  # host only (EditorConfig checks)
+    if config.estimator == "flow":  # host only (EditorConfig checks)
         return xp, FlowCorrespondence(config.flow_preset, config.sigma_window,
                                       config.sigma_floor, timer=timer,
                                       lk_iterations=config.lk_iterations)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from streamedit_sdk import kernels
-from streamedit_sdk.correspondence.base import Correspondence, ReferenceFeatures
+from streamedit_sdk.correspondence.base import Correspondence, Lead, ReferenceFeatures
 from streamedit_sdk.maps import identity_map
 from streamedit_sdk.timing import NullTimer, Timer
 
@@ -56,16 +56,24 @@ class FlowCorrespondence:
         return FlowReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                landmarks: np.ndarray | None = None) -> Correspondence:
+                landmarks: np.ndarray | None = None, lead: Lead | None = None
+                ) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
-        ``landmarks`` are accepted for the interface and not used (the init map has them)."""
+        ``landmarks`` are accepted for the interface and not used (the init map has them);
+        ``lead`` (timer stage ``face_lead``) makes the edit's map."""
         if not isinstance(reference, FlowReference):
             raise TypeError("reference was encoded by another correspondence model")
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         corr = self.refine(gray, reference.gray, init_map)
+        edit_map = None
+        if lead is not None:
+            with self._timer.stage("face_lead"):
+                edit_map = lead(corr)
         with self._timer.stage("sigma"):
             sigma = self.residual_sigma(gray, reference.gray, corr)
-        return Correspondence(corr, sigma)
+            if edit_map is not None:
+                sigma = np.where(edit_map[..., 0] < -1000.0, np.float32(1.0), sigma)
+        return Correspondence(corr, sigma, edit_map)
 
     def refine(self, gray: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray
                ) -> np.ndarray:

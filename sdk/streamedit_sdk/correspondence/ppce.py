@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from streamedit_sdk.backends import Backend
-from streamedit_sdk.correspondence.base import Correspondence, ReferenceFeatures
+from streamedit_sdk.correspondence.base import Correspondence, Lead, ReferenceFeatures
 from streamedit_sdk.correspondence.model_folder import ModelInfo
 from streamedit_sdk.correspondence.refiners import InitialRefiner
 from streamedit_sdk.frames import work_size
@@ -92,22 +92,31 @@ class PPCECorrespondence:
                              self._features(small, self._timer))
 
     def predict(self, rgb: Array, reference: ReferenceFeatures, init_map: Array,
-                landmarks: np.ndarray | None = None) -> Correspondence:
+                landmarks: np.ndarray | None = None, lead: Lead | None = None
+                ) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref
         px; landmarks: (478, 2) host work px of the current frame, or None. Map and sigma at
         work size, on the estimator's side. The head's face mask is the landmarks' hull drawn
-        at the model side, as in training."""
+        at the model side, as in training. ``lead`` makes the edit's map from the network's
+        (timer stage ``face_lead``); sigma stays the network's, but for pixels the lead sends
+        off the reference, which get the largest sigma."""
         if not isinstance(reference, PPCEReference):
             raise TypeError("reference was encoded by another correspondence model")
         h, w = rgb.shape[:2]
         xp = self._xp
         face = xp.nchw(xp.from_host(face_at_side(landmarks, w, h, *self._small(h, w))))
         if self._graphed is None:
-            return Correspondence(*self._match(self._timer, rgb, init_map, face, reference))
-        constants = (*reference.refine, reference.small_gray, reference.features)
-        with self._timer.stage("match"):
-            out = self._graphed(reference, constants, (rgb, init_map, face))
-        return Correspondence(*out)
+            corr, sigma = self._match(self._timer, rgb, init_map, face, reference)
+        else:
+            constants = (*reference.refine, reference.small_gray, reference.features)
+            with self._timer.stage("match"):
+                corr, sigma = self._graphed(reference, constants, (rgb, init_map, face))
+        edit_map = None
+        if lead is not None:
+            with self._timer.stage("face_lead"):
+                edit_map = lead(corr)
+                sigma = xp.raise_where_off(sigma, edit_map)
+        return Correspondence(corr, sigma, edit_map)
 
     def _graph_entry(self, *args: Any) -> tuple:
         """The recorded function: (refiner cache..., small_gray, features, rgb, init, face)."""

@@ -59,9 +59,6 @@ class ArrayOps(Protocol):
                     border: str = "replicate") -> Array:
         """:func:`streamedit_sdk.kernels.grid_sample` on this side."""
 
-    def sample_where(self, out: Array, src: Array, at: Array, fallback: Array, mask: Array) -> Array:
-        """``out`` where ``mask`` is False, grid_sample(src, at, fallback) where it is True."""
-
     def lk_refine(self, cur: Array, ref: Array, init: Array, iterations: int,
                   window: int = 5) -> Array:
         """:func:`streamedit_sdk.kernels.lk_refine` on this side: (h, w) float32 grey frames
@@ -115,6 +112,10 @@ class ArrayOps(Protocol):
         """Share of ``region`` (host bool mask; None: all) where sigma > threshold, as a
         scalar ``float()`` reads (on the device: read it after the frame's download, so the
         frame waits for the GPU once)."""
+
+    def raise_where_off(self, sigma: Array, corr_map: Array) -> Array:
+        """``sigma`` (h, w) with 1 (the largest) where ``corr_map`` sends a pixel far off the
+        reference (x below -1000: no reference pixel, set by the face lead)."""
 
     def as_uint8(self, mask: Array) -> Array:
         """A bool mask as uint8 0/1 (a view where the library allows)."""

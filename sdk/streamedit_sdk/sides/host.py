@@ -55,16 +55,6 @@ class HostOps:
         return kernels.grid_sample(src, at, fallback=fallback, valid=valid, border=border,
                                    num_threads=self.num_threads)
 
-    def sample_where(self, out, src, at, fallback, mask):
-        # few pixels (what an old reference did not see), so only they are sampled
-        idx = np.flatnonzero(mask)  # (flat indices: much faster than a bool mask)
-        if idx.size:
-            c = out.shape[2]
-            out.reshape(-1, c)[idx] = self.grid_sample(
-                src, at.reshape(-1, 2)[idx][:, None],
-                fallback=fallback.reshape(-1, c)[idx][:, None])[:, 0]
-        return out
-
     def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> np.ndarray:
         return kernels.lk_refine(cur, ref, init, iterations=iterations, window=window,
                                  num_threads=self.num_threads)
@@ -81,6 +71,9 @@ class HostOps:
                                         num_threads=self.num_threads)
         holes = warp.mask == 0
         return paste(warp.map, fallback, holes) if holes.any() else warp.map
+
+    def raise_where_off(self, sigma, corr_map):
+        return np.where(corr_map[..., 0] < -1000.0, np.float32(1.0), sigma)
 
     def paste(self, dst, src, mask):
         return paste(dst, src, mask)

@@ -173,10 +173,6 @@ class TorchOps:
     def grid_sample(self, src, at, fallback=None, valid=None, border="replicate"):
         return self._kernel(kernels.grid_sample, src, at, fallback, valid, border=border)
 
-    def sample_where(self, out, src, at, fallback, mask):
-        sampled = self.grid_sample(src, at, fallback=fallback)
-        return self.torch.where(mask[..., None], sampled, out)
-
     def lk_refine(self, cur, ref, init, iterations: int, window: int = 5) -> Tensor:
         return self._kernel(kernels.lk_refine, cur, ref, init, iterations=iterations,
                             window=window)
@@ -234,6 +230,9 @@ class TorchOps:
         return out
 
     # -- element-wise -----------------------------------------------------------------------
+    def raise_where_off(self, sigma, corr_map):
+        return self.torch.where(corr_map[..., 0] < -1000.0, 1.0, sigma)
+
     def paste(self, dst, src, mask):
         return self.torch.where(mask[..., None] if dst.ndim == 3 else mask, src, dst)
 
