@@ -200,6 +200,7 @@ class StreamEditor:
     def _edit(self, obs: Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
         self._took(self._refs.swap(self._index))
+        self._took(self._refs.face_returns(obs.landmarks))
         match = match_frame(self._xp, self._model, self._refs.current, obs, self._prev_map,
                             self.config, self._timer)
         if obs.landmarks is None:

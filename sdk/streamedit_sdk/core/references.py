@@ -36,6 +36,7 @@ class References:
         self._policy = ReplacementPolicy(config)
         self.current: ops.Reference | None = None
         self.host: tuple[HostImage, HostImage] | None = None  # frame, edit (host, RGB)
+        self._origin: tuple[ops.Reference, tuple[HostImage, HostImage]] | None = None
 
     def begin(self, rgb: HostImage, edited: HostImage, index: int, work: HostImage,
               mesh: WarpMesh | None) -> None:
@@ -46,6 +47,7 @@ class References:
         self.current = ops.encode_reference(index, rgb_x, xp.from_host(edited), work_x, mesh,
                                             self._model, None, xp)
         self.host = (rgb, edited)
+        self._origin = (self.current, self.host)
 
     def swap(self, index: int) -> int | None:
         """Before frame ``index`` is matched: a reference being built takes over when due
@@ -60,6 +62,21 @@ class References:
                 self.host = (rgb, shown)
                 return self.current.index
         return None
+
+    def face_returns(self, landmarks) -> int | None:
+        """Before a frame with ``landmarks`` (None: no face) is matched: when the reference in
+        use shows no face (taken while the face was away) and the user's edited frame does,
+        that frame is the reference again, so the edit comes back through the face mesh whole,
+        as drawn, instead of through maps of a frame without a face. Returns its index, or
+        None."""
+        if (landmarks is None or self.current.mesh is not None or self._origin is None
+                or self._origin[0].mesh is None or self._builder.pending is not None):
+            return None
+        self.current, self.host = self._origin
+        self._policy.reset()
+        log.info("the face is back: the user's edited frame %d is the reference again",
+                 self.current.index)
+        return self.current.index
 
     def wants(self, fraction: float, index: int) -> bool:
         """Whether frame ``index``, with this uncertain ``fraction``, should become the next
