@@ -73,6 +73,16 @@ def test_ops_match_the_host(xp, rng):
     off[rng.uniform(size=(h, w)) > 0.7] = -1.0e4  # the face lead's "no reference pixel"
     np.testing.assert_array_equal(xp.raise_where_off(_t(sigma), _t(off)).numpy(),
                                   host.raise_where_off(sigma, off))
+    delta = rng.uniform(-30, 30, (h, w, 3)).astype(np.float32)
+    weight = host.edit_weight(delta, 16.0)
+    np.testing.assert_allclose(xp.edit_weight(_t(delta), 16.0).numpy(), weight, atol=1e-6)
+    assert weight.max() == 1.0 and 0.0 <= weight.min() < 1.0
+    a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mixed = host.mix(a, b, weight)
+    np.testing.assert_allclose(xp.mix(_t(a), _t(b), _t(weight)).numpy(), mixed, atol=1e-3)
+    np.testing.assert_allclose(mixed, a + weight[..., None] * (b.astype(np.float32) - a),
+                               atol=1e-3)
 
 
 def test_gaussian_blur_keeps_constants_and_smooths(xp, rng):

@@ -142,9 +142,9 @@ class FaceLead:
     bound: float = 0.05  # largest correction of the mesh on the face
     smooth: float = 0.1  # Gaussian sigma of the correction's smoothing
     feather: float = 0.1  # width of the face mask's edge, inside the outline
-    detail: bool = False  # True: where the flow's map explains the frame clearly better than
-    # the led one (lids, lips, the outline), it is taken, within `reach` (+1.1 dB of
-    # reconstruction on d11, but stickers near textured skin bend: off by default)
+    detail: bool = True  # where the flow's map explains textured skin (lids, brows, lips)
+    # clearly better than the led one, it is taken, within `reach`: a style's lines stay on
+    # the features they were drawn on (flat skin, where stickers sit, keeps the led map)
     reach: float = 0.15  # farthest the flow may take a face pixel from the led map
     openings: bool = True  # mouth and eye openings the reference did not see map off it
 

@@ -39,3 +39,14 @@ def uncertain_fraction(sigma: np.ndarray, region: np.ndarray | None, pixel_sigma
     if not n:
         return np.count_nonzero(bad) / bad.size
     return np.count_nonzero(bad & region) / n
+
+
+# A map value that sends a pixel to no reference pixel on purpose (an opening of the face the
+# reference did not see, streamedit_sdk.correspondence.face_lead): far outside any image, so
+# every sampler leaves the source there.
+OFF_REFERENCE = -1.0e4
+
+
+def off_reference(corr_map):
+    """(h, w) bool: pixels of a map (numpy or torch, (h, w, 2)) set to :data:`OFF_REFERENCE`."""
+    return corr_map[..., 0] < OFF_REFERENCE / 10

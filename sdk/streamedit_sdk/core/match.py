@@ -78,7 +78,7 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
         edit_map = corr.map if corr.edit_map is None else corr.edit_map
         edit_full = full_map if corr.edit_map is None else xp.resize_map(edit_map, w, h)
         carried = ops.carry_edit(ref, edit_map, edit_full, xp)
-        output = ops.propagate(ref, carried, full_map, frame, config.mode, xp)
+        output = ops.propagate(ref, carried, full_map, frame, config.mode, xp, edit_full)
     with timer.stage("uncertainty"):
         pending = xp.fraction_above(corr.sigma, obs.region, config.replacement.pixel_sigma)
         finite = xp.all_finite(corr.map, corr.sigma)

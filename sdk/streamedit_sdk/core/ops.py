@@ -16,8 +16,9 @@ import numpy as np
 from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
-from streamedit_sdk.correspondence.face_lead import OUTSIDE, led_map, openings
+from streamedit_sdk.correspondence.face_lead import led_map, openings
 from streamedit_sdk.frames import paste
+from streamedit_sdk.maps import OFF_REFERENCE, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
 from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
@@ -116,7 +117,7 @@ def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: n
               gray: np.ndarray, mesh_map: Array, xp: ArrayOps = HOST) -> Lead:
     """The face-led correction of an estimated map (:mod:`~streamedit_sdk.correspondence.
     face_lead`): the mesh leads inside the face, and openings (mouth, eyes) the reference did
-    not see map off it (:data:`~streamedit_sdk.correspondence.face_lead.OUTSIDE`).
+    not see map off it (:data:`~streamedit_sdk.maps.OFF_REFERENCE`).
 
     mesh, ref_gray: the reference's triangulation (its landmarks) and grey work frame; landmarks: (478, 2) host work px of
     the current frame; gray: (h, w) uint8 host current work frame; mesh_map: the landmark map
@@ -129,7 +130,7 @@ def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: n
     def apply(estimated: Array) -> Array:
         out = led_map(lead, xp.to_host(estimated), mesh_host, gray, ref_gray, landmarks)
         if lead.openings:
-            out[openings(landmarks, ref_landmarks, out)] = OUTSIDE
+            out[openings(landmarks, ref_landmarks, out)] = OFF_REFERENCE
         return xp.from_host(out)
     return apply
 
@@ -172,6 +173,8 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: Array
                            corr_map)
     height, width = full_map.shape[:2]
     to_origin_work = sample(reference.to_origin, corr_map, "replicate")
+    # pixels the edit's map sends off the reference stay off the origin
+    to_origin_work = xp.paste(to_origin_work, corr_map, off_reference(corr_map))
     to_origin = xp.resize_map(to_origin_work, width, height)
     known = None
     if reference.known is not None:
@@ -189,26 +192,39 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: Array
     return CarriedEdit(to_origin, known, carried, to_origin_work)
 
 
+EDIT_FULL = 16.0  # intensity levels from which a pixel counts as wholly edited (replace mode)
+
+
 def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame: Array,
-              mode: str, xp: ArrayOps = HOST) -> Array:
+              mode: str, xp: ArrayOps = HOST, edit_map: Array | None = None) -> Array:
     """Output frame (H, W, 3) uint8: the edit carried onto ``frame``.
 
     ``corr_map``: (H, W, 2) the correspondence at full size (where the frame's content is in
-    the reference); ``carried.delta``: the user's edit (``edited - frame`` of the origin)
-    carried by the edit's map.
+    the reference); ``edit_map``: the edit's (face-led) map against the same reference, or
+    None (the same map); ``carried.delta``: the user's edit (``edited - frame`` of the
+    origin) carried by the edit's map.
 
-    replace (paper §3.3): the edited reference warped onto the frame, as two parts: the
-    reference's own pixels by the correspondence (photometric: eyes, lips and outline line
-    up), and the user's edit on top by the edit's map (geometry first on the face: a sticker
-    keeps its shape where flow would drag textureless skin). The edit is sampled once from the
-    origin (no blur over successive switches). Pixels whose correspondence leaves the
-    reference show the live frame under the edit.
+    replace (paper §3.3): the edited reference warped onto the frame. What the user edited
+    travels by the edit's map (geometry first on the face: a sticker keeps its shape where
+    flow would drag textureless skin, a style's lines stay with the features under them);
+    what the user left alone travels by the correspondence (photometric: eyes, lips and
+    outline line up exactly). Per pixel the reference's own pixels are mixed between the two
+    maps by how much the edit changes them (:data:`EDIT_FULL` levels and more: the edit's
+    map only), and the edit, sampled once from the origin (no blur over successive
+    switches), is added on top. Pixels whose correspondence leaves the
+    reference, and openings of the face it never saw (the edit's map is off the reference
+    there), show the live frame.
     residual: the live frame plus the carried delta, so live lighting stays, mouths open and
     eyes blink, and revealed regions stay real.
     """
     if mode != "replace":
         return xp.add_delta(frame, carried.delta)
-    return xp.add_delta(xp.grid_sample(reference.rgb, corr_map, fallback=frame), carried.delta)
+    seen = xp.as_uint8(~off_reference(carried.to_origin))  # openings the reference never saw
+    base = xp.grid_sample(reference.rgb, corr_map, fallback=frame, valid=seen)
+    if edit_map is not None and edit_map is not corr_map:
+        led = xp.grid_sample(reference.rgb, edit_map, fallback=frame, valid=seen)
+        base = xp.mix(base, led, xp.edit_weight(carried.delta, EDIT_FULL))
+    return xp.add_delta(base, carried.delta)
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,

@@ -21,8 +21,9 @@ class Correspondence:
         pixel's content is in the reference (what the reference's own pixels are warped by).
     sigma: (h, w) float32 Laplace scale of the intensity error (0..1 units), > 0.
     edit_map: (h, w, 2) float32, the map the user's edit travels by (the face-led map:
-        geometry first on the face, :mod:`~streamedit_sdk.correspondence.face_lead`; x below
-        -1000 where the reference did not see the pixel), or None: ``map``.
+        geometry first on the face, :mod:`~streamedit_sdk.correspondence.face_lead`;
+        :data:`~streamedit_sdk.maps.OFF_REFERENCE` where the reference did not see the pixel),
+        or None: ``map``.
     """
 
     map: np.ndarray

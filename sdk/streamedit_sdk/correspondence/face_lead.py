@@ -36,7 +36,6 @@ LEFT_EYE = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144,
 RIGHT_EYE = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
 OPENINGS = (INNER_LIPS, LEFT_EYE, RIGHT_EYE)
 _SLACK = np.ones((3, 3), np.uint8)
-OUTSIDE = -1.0e4  # map value of a pixel with no reference pixel (any sampler leaves the image)
 _SMALL = 4  # the correction is estimated at 1/4 of the work size (it is smooth)
 _TEXTURE = 0.02 ** 2  # gradient energy (intensity 0..1 per px, squared) of half confidence
 _DETAIL_TEXTURE = 0.05 ** 2  # gradient energy of half weight for the flow's detail

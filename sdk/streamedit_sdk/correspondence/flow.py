@@ -17,7 +17,7 @@ import numpy as np
 
 from streamedit_sdk import kernels
 from streamedit_sdk.correspondence.base import Correspondence, Lead, ReferenceFeatures
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.maps import identity_map, off_reference
 from streamedit_sdk.timing import NullTimer, Timer
 
 
@@ -72,7 +72,7 @@ class FlowCorrespondence:
         with self._timer.stage("sigma"):
             sigma = self.residual_sigma(gray, reference.gray, corr)
             if edit_map is not None:
-                sigma = np.where(edit_map[..., 0] < -1000.0, np.float32(1.0), sigma)
+                sigma = np.where(off_reference(edit_map), np.float32(1.0), sigma)
         return Correspondence(corr, sigma, edit_map)
 
     def refine(self, gray: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray

@@ -113,9 +113,16 @@ class ArrayOps(Protocol):
         scalar ``float()`` reads (on the device: read it after the frame's download, so the
         frame waits for the GPU once)."""
 
+    def edit_weight(self, delta: Array, full: float) -> Array:
+        """(H, W) float32 0..1: how much of each pixel an edit changes, ``max |delta|`` over
+        the channels / ``full`` (intensity levels), at most 1."""
+
+    def mix(self, a: Array, b: Array, w: Array) -> Array:
+        """(H, W, C) float32 ``a + w (b - a)`` of two uint8 images, ``w`` (H, W) 0..1."""
+
     def raise_where_off(self, sigma: Array, corr_map: Array) -> Array:
         """``sigma`` (h, w) with 1 (the largest) where ``corr_map`` sends a pixel far off the
-        reference (x below -1000: no reference pixel, set by the face lead)."""
+        reference (:func:`~streamedit_sdk.maps.off_reference`, set by the face lead)."""
 
     def as_uint8(self, mask: Array) -> Array:
         """A bool mask as uint8 0/1 (a view where the library allows)."""

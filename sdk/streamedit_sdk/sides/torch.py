@@ -16,6 +16,7 @@ import numpy as np
 from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
 from streamedit_sdk.errors import BackendUnavailableError
+from streamedit_sdk.maps import off_reference
 
 Tensor: TypeAlias = Any  # a torch.Tensor (torch is imported only when this side is made)
 
@@ -230,8 +231,15 @@ class TorchOps:
         return out
 
     # -- element-wise -----------------------------------------------------------------------
+    def edit_weight(self, delta, full):
+        return (delta.abs().amax(-1) * (1.0 / full)).clamp_(max=1.0)
+
+    def mix(self, a, b, w):
+        a = a.float()
+        return a + w[..., None] * (b.float() - a)
+
     def raise_where_off(self, sigma, corr_map):
-        return self.torch.where(corr_map[..., 0] < -1000.0, 1.0, sigma)
+        return self.torch.where(off_reference(corr_map), 1.0, sigma)
 
     def paste(self, dst, src, mask):
         return self.torch.where(mask[..., None] if dst.ndim == 3 else mask, src, dst)
