@@ -157,3 +157,18 @@ def test_summary_line_counts_in_english():
     assert "1 reference (frame 0)," in one.line()
     two = EditSummary(Path("in.mp4"), Path("out.mp4"), 9, (0, 4), 0, 0, 1.0, False, False)
     assert "2 references (frames 0, 4)," in two.line()
+
+
+def test_frames_of_odd_widths_are_contiguous(tmp_path):
+    """PyAV pads the rows of some widths (844, 700 px): the reader's frames are C-contiguous,
+    as the kernels need (``eval`` failed on such clips)."""
+    import numpy as np
+
+    from streamedit_sdk.io.video import VideoReader, VideoWriter
+
+    path = tmp_path / "odd.mp4"
+    with VideoWriter(path, 25) as writer:
+        for k in range(3):
+            writer.write(np.full((422, 422, 3), 40 * k, np.uint8))
+    frames = list(VideoReader(path))
+    assert len(frames) == 3 and all(f.flags.c_contiguous for f in frames)

@@ -74,7 +74,8 @@ class VideoReader:
             stream.thread_type = "AUTO"
             try:
                 for frame in container.decode(stream):
-                    yield frame.to_ndarray(format="rgb24")
+                    # (rows of widths like 844 or 700 come padded: a strided view)
+                    yield np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
             except av.error.FFmpegError as exc:
                 self.truncated = True
                 log.warning("%s: decoding stopped early (%s); the frames before it are kept",
