@@ -10,7 +10,7 @@
 //   det = (a + damping) (c + damping) - b b
 //   step = ((b q - (c + damping) p) / det, (b p - (a + damping) q) / det), each clipped to
 //          [-max_step, max_step];   map += step
-// One pass per stage, each parallel over rows (OpenMP); 5 planes of scratch.
+// One pass per stage, each parallel over rows (OpenMP); 11 planes of scratch, kept per thread.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -88,7 +88,14 @@ void lk_refine(const float* cur, const float* ref, int h, int w, float* map, int
     const int64_t n = static_cast<int64_t>(h) * w;
     const int r = window / 2;
     const float norm = 1.0f / static_cast<float>(window * window);
-    std::vector<float> warped(n), planes(kPlanes * n), rows(kPlanes * n);
+    // Scratch reused from call to call on this thread (every stage writes all of it before
+    // reading): a fresh 11 planes at 512x512 cost more than an iteration in page faults.
+    thread_local std::vector<float> warped, planes, rows;
+    if (warped.size() < static_cast<size_t>(n)) {
+        warped.resize(n);
+        planes.resize(kPlanes * n);
+        rows.resize(kPlanes * n);
+    }
     GridSampleArgs<float> gs{};
     gs.src = ref;
     gs.hs = h;
