@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from streamedit_sdk.apps.bench.report import markdown_table
-from streamedit_sdk.apps.eval.report import markdown_summary
+from streamedit_sdk.apps.eval.report import fidelity_summary, markdown_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -78,8 +78,15 @@ def render_eval(folder: Path) -> str:
                                                          for t in re.split(r"(\d+)", p.stem)])
     reports = [json.loads(p.read_text(encoding="utf-8")) for p in files]
     rel = _link(folder)
-    return (f"From [`{rel}/`]({rel}) ({len(reports)} clips; PSNR dB / SSIM):\n\n"
+    text = (f"From [`{rel}/`]({rel}) ({len(reports)} clips; PSNR dB / SSIM):\n\n"
             f"{markdown_summary(reports)}")
+    if any(r.get("fidelity") for r in reports):
+        text += ("\n\nEdit fidelity (`fidelity` pass): a star on each cheek carried in residual "
+                 "mode, median IoU / 5th-percentile IoU / frames torn / 95th-percentile drift "
+                 "(inter-ocular distances), the SDK and DIS MEDIUM at the clip's resolution; "
+                 "the SDK's reconstruction (`fixed`) and its gap to DIS at the work size and at "
+                 "the clip's resolution:\n\n" + fidelity_summary(reports))
+    return text
 
 
 def _link(path: Path) -> str:

@@ -133,3 +133,21 @@ def test_cli_says_what_to_do_when_frame_0_has_no_face(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "frame 0 shows no face" in err and "trim the clip" in err
     assert "--ref-frame" not in err  # eval has no such option
+
+
+def test_fidelity_summary_has_a_row_per_clip_and_the_worst(report):
+    from streamedit_sdk.apps.eval.report import PROBE_KEYS, fidelity_summary
+
+    one = report.to_json()
+    assert set(one["fidelity"]) == {"sdk", "dis_full"}
+    for method in one["fidelity"].values():
+        for probe in ("cheek_left", "cheek_right", "forehead", "chin", "moustache"):
+            assert tuple(method["probes"][probe]) == PROBE_KEYS
+            assert 0.0 <= method["probes"][probe]["iou_median"] <= 1.0
+    two = json.loads(json.dumps(one))
+    two["video"] = "other.mp4"
+    two["fidelity"]["sdk"]["probes"]["cheek_left"]["iou_median"] = 0.123
+    lines = fidelity_summary([one, two]).splitlines()
+    assert len(lines) == 2 + 2 + 1  # header, rule, two clips, worst
+    assert lines[3].startswith("| other.mp4 | 0.12 / ")
+    assert lines[4].startswith("| **worst** | 0.12 / ")

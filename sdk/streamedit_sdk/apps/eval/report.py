@@ -160,6 +160,48 @@ def markdown_summary(reports: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def fidelity_summary(reports: list[dict], probes: tuple[str, ...] = ("cheek_left",
+                                                                    "cheek_right")) -> str:
+    """One markdown row per ``eval --json`` report that has a ``fidelity`` section: for each of
+    ``probes``, the SDK's median / 5th-percentile IoU, torn share and 95th-percentile drift
+    (IOD), then DIS MEDIUM's at the clip's resolution; the reconstruction of ``fixed`` against
+    ``dis`` and ``dis_full`` (dB). Worst values over the clips in the last row."""
+    def cells(f: dict) -> str:
+        return (f"{_fmt(f['iou_median'], 2)} / {_fmt(f['iou_p5'], 2)} / "
+                f"{_fmt(None if f['torn'] is None else 100 * f['torn'], 1)} % / "
+                f"{_fmt(f['drift_p95'], 3)}")
+
+    def gap(r: dict, other: str) -> float | None:
+        if r.get("fixed", {}).get("psnr") is None or r.get(other, {}).get("psnr") is None:
+            return None
+        return r["fixed"]["psnr"] - r[other]["psnr"]
+
+    rows = [r for r in reports if r.get("fidelity")]
+    head = ("| clip | " + " | ".join(f"{p}: SDK | {p}: DIS full" for p in probes)
+            + " | fixed dB | - dis | - dis_full |\n| --- |"
+            + " --- |" * (2 * len(probes)) + " ---: | ---: | ---: |")
+    out = [head]
+    for r in rows:
+        sdk, dis = r["fidelity"]["sdk"]["probes"], r["fidelity"].get("dis_full", {}).get(
+            "probes", {})
+        out.append(f"| {r['video']} | " + " | ".join(
+            f"{cells(sdk[p])} | {cells(dis[p]) if p in dis else '-'}" for p in probes)
+            + f" | {_fmt(r.get('fixed', {}).get('psnr'), 2)} | {_fmt(gap(r, 'dis'), 2)} | "
+            f"{_fmt(gap(r, 'dis_full'), 2)} |")
+    if rows:
+        def worst(p: str, who: str) -> str:
+            vals = [r["fidelity"][who]["probes"][p] for r in rows if who in r["fidelity"]]
+            pick = (lambda k, f: f([v[k] for v in vals if v[k] is not None]))
+            return cells({"iou_median": pick("iou_median", min), "iou_p5": pick("iou_p5", min),
+                          "torn": pick("torn", max), "drift_p95": pick("drift_p95", max)})
+        gaps = [g for g in (gap(r, "dis_full") for r in rows) if g is not None]
+        out.append("| **worst** | " + " | ".join(f"{worst(p, 'sdk')} | {worst(p, 'dis_full')}"
+                                                 for p in probes)
+                   + f" | | | {_fmt(min(gaps) if gaps else None, 2)} (mean "
+                   f"{_fmt(_mean(gaps), 2)}) |")
+    return "\n".join(out)
+
+
 def write_csv(report: EvalReport, path: str | Path) -> None:
     """One row per frame 1..N-1: psnr and ssim per method, the arr run's reference."""
     path = Path(path)
