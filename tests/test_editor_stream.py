@@ -85,9 +85,11 @@ def test_stream_can_stop_early_and_the_editor_goes_on(frames, threads):
         assert ed.process(frames[5]).index == 4  # the pipelined frame 4 was never edited
 
 
-def test_timer_records_every_stage(frames):
+@pytest.mark.parametrize("correspondence", ["flow", "ppce"])
+def test_timer_records_every_stage(frames, correspondence):
     timer = StageTimer()
-    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=5))
+    config = se.EditorConfig(correspondence=correspondence,
+                             replacement=se.ReplacementConfig(interval=5))
     _results(frames[:12], config, timer=timer)
     stages = timer.summary()
     for name in ("convert", "resize", "landmarks", "segmentation", "landmark_warp",
@@ -96,9 +98,14 @@ def test_timer_records_every_stage(frames):
         assert 0 < stages[name].p50_ms <= stages[name].p99_ms
     assert stages["reference_update"].count == 2  # frames 5 and 10
     # the second replacement re-matches the new reference against the origin: one more call
-    assert stages["flow"].count == stages["refine"].count == stages["head"].count == 13
-    # the backbone also encodes each of the three references (the first and two replacements)
-    assert stages["backbone"].count == 13 + 3
+    assert stages["flow"].count == stages["refine"].count == stages["face_lead"].count == 13
+    if correspondence == "flow":
+        assert stages["sigma"].count == 13
+    else:
+        assert stages["head"].count == 13
+        # the backbone also encodes each of the three references (the first and two
+        # replacements)
+        assert stages["backbone"].count == 13 + 3
 
 
 @pytest.mark.parametrize("reference, expected", [(0, [4, 8]), (5, [0, 4, 8])])

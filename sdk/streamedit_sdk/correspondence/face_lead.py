@@ -111,11 +111,13 @@ def _evidence(lead: FaceLead, flow_map: np.ndarray, led: np.ndarray, gray: np.nd
     r_flow = _residual(gray, ref_gray, flow_map)
     r_led = _residual(gray, ref_gray, led)
     accept = np.clip((r_led - r_flow) / _MARGIN - 1.0, 0.0, 1.0)
-    gap = np.sqrt(((flow_map - led) ** 2).sum(axis=2))
-    accept *= np.clip(2.0 - gap / (lead.reach * iod), 0.0, 1.0)
     texture = cv2.blur(energy, (7, 7))
     accept *= texture / (texture + _DETAIL_TEXTURE)  # features (lids, lips), not flat skin
-    return cv2.GaussianBlur(accept, (0, 0), 2.0)[..., None]
+    accept = cv2.GaussianBlur(accept, (0, 0), 2.0)
+    # the reach gates each pixel after the blur: a softened acceptance must not carry a far
+    # flow vector (a drag) in from the pixels beside it
+    gap = cv2.magnitude(*cv2.split(cv2.subtract(flow_map, led)))
+    return (accept * np.clip(2.0 - gap / (lead.reach * iod), 0.0, 1.0))[..., None]
 
 
 def _residual(gray: np.ndarray, ref_gray: np.ndarray, corr: np.ndarray) -> np.ndarray:
