@@ -119,10 +119,11 @@ def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: n
     face_lead`): the mesh leads inside the face, and openings (mouth, eyes) the reference did
     not see map off it (:data:`~streamedit_sdk.maps.OFF_REFERENCE`).
 
-    mesh, ref_gray: the reference's triangulation (its landmarks) and grey work frame; landmarks: (478, 2) host work px of
-    the current frame; gray: (h, w) uint8 host current work frame; mesh_map: the landmark map
-    (:func:`landmark_map`) the estimate started from. The correction runs on the host (a
-    device side copies the map down and back: 2 MB at 512x512).
+    mesh, ref_gray: the reference's triangulation (its landmarks) and grey work frame;
+    landmarks: (478, 2) host work px of the current frame; gray: (h, w) uint8 host current
+    work frame; mesh_map: the landmark map (:func:`landmark_map`) the estimate started from.
+    The correction runs on the host (a device side copies the map down and back: 2 MB at
+    512x512).
     """
     ref_landmarks = mesh.points_ref[:NUM_LANDMARKS]
     mesh_host = xp.to_host(mesh_map)
@@ -141,36 +142,33 @@ class CarriedEdit:
 
     to_origin: (H, W, 2) float32 map current -> origin (absolute origin px, full size).
     known: (H, W) bool, pixels whose edit comes from the origin; None: all of them.
-    delta: (H, W, 3) float32 to add to the frame's own pixels, or None where it was not asked
-        for (replace mode needs it only when a new reference is made).
+    delta: (H, W, 3) float32 to add to the frame's own pixels (both modes add it).
     to_origin_work: (h, w, 2) float32, the same map at work size (origin work px).
     """
 
     to_origin: Array
     known: Array | None
-    delta: Array | None
+    delta: Array
     to_origin_work: Array
 
 
-def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: ArrayOps = HOST, *,
-               delta: bool = True) -> CarriedEdit:
+def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
+               xp: ArrayOps = HOST) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px: the edit's map) back to
     the origin.
 
     ``full_map`` is ``corr_map`` at full size (:func:`~streamedit_sdk.maps.resize_map`). For a
-    reference taken by replacement the maps are composed (current -> reference -> origin, at work size) and the
-    user's edit is sampled once at the composed map: a sticker baked into a reference while the
-    cheek was stretched by a smile comes back undistorted when the face relaxes, and it stays as
-    sharp after ten replacements as after one. Pixels the origin never saw (inpainted at a
-    replacement) take the reference's own edit. ``delta``: also sample the edit's difference
-    (residual mode, new references).
+    reference taken by replacement the maps are composed (current -> reference -> origin, at
+    work size) and the user's edit is sampled once at the composed map: a sticker baked into a
+    reference while the cheek was stretched by a smile comes back undistorted when the face
+    relaxes, and it stays as sharp after ten replacements as after one. Pixels the origin never
+    saw (inpainted at a replacement) take the reference's own edit.
     """
     def sample(src: Array, at: Array, border: str = "zero") -> Array:
         return xp.grid_sample(src, at, border=border)
 
     if reference.to_origin is None:
-        return CarriedEdit(full_map, None, sample(reference.delta, full_map) if delta else None,
-                           corr_map)
+        return CarriedEdit(full_map, None, sample(reference.delta, full_map), corr_map)
     height, width = full_map.shape[:2]
     to_origin_work = sample(reference.to_origin, corr_map, "replicate")
     # pixels the edit's map sends off the reference stay off the origin
@@ -181,8 +179,6 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array, xp: Array
         known_work = sample(reference.known, corr_map)  # 0..255, soft at the seam
         if xp.any(known_work < 128):
             known = xp.resize_image(known_work, width, height) >= 128
-    if not delta:
-        return CarriedEdit(to_origin, known, None, to_origin_work)
     if known is None:
         return CarriedEdit(to_origin, None, sample(reference.origin.delta, to_origin),
                            to_origin_work)

@@ -5,14 +5,14 @@ drag, tear and bend whatever is drawn on it. So inside the face the map is the l
 (barycentric warp over the face mesh, paper §3.1) plus a correction that is
 
 - smooth: the flow's difference to the mesh, averaged by normalised convolution with a
-  Gaussian of :attr:`~streamedit_sdk.config.FaceLead.smooth` inter-ocular distances (IOD), so a sticker moves as one
+  Gaussian of :attr:`FaceLead.smooth` inter-ocular distances (IOD), so a sticker moves as one
   piece;
 - supported by texture: each pixel's vote is weighted by its gradient energy, so flat skin
   follows the mesh and textured skin (brows, lips, moles) aligns the mesh's jitter;
-- bounded: at most :attr:`~streamedit_sdk.config.FaceLead.bound` IOD, so no flow failure can carry an edit away.
+- bounded: at most :attr:`FaceLead.bound` IOD, so no flow failure can carry an edit away.
 
 Off the face (hair, body, background, hands) the flow's map is kept; between the two the
-weights blend over a feathered edge of :attr:`~streamedit_sdk.config.FaceLead.feather` IOD.
+weights blend over a feathered edge of :attr:`FaceLead.feather` IOD.
 
 Where the mouth or an eye is open on the current frame but was closed (or less open) on the
 reference, the pixels inside the opening map to no reference pixel (:func:`openings`): the

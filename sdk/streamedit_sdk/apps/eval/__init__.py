@@ -6,5 +6,5 @@ from streamedit_sdk.apps.eval.report import (METHOD_KEYS, METHODS, REPORT_KEYS, 
                                              MethodScores, plot, write_csv)
 from streamedit_sdk.apps.eval.runner import PASSES, evaluate
 
-__all__ = ["evaluate", "PASSES", "EvalReport", "MethodScores", "METHODS", "METHOD_KEYS", "REPORT_KEYS",
-           "plot", "write_csv"]
+__all__ = ["evaluate", "PASSES", "EvalReport", "MethodScores", "METHODS", "METHOD_KEYS",
+           "REPORT_KEYS", "plot", "write_csv"]
