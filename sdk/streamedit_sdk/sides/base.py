@@ -118,7 +118,8 @@ class ArrayOps(Protocol):
         the channels / ``full`` (intensity levels), at most 1."""
 
     def mix(self, a: Array, b: Array, w: Array) -> Array:
-        """(H, W, C) float32 ``a + w (b - a)`` of two uint8 images, ``w`` (H, W) 0..1."""
+        """(H, W, C) uint8 ``a + w (b - a)`` (rounded) of two uint8 images, ``w`` (H, W)
+        float32 0..1."""
 
     def raise_where_off(self, sigma: Array, corr_map: Array) -> Array:
         """``sigma`` (h, w) with 1 (the largest) where ``corr_map`` sends a pixel far off the

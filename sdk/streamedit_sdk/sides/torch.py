@@ -236,7 +236,7 @@ class TorchOps:
 
     def mix(self, a, b, w):
         a = a.float()
-        return a + w[..., None] * (b.float() - a)
+        return (a + w[..., None] * (b.float() - a) + 0.5).clamp_(0, 255).to(self.torch.uint8)
 
     def raise_where_off(self, sigma, corr_map):
         return self.torch.where(off_reference(corr_map), 1.0, sigma)
