@@ -82,3 +82,21 @@ def test_one_face_tracker_follows_the_same_face():
             assert np.linalg.norm(a - b, axis=1).mean() < 1.0
     with pytest.raises(ValueError, match="max_faces"):
         LandmarkTracker(max_faces=0)
+
+
+def test_a_reference_is_measured_as_the_stream_will_measure_it(tracker):
+    """The face mesh tracking an unchanged image moves its points away from where it
+    detected them; a reference measured by ``reference`` sits where tracking settles, so an
+    edit on a still face does not move."""
+    frame = synthetic.astronaut()
+    tracker.reset()
+    detected, settled = tracker.detect(frame), tracker.reference(frame)
+    tracked = [tracker.track(frame) for _ in range(6)][-1]
+
+    def gap(a, b):
+        return float(np.linalg.norm(a - b, axis=1).mean())
+
+    assert gap(tracked, detected) > 0.5  # the premise (measured 1.0 px)
+    assert gap(tracked, settled) < 0.5 * gap(tracked, detected)
+    small = _small_face_frame()  # found in a crop: as detected
+    np.testing.assert_array_equal(tracker.reference(small), tracker.detect(small))

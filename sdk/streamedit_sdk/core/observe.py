@@ -81,8 +81,9 @@ class FrameObserver:
         return to_work(rgb, self._cfg.work_side)
 
     def detect(self, work: HostImage) -> np.ndarray | None:
-        """Landmarks of a single image (a reference), (478, 2) work px, or None."""
-        return self._tracker.detect(work)
+        """Landmarks of a single image (a reference) as the stream's frames are measured
+        (:meth:`LandmarkTracker.reference`), (478, 2) work px, or None."""
+        return self._tracker.reference(work)
 
     def next(self, rgb: HostImage) -> Observation:
         """The observation :meth:`StreamEditor.process` edits ``rgb`` with: measured here, or

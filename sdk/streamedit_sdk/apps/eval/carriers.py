@@ -3,7 +3,7 @@ of plain optical flow would run it; and the independent face mesh the probes are
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -15,11 +15,28 @@ from streamedit_sdk.frames import to_work
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 
-def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray,
-                         side: int) -> np.ndarray | None:
-    """Landmarks of ``frame`` (478, 2) in its own px, meshed at work size ``side``."""
+def mesh_truth(frames: Iterable[np.ndarray], side: int) -> list[np.ndarray | None]:
+    """The independent face mesh of a clip: each frame's landmarks (478, 2) in its own px,
+    meshed at work size ``side`` in video mode, or None where no face is found.
+
+    Frame 0 is measured as :meth:`LandmarkTracker.reference` measures a reference: the face
+    mesh tracking an unchanged image settles up to ~4 px from where it first detects the face,
+    so a truth taken from the detection would put a jump into frame 1 that the face never
+    made (and score against it every later frame's edit)."""
+    with LandmarkTracker() as tracker:
+        return [full_size_landmarks(tracker, f, side, first=i == 0)
+                for i, f in enumerate(frames)]
+
+
+def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray, side: int,
+                        first: bool = False) -> np.ndarray | None:
+    """Landmarks of ``frame`` (478, 2) in its own px, meshed at work size ``side``
+    (``first``: a stream's first frame, measured as a reference is, as
+    :class:`~streamedit_sdk.core.editor.StreamEditor` measures the frame it is given with)."""
     work = to_work(frame, side)
     lm = tracker.track(work)
+    if first and lm is not None:  # (tracked too: the next frames are tracked from it)
+        lm = tracker.reference(work)
     if lm is None:
         return None
     return lm * np.array([frame.shape[1] / work.shape[1], frame.shape[0] / work.shape[0]],

@@ -12,7 +12,7 @@ import numpy as np
 from streamedit_sdk import edits
 from streamedit_sdk.apps.baselines import DisBaseline
 from streamedit_sdk.apps.eval import fidelity
-from streamedit_sdk.apps.eval.carriers import dis_propagator, full_size_landmarks, sdk_propagator
+from streamedit_sdk.apps.eval.carriers import dis_propagator, mesh_truth, sdk_propagator
 from streamedit_sdk.apps.eval.consistency import WarpingError
 from streamedit_sdk.apps.eval.predictors import (EditorMethod, LandmarkMatcher, Prediction,
                                                  fixed_interval)
@@ -22,7 +22,6 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.errors import NoFaceError, VideoError
 from streamedit_sdk.io.video import VideoReader
-from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +140,7 @@ FULL_RESOLUTION = 1 << 16  # a work side no frame exceeds: DIS at the clip's own
 def _fidelity(frames: Callable[..., Iterator], config: EditorConfig,
               interval: int) -> dict[str, fidelity.FidelityScores]:
     """The fidelity pass: the independent face mesh of every frame, then each propagator."""
-    with LandmarkTracker() as tracker:
-        truth = [full_size_landmarks(tracker, f, config.work_side)
-                 for f in frames("fidelity: face mesh")]
+    truth = mesh_truth(frames("fidelity: face mesh"), config.work_side)
     propagators = {"sdk": sdk_propagator(dataclasses.replace(config, mode="residual")),
                    "dis_full": dis_propagator(DisBaseline(FULL_RESOLUTION), interval)}
     return fidelity.measure(lambda: frames("fidelity"), truth,
