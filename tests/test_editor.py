@@ -34,21 +34,28 @@ def _run(frames, edited, reference=None, **config):
         return [ed.process(f) for f in frames], ed.stats
 
 
-@pytest.mark.parametrize("mode", ["replace", "residual"])
-def test_sticker_follows_known_motion(clip, mode):
+# The synthetic warp fades with distance from the head's centre: no face mesh follows that
+# exactly (MediaPipe's cheek points come from the face's shape, not the cheek's texture), so a
+# sticker led by the mesh alone (the default) scores 25.8-37.1 dB here (median 27.8) and one
+# the flow may correct (FaceLead.bound 0.05) 29.6-38.3 dB (median 32.6). On real faces the mesh puts cheek stickers where the
+# face's mesh says (eval's fidelity pass); a sticker left in place scores ~20 dB.
+@pytest.mark.parametrize("mode,bound,floor,gain", [("replace", 0.0, 22.0, 4.0),
+                                                   ("residual", 0.0, 22.0, 4.0),
+                                                   ("replace", 0.05, 26.0, 6.0),
+                                                   ("residual", 0.05, 26.0, 6.0)])
+def test_sticker_follows_known_motion(clip, mode, bound, floor, gain):
     frames, maps, landmarks, edited = clip
-    results, stats = _run(frames, edited, mode=mode)
+    results, stats = _run(frames, edited, mode=mode, face_lead=se.FaceLead(bound=bound))
     assert len(results) == FRAMES and stats.frames == FRAMES
     cx, cy = np.round(landmarks[CHEEK_LEFT]).astype(int)
     box = (slice(cy - 40, cy + 40), slice(cx - 40, cx + 40))
     epe = [np.linalg.norm(r.map[box] - m[box], axis=-1).mean() for r, m in zip(results, maps)]
     truth = [synthetic.render(edited, m) for m in maps]
     psnr = [_psnr(r.frame[box], t[box]) for r, t in zip(results, truth)]
-    # measured: EPE 0.3-0.6 px, sticker PSNR 30-38 dB; a sticker left in place scores ~20 dB
-    assert max(epe) < 1.5, epe
-    assert min(psnr) > 26.0, psnr
+    assert max(epe) < 1.5, epe  # the correspondence (photometric) is the flow's either way
+    assert min(psnr) > floor, psnr
     still = [_psnr(edited[box], t[box]) for t in truth]
-    assert np.mean(psnr) > np.mean(still) + 6.0
+    assert np.mean(psnr) > np.mean(still) + gain
 
 
 def test_result_fields(clip):

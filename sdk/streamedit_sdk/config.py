@@ -139,17 +139,30 @@ class FaceLead:
     the face the mesh decides where a pixel goes and flow adds a smooth, bounded correction.
     Lengths in inter-ocular distances (IOD, iris centre to iris centre)."""
 
-    bound: float = 0.05  # largest correction of the mesh on the face
-    smooth: float = 0.1  # Gaussian sigma of the correction's smoothing
+    bound: float = 0.0  # largest smooth correction of the mesh on the face by the flow (0:
+    # none, the mesh alone: on the eval clips every correction moved cheek stickers away from
+    # where the face mesh puts them; on rigidly moved real frames, whose truth is exact, 0.05
+    # with the affine correction was closer; see docs/editing.md)
+    correction: Literal["affine", "local"] = "affine"  # affine: one affine motion of the
+    # whole face fitted to the flow on textured skin (takes out the mesh's jitter, fades out
+    # where it would exceed `bound`); local: the flow's difference smoothed over `smooth`
+    # (also follows local motion, and drags with it), clipped at `bound`
+    smooth: float = 0.1  # Gaussian sigma of the local correction's smoothing
     feather: float = 0.1  # width of the face mask's edge, inside the outline
     detail: bool = True  # where the flow's map explains textured skin (lids, brows, lips)
     # clearly better than the led one, it is taken, within `reach`: a style's lines stay on
     # the features they were drawn on (flat skin, where stickers sit, keeps the led map)
     reach: float = 0.15  # farthest the flow may take a face pixel from the led map
     openings: bool = True  # mouth and eye openings the reference did not see map off it
+    ring: float = 1.0  # an edit drawn on the face (a piece mostly inside its outline) follows
+    # the mesh up to this far past the outline, fully to half of it: a sticker overhanging a
+    # turned cheek moves as one piece instead of tearing along the face's edge
 
     def __post_init__(self) -> None:
-        for name in ("bound", "smooth", "feather", "reach"):
+        if self.correction not in ("affine", "local"):
+            raise ValueError(f"FaceLead.correction must be 'affine' or 'local'; got "
+                             f"{self.correction!r}")
+        for name in ("bound", "smooth", "feather", "reach", "ring"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 2.0):
                 raise ValueError(f"FaceLead.{name} must be a number in [0, 2] IOD; got "

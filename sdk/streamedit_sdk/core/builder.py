@@ -83,7 +83,8 @@ class ReferenceBuilder:
         fetch = xp.download_later(carried.delta, carried.known, unseen)
         own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies
         shown = match.edited.copy()
-        build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown)
+        build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown,
+                        match.obs.own_landmarks)
         wh, ww = carried.to_origin_work.shape[:2]
         triangulate = partial(_mesh_of, match.obs.own_landmarks, ww, wh)
         provisional = None
@@ -157,13 +158,15 @@ class ReferenceBuilder:
             self._pool.shutdown()
 
     def _build(self, ref: ops.Reference, to_origin_work: Array, fetch: Callable[[], tuple],
-               rgb: np.ndarray, output: np.ndarray
+               rgb: np.ndarray, output: np.ndarray,
+               landmarks: Callable[[], np.ndarray | None]
                ) -> tuple[np.ndarray, tuple[ops.Origin, Array, np.ndarray]]:
         """The host half (any thread): the new edit, inpainted where the old reference did
-        not see (:func:`~.ops.edit_for_new_reference`)."""
+        not see (:func:`~.ops.edit_for_new_reference`); ``landmarks``: the frame's own."""
         delta, known, unseen = fetch()
         carried = ops.CarriedEdit(None, known, delta, to_origin_work)
-        return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, self._inpainter)
+        return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, self._inpainter,
+                                          landmarks() if self._lead is not None else None)
 
 
 def _mesh_of(landmarks: Callable[[], np.ndarray | None], width: int,

@@ -69,7 +69,7 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
                 gray = cv2.cvtColor(obs.work if obs.work is not None else xp.to_host(work),
                                     cv2.COLOR_RGB2GRAY)
                 lead = ops.face_lead(config.face_lead, ref.mesh, ref.gray, obs.landmarks, gray,
-                                     init, xp)
+                                     init, xp, ref.attached)
         else:
             init = prior
     corr = model.predict(work, ref.features, init, obs.landmarks, lead)

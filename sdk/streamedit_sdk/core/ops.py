@@ -16,7 +16,7 @@ import numpy as np
 from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
-from streamedit_sdk.correspondence.face_lead import led_map, openings
+from streamedit_sdk.correspondence.face_lead import attached_edit, face_mask, led_map, openings
 from streamedit_sdk.frames import paste
 from streamedit_sdk.maps import OFF_REFERENCE, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
@@ -47,6 +47,8 @@ class Origin:
     edited: Array
     mesh: WarpMesh | None = None
     gray: np.ndarray | None = None  # (h, w) uint8 host, the work frame in grey (face lead)
+    attached: np.ndarray | None = None  # (h, w) uint8 host, the edit's pieces that belong to
+    # the face (face_lead.attached_edit); None without a face
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Reference:
     mesh: triangulation of the reference's landmarks (work-size px) plus border anchors, or
         None where no face was found.
     gray: (h, w) uint8 host, the work frame in grey (the face lead weighs maps with it).
+    attached: (h, w) uint8 host, 1 on the pieces of its edit that belong to the face
+        (:func:`~streamedit_sdk.correspondence.face_lead.attached_edit`), or None.
     features: what the correspondence model cached for this reference (work size).
     """
 
@@ -76,6 +80,7 @@ class Reference:
     mesh: WarpMesh | None
     features: ReferenceFeatures
     gray: np.ndarray | None = None
+    attached: np.ndarray | None = None
 
 
 def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
@@ -97,9 +102,15 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
     delta = xp.subtract(edited, rgb)
     features = model.encode_reference(work)
     gray = cv2.cvtColor(xp.to_host(work), cv2.COLOR_RGB2GRAY)
-    origin, to_origin, known = (trace if trace is not None else
-                                (Origin(index, delta, features, edited, mesh, gray), None, None))
-    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray)
+    attached = None
+    if mesh is not None:
+        small = cv2.resize(xp.to_host(delta), gray.shape[::-1], interpolation=cv2.INTER_AREA)
+        attached = attached_edit(small, mesh.points_ref[:NUM_LANDMARKS])
+    origin, to_origin, known = (
+        trace if trace is not None else
+        (Origin(index, delta, features, edited, mesh, gray, attached), None, None))
+    return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
+                     attached)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -114,22 +125,24 @@ def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
 
 
 def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: np.ndarray,
-              gray: np.ndarray, mesh_map: Array, xp: ArrayOps = HOST) -> Lead:
+              gray: np.ndarray, mesh_map: Array, xp: ArrayOps = HOST,
+              attached: np.ndarray | None = None) -> Lead:
     """The face-led correction of an estimated map (:mod:`~streamedit_sdk.correspondence.
     face_lead`): the mesh leads inside the face, and openings (mouth, eyes) the reference did
     not see map off it (:data:`~streamedit_sdk.maps.OFF_REFERENCE`).
 
     mesh, ref_gray: the reference's triangulation (its landmarks) and grey work frame;
     landmarks: (478, 2) host work px of the current frame; gray: (h, w) uint8 host current
-    work frame; mesh_map: the landmark map (:func:`landmark_map`) the estimate started from.
-    The correction runs on the host (a device side copies the map down and back: 2 MB at
-    512x512).
+    work frame; mesh_map: the landmark map (:func:`landmark_map`) the estimate started from;
+    attached: the reference's face-attached edit (host work size), or None. The correction
+    runs on the host (a device side copies the map down and back: 2 MB at 512x512).
     """
     ref_landmarks = mesh.points_ref[:NUM_LANDMARKS]
     mesh_host = xp.to_host(mesh_map)
 
     def apply(estimated: Array) -> Array:
-        out = led_map(lead, xp.to_host(estimated), mesh_host, gray, ref_gray, landmarks)
+        out = led_map(lead, xp.to_host(estimated), mesh_host, gray, ref_gray, landmarks,
+                      attached)
         if lead.openings:
             out[openings(landmarks, ref_landmarks, out)] = OFF_REFERENCE
         return xp.from_host(out)
@@ -241,7 +254,8 @@ def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,
         h, w = init.shape[:2]
         mesh_map = landmark_map(origin.mesh, landmarks, h, w, init, xp)
         gray = cv2.cvtColor(xp.to_host(work), cv2.COLOR_RGB2GRAY)
-        guide = face_lead(lead, origin.mesh, origin.gray, landmarks, gray, mesh_map, xp)
+        guide = face_lead(lead, origin.mesh, origin.gray, landmarks, gray, mesh_map, xp,
+                          origin.attached)
     found = model.predict(work, origin.features, init, landmarks, guide)
     return found.map if found.edit_map is None else found.edit_map
 
@@ -259,7 +273,8 @@ def known_after_replacement(known: Array | None, unseen: Array, work_size: tuple
 
 
 def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np.ndarray,
-                           output: np.ndarray, unseen: np.ndarray, inpainter: EditInpainter
+                           output: np.ndarray, unseen: np.ndarray, inpainter: EditInpainter,
+                           landmarks: np.ndarray | None = None
                            ) -> tuple[np.ndarray, tuple[Origin, np.ndarray, np.ndarray]]:
     """Edited version of ``frame`` when it becomes the reference (paper §3.2-3.3).
 
@@ -270,6 +285,11 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     the new edited frame is the live frame plus the delta everywhere, so resampling blur and
     inpainting never pile up over successive replacements.
 
+    An edit that belongs to the face (a sticker, :func:`attached_edit`) is no source for the
+    unseen pixels off the face (``landmarks``: (478, 2) float32 this frame's work px, or
+    None): background a panning camera uncovers beside a sticker overhanging the cheek would
+    otherwise be filled with the sticker, and that blob would stay on the background.
+
     All arguments are host arrays (a replacement is rare: the device path downloads them);
     ``carried.delta`` and ``carried.known`` too, while ``carried.to_origin_work`` and the
     returned trace stay on the side they came from.
@@ -279,6 +299,26 @@ def edit_for_new_reference(reference: Reference, carried: CarriedEdit, frame: np
     """
     wh, ww = carried.to_origin_work.shape[:2]
     known, known_work = known_after_replacement(carried.known, unseen, (ww, wh))
-    edited = HOST.add_delta(frame, inpainter.fill(frame, carried.delta, ~known))
+    edited = HOST.add_delta(frame, _fill_edit(inpainter, frame, carried.delta, known,
+                                              landmarks, ww))
     paste(edited, output, known)
     return edited, (reference.origin, carried.to_origin_work, known_work)
+
+
+def _fill_edit(inpainter: EditInpainter, frame: np.ndarray, delta: np.ndarray, known: np.ndarray,
+               landmarks: np.ndarray | None, work_width: int) -> np.ndarray:
+    """``delta`` (H, W, 3) float32 filled where ``known`` (H, W) bool is False; off the face
+    (``landmarks``, work px of a frame ``work_width`` wide) from the edit less its pieces
+    that belong to the face."""
+    filled = inpainter.fill(frame, delta, ~known)
+    if landmarks is None or known.all():
+        return filled
+    h, w = known.shape
+    points = landmarks[:NUM_LANDMARKS] * np.float32(w / work_width)
+    off_face = ~known & (face_mask(points, w, h) == 0)
+    attached = attached_edit(delta, points).astype(bool) & known
+    if off_face.any() and attached.any():
+        apart = inpainter.fill(frame, np.where(attached[..., None], 0.0, delta).astype(
+            np.float32), ~known | attached)
+        filled[off_face] = apart[off_face]
+    return filled

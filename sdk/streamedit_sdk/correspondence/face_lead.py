@@ -2,14 +2,17 @@
 
 Optical flow (or a network) matches a textureless cheek "photometrically well" with maps that
 drag, tear and bend whatever is drawn on it. So inside the face the map is the landmark map
-(barycentric warp over the face mesh, paper §3.1) plus a correction that is
+(barycentric warp over the face mesh, paper §3.1). By default that is all
+(:attr:`FaceLead.bound` 0). With a bound, the flow may add a correction that is
 
-- smooth: the flow's difference to the mesh, averaged by normalised convolution with a
-  Gaussian of :attr:`FaceLead.smooth` inter-ocular distances (IOD), so a sticker moves as one
-  piece;
+- smooth: one affine motion of the whole face fitted to the flow's difference to the mesh
+  (``correction="affine"``), or that difference averaged by normalised convolution with a
+  Gaussian of :attr:`FaceLead.smooth` inter-ocular distances (IOD, ``"local"``), so a sticker
+  moves as one piece;
 - supported by texture: each pixel's vote is weighted by its gradient energy, so flat skin
   follows the mesh and textured skin (brows, lips, moles) aligns the mesh's jitter;
-- bounded: at most :attr:`FaceLead.bound` IOD, so no flow failure can carry an edit away.
+- bounded: at most :attr:`FaceLead.bound` IOD (the affine one fades out beyond it, where flow
+  and mesh disagree by more than jitter), so no flow failure can carry an edit away.
 
 Off the face (hair, body, background, hands) the flow's map is kept; between the two the
 weights blend over a feathered edge of :attr:`FaceLead.feather` IOD.
@@ -27,6 +30,7 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.config import FaceLead
+from streamedit_sdk.maps import OFF_REFERENCE
 
 IRIS_LEFT, IRIS_RIGHT = 468, 473  # iris centres of the refined face mesh
 # inner contours of the openings of the MediaPipe face mesh (closed polygons)
@@ -39,6 +43,7 @@ _SLACK = np.ones((3, 3), np.uint8)
 _SMALL = 4  # the correction is estimated at 1/4 of the work size (it is smooth)
 _TEXTURE = 0.02 ** 2  # gradient energy (intensity 0..1 per px, squared) of half confidence
 _DETAIL_TEXTURE = 0.05 ** 2  # gradient energy of half weight for the flow's detail
+_EDITED = 8.0  # intensity levels from which a pixel counts as edited (attached_edit)
 _MARGIN = 0.01  # mean residual (intensity 0..1) by which the flow must beat the led map
 
 
@@ -55,26 +60,91 @@ def face_mask(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np.ndarray,
-        ref_gray: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+            ref_gray: np.ndarray, landmarks: np.ndarray,
+            attached: np.ndarray | None = None) -> np.ndarray:
     """The map the edit is carried with, (h, w, 2) float32 reference px (``lead``: its
     lengths, :class:`~streamedit_sdk.config.FaceLead`).
 
     flow_map: (h, w, 2) float32 the flow's (or network's) map; mesh_map: (h, w, 2) the
     landmark map it started from; gray, ref_gray: (h, w) uint8 current frame and
-    reference; landmarks: (478, 2) float32 current frame px; all at work size.
+    reference; landmarks: (478, 2) float32 current frame px; attached: (h, w) uint8 the
+    reference's :func:`attached_edit` or None; all at work size.
     """
     h, w = gray.shape
     iod = interocular(landmarks)
-    sw, sh = max(1, w // _SMALL), max(1, h // _SMALL)
     face = face_mask(landmarks, w, h).astype(np.float32)
-    g = gray.astype(np.float32) * (1.0 / 255.0)
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-    energy = cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy))
+    led, energy = mesh_map, None
+    if lead.bound > 0.0 or lead.detail:
+        g = gray.astype(np.float32) * (1.0 / 255.0)
+        gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        energy = cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy))
+    if lead.bound > 0.0:
+        fit = _affine_correction if lead.correction == "affine" else _correction
+        led = cv2.add(mesh_map, fit(lead, flow_map, mesh_map, face, energy, iod))
+    if lead.detail:
+        led = led + _evidence(lead, flow_map, led, gray, ref_gray, energy, iod) * (flow_map - led)
+    weight = _weight(lead, face, iod)
+    stray = None
+    if attached is not None and lead.ring > 0.0 and attached.any():
+        ring, stray = _ring(face, lead.ring * iod, attached, mesh_map, flow_map)
+        weight = np.maximum(weight, ring)
+    out = cv2.add(flow_map, cv2.multiply(cv2.subtract(led, flow_map),
+                                         cv2.merge([weight, weight])))
+    if stray is not None:
+        out[stray] = OFF_REFERENCE
+    return out
+
+
+def _affine_correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray,
+                       face: np.ndarray, energy: np.ndarray, iod: float) -> np.ndarray:
+    """(h, w, 2) float32 px: the one affine motion of the whole face that best explains the
+    flow's difference to the mesh on textured face pixels (robust weighted least squares).
+    It takes out the mesh's jitter (the landmarks of a still face move by a pixel or two from
+    frame to frame) without carrying any local drag, such as a talking mouth's, onto flat
+    skin. Whole up to :attr:`bound` IOD at the face's textured points, fading to none at
+    twice that."""
+    h, w = face.shape
+    ys, xs = np.mgrid[_SMALL // 2:h:_SMALL, _SMALL // 2:w:_SMALL]
+    inner = cv2.erode(face, _SLACK, iterations=max(1, int(0.1 * iod)))
+    vote = (energy / (energy + _TEXTURE) * inner)[ys, xs].ravel()
+    keep = vote > 0.05
+    if keep.sum() < 12:
+        return np.zeros((h, w, 2), np.float32)
+    vote = vote[keep].astype(np.float64)
+    cx, cy = xs.ravel()[keep], ys.ravel()[keep]
+    ox, oy = cx.mean(), cy.mean()
+    a = np.stack([(cx - ox) / iod, (cy - oy) / iod, np.ones_like(vote)], 1)
+    diff = (flow_map - mesh_map)[ys, xs].reshape(-1, 2)[keep].astype(np.float64)
+    weight = vote
+    for _ in range(3):  # iteratively reweighted: lids and lips that move on their own drop out
+        sw = np.sqrt(weight)[:, None]
+        p, *_ = np.linalg.lstsq(a * sw, diff * sw, rcond=None)
+        r = np.linalg.norm(a @ p - diff, axis=1)
+        weight = vote / (1.0 + (r / (0.02 * iod)) ** 2)
+    gx = (np.arange(w, dtype=np.float32) - np.float32(ox)) / np.float32(iod)
+    gy = (np.arange(h, dtype=np.float32) - np.float32(oy)) / np.float32(iod)
+    p = p.astype(np.float32)
+    corr = (gx[None, :, None] * p[0] + gy[:, None, None] * p[1] + p[2]).astype(np.float32)
+    # how far the correction moves the face's textured points; beyond the bound the flow and
+    # the mesh disagree by more than landmark jitter: the flow is dragging (or the mesh is
+    # lost, which ARR handles), so the correction fades out rather than pushing an edit by
+    # the full bound for as long as the disagreement lasts
+    moved = float(np.linalg.norm(a @ p.astype(np.float64), axis=1).max())
+    fade = min(1.0, max(0.0, 2.0 - moved / max(lead.bound * iod, 1e-6)))
+    return corr * np.float32(fade)
+
+
+def _correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, face: np.ndarray,
+                energy: np.ndarray, iod: float) -> np.ndarray:
+    """(h, w, 2) float32 px: the flow's difference to the mesh, weighted by texture on the
+    face, smoothed over :attr:`smooth` IOD and bounded by :attr:`bound` IOD."""
+    h, w = face.shape
+    sw, sh = max(1, w // _SMALL), max(1, h // _SMALL)
     vote = cv2.multiply(cv2.divide(energy, energy + _TEXTURE), face)  # textured face pixels
     diff = cv2.subtract(flow_map, mesh_map)
-    # the correction, estimated, smoothed and bounded at 1/4 size (OpenCV throughout: numpy's
-    # reductions over the channel axis cost 6 ms a call at 512x512)
+    # estimated, smoothed and bounded at 1/4 size (OpenCV throughout: numpy's reductions
+    # over the channel axis cost 6 ms a call at 512x512)
     num = cv2.resize(cv2.multiply(diff, cv2.merge([vote, vote])), (sw, sh),
                      interpolation=cv2.INTER_AREA)
     den = cv2.resize(vote, (sw, sh), interpolation=cv2.INTER_AREA)
@@ -84,12 +154,7 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     corr = num / (den + 0.05)[..., None]  # little support: shrinks toward the mesh
     norm = np.sqrt(corr[..., 0] ** 2 + corr[..., 1] ** 2)
     corr *= np.minimum(1.0, lead.bound * iod / np.maximum(norm, 1e-6))[..., None]
-    led = cv2.add(mesh_map, cv2.resize(corr, (w, h), interpolation=cv2.INTER_LINEAR))
-    if lead.detail:
-        led += _evidence(lead, flow_map, led, gray, ref_gray, energy, iod) * (flow_map - led)
-    weight = _weight(lead, face, iod)
-    return cv2.add(flow_map, cv2.multiply(cv2.subtract(led, flow_map),
-                                          cv2.merge([weight, weight])))
+    return cv2.resize(corr, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _weight(lead: FaceLead, face: np.ndarray, iod: float) -> np.ndarray:
@@ -101,6 +166,49 @@ def _weight(lead: FaceLead, face: np.ndarray, iod: float) -> np.ndarray:
         face = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                          (2 * r + 1, 2 * r + 1)))
     return cv2.GaussianBlur(face, (0, 0), max(r / 2, 0.5))
+
+
+def _ring(face: np.ndarray, reach: float, attached: np.ndarray, mesh_map: np.ndarray,
+          flow_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the reference's face-attached edit (``attached``, (h, w) uint8 reference px) may
+    show on the current frame: on the face and up to ``reach`` px past its outline.
+
+    Returns the weight of the mesh there, (h, w) float32 (1 up to ``reach`` / 2 px past the
+    outline, falling to 0 at ``reach``, on pixels the mesh map puts on the attached edit),
+    and the stray pixels, (h, w) bool: farther than ``reach`` from the face yet sent onto the
+    attached edit by the flow's map (background next to a panning camera's face, another
+    face). They must not show the edit, which belongs to the tracked face.
+    """
+    def lands_on_edit(corr_map: np.ndarray) -> np.ndarray:
+        return cv2.remap(attached, corr_map, None, cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    away = cv2.distanceTransform(1 - face.astype(np.uint8), cv2.DIST_L2, 3)
+    ring = np.clip(2.0 - away * (2.0 / max(reach, 1.0)), 0.0, 1.0)
+    stray = (ring <= 0.0) & (lands_on_edit(flow_map) > 0)
+    return cv2.multiply(ring, lands_on_edit(mesh_map).astype(np.float32)), stray
+
+
+def attached_edit(delta: np.ndarray, landmarks: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """(h, w) uint8 1 on the pieces of an edit that belong to the face, 0 elsewhere.
+
+    delta: (h, w, 3) float32 the reference's edit at work size (intensity levels);
+    landmarks: (478, 2) the reference's work px. A piece is a connected region of pixels the
+    edit changes by :data:`_EDITED` levels or more; it belongs to the face when at least
+    ``share`` of it lies inside the face outline. Such a piece follows the face as one, even
+    where it overhangs the outline (a sticker on a turned cheek); a style over the whole
+    frame is one piece mostly off the face, which the flow keeps carrying off the face.
+    """
+    h, w = delta.shape[:2]
+    edited = (np.abs(delta).max(axis=2) >= _EDITED).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edited, connectivity=8)
+    if n <= 1:
+        return np.zeros((h, w), np.uint8)
+    face = face_mask(landmarks, w, h)
+    inside = np.bincount(labels.ravel(), weights=face.ravel(), minlength=n)
+    keep = (inside >= share * stats[:, cv2.CC_STAT_AREA]).astype(np.uint8)
+    keep[0] = 0
+    return keep[labels]
 
 
 def _evidence(lead: FaceLead, flow_map: np.ndarray, led: np.ndarray, gray: np.ndarray,
