@@ -10,9 +10,9 @@ import streamedit_sdk as se
 from streamedit_sdk.apps import synthetic
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.inpaint import OpenCVInpainter, as_edit_inpainter
-from streamedit_sdk.correspondence.flow import FlowReference
 from streamedit_sdk.correspondence.face_lead import (INNER_LIPS, attached_edit, face_mask,
                                                      interocular, led_map, openings)
+from streamedit_sdk.correspondence.flow import FlowReference
 from streamedit_sdk.maps import identity_map, off_reference
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
@@ -100,6 +100,25 @@ def test_the_edit_on_the_face_never_lands_far_from_it(face):
     led = led_map(se.FaceLead(), flow, mesh, gray, gray, landmarks, attached)
     assert off_reference(led[H - 20:, :20]).all()  # no edit there: the live frame shows
     np.testing.assert_allclose(led[H - 20:, 20:40], flow[H - 20:, 20:40])
+
+
+def test_background_next_to_the_sticker_shows_no_speck_of_it(face):
+    """Just past the face outline, background the flow matches onto the sticker (a turning
+    face) takes the mesh's map, which leaves the sticker where the face is."""
+    _, gray, landmarks = face
+    H, W = gray.shape
+    delta = _overhanging_sticker(landmarks, (H, W))
+    attached = attached_edit(delta, landmarks)
+    ys, xs = np.nonzero(attached)
+    sticker = attached.astype(bool)
+    near = cv2.dilate(attached, np.ones((31, 31), np.uint8)).astype(bool)
+    beside = near & ~sticker & ~face_mask(landmarks, W, H).astype(bool)
+    assert beside.sum() > 50
+    mesh = identity_map(H, W)
+    flow = mesh.copy()
+    flow[beside] = (xs[len(xs) // 2], ys[len(ys) // 2])  # matched onto the sticker
+    led = led_map(se.FaceLead(), flow, mesh, gray, gray, landmarks, attached)
+    np.testing.assert_allclose(led[beside], mesh[beside], atol=1e-3)
 
 
 def test_a_new_reference_never_paints_the_sticker_onto_uncovered_background(face):

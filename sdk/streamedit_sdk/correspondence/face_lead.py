@@ -173,20 +173,25 @@ def _ring(face: np.ndarray, reach: float, attached: np.ndarray, mesh_map: np.nda
     """Where the reference's face-attached edit (``attached``, (h, w) uint8 reference px) may
     show on the current frame: on the face and up to ``reach`` px past its outline.
 
-    Returns the weight of the mesh there, (h, w) float32 (1 up to ``reach`` / 2 px past the
-    outline, falling to 0 at ``reach``, on pixels the mesh map puts on the attached edit),
-    and the stray pixels, (h, w) bool: farther than ``reach`` from the face yet sent onto the
+    Returns the weight of the mesh off the face, (h, w) float32: on pixels the mesh map puts
+    on the attached edit 1 up to ``reach`` / 2 px past the outline, falling to 0 at
+    ``reach``; and 1 on every pixel within ``reach`` that the flow's map puts on the edit but
+    the mesh map does not (background beside a sticker on a turning face, which the flow
+    matches onto the sticker: shown, it is a speck of sticker left on the background). And
+    the stray pixels, (h, w) bool: farther than ``reach`` from the face yet sent onto the
     attached edit by the flow's map (background next to a panning camera's face, another
     face). They must not show the edit, which belongs to the tracked face.
     """
     def lands_on_edit(corr_map: np.ndarray) -> np.ndarray:
         return cv2.remap(attached, corr_map, None, cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
 
     away = cv2.distanceTransform(1 - face.astype(np.uint8), cv2.DIST_L2, 3)
     ring = np.clip(2.0 - away * (2.0 / max(reach, 1.0)), 0.0, 1.0)
-    stray = (ring <= 0.0) & (lands_on_edit(flow_map) > 0)
-    return cv2.multiply(ring, lands_on_edit(mesh_map).astype(np.float32)), stray
+    on_mesh, on_flow = lands_on_edit(mesh_map), lands_on_edit(flow_map)
+    weight = np.where(on_mesh, ring, np.float32(0.0))
+    weight[on_flow & ~on_mesh & (away < max(reach, 1.0))] = 1.0
+    return weight.astype(np.float32), (ring <= 0.0) & on_flow
 
 
 def attached_edit(delta: np.ndarray, landmarks: np.ndarray, share: float = 0.5) -> np.ndarray:
