@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
 
 from streamedit_sdk.apps import synthetic
-from streamedit_sdk.perception.landmarks import LandmarkTracker
+from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, LandmarkTracker
 
 
 def _small_face_frame(dx: int = 0) -> np.ndarray:
@@ -17,6 +19,13 @@ def _small_face_frame(dx: int = 0) -> np.ndarray:
     small = cv2.resize(synthetic.astronaut(), (380, 380), interpolation=cv2.INTER_AREA)
     frame[300:680, 350 + dx:730 + dx] = small
     return frame
+
+
+def _fake_face(cx, cy, size):
+    """A face as MediaPipe returns it: landmarks scattered over a box (relative units)."""
+    rng = np.random.default_rng(int(size * 1000))
+    pts = rng.uniform(-0.5, 0.5, (NUM_LANDMARKS, 2)) * size + (cx, cy)
+    return SimpleNamespace(landmark=[SimpleNamespace(x=x, y=y) for x, y in pts])
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +54,7 @@ def test_small_face_is_found_then_followed_in_a_crop(tracker):
 
 def test_of_several_faces_the_largest_is_taken():
     """The documented choice: several faces in the frame, the largest is edited."""
-    from types import SimpleNamespace
-
-    from streamedit_sdk.perception.landmarks import NUM_LANDMARKS
-
-    def face(cx, cy, size):
-        rng = np.random.default_rng(int(size * 1000))
-        pts = rng.uniform(-0.5, 0.5, (NUM_LANDMARKS, 2)) * size + (cx, cy)
-        return SimpleNamespace(landmark=[SimpleNamespace(x=x, y=y) for x, y in pts])
-
-    small, large = face(0.2, 0.5, 0.1), face(0.7, 0.5, 0.3)
+    small, large = _fake_face(0.2, 0.5, 0.1), _fake_face(0.7, 0.5, 0.3)
     mesh = SimpleNamespace(process=lambda rgb: SimpleNamespace(
         multi_face_landmarks=[small, large]))
     pts = LandmarkTracker._run(mesh, np.zeros((100, 200, 3), np.uint8))
@@ -100,3 +100,21 @@ def test_a_reference_is_measured_as_the_stream_will_measure_it(tracker):
     assert gap(tracked, settled) < 0.5 * gap(tracked, detected)
     small = _small_face_frame()  # found in a crop: as detected
     np.testing.assert_array_equal(tracker.reference(small), tracker.detect(small))
+
+
+def test_the_face_being_followed_keeps_the_edit_when_a_larger_one_appears():
+    """A larger face entering the frame (or a false face growing in the background of a
+    panning shot, as on s18_camera) does not take the edit from the face being tracked; a
+    fresh stream takes the largest."""
+    small, large = _fake_face(0.2, 0.5, 0.1), _fake_face(0.7, 0.5, 0.3)
+    seen = iter([[small], [small, large], [large, small], [small, large]])
+    frame = np.zeros((100, 200, 3), np.uint8)
+    with LandmarkTracker() as tracker:
+        tracker._video.close()
+        tracker._video = SimpleNamespace(
+            process=lambda rgb: SimpleNamespace(multi_face_landmarks=next(seen)),
+            close=lambda: None)
+        for _ in range(3):
+            assert tracker.track(frame)[:, 0].mean() < 60  # the small face, followed
+        tracker._last = None  # (what reset() forgets, with the video graph)
+        assert tracker.track(frame)[:, 0].mean() > 100  # nothing followed: the largest

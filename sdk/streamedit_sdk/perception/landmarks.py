@@ -22,7 +22,9 @@ NOSE_TIP = 1
 
 
 CROP_SIDE = 256  # px: a small face is meshed in a square crop of this side around it
-MAX_FACES = 3  # faces meshed per frame by default; the largest is the one edited
+MAX_FACES = 3  # faces meshed per frame by default; the largest is the one edited (then the
+# same face, while it is tracked)
+SAME_FACE = 0.3  # box overlap (IoU) from which a face continues the last frame's face
 SETTLE_STEPS = 4  # video-mode passes over a reference image (LandmarkTracker.reference)
 
 
@@ -37,7 +39,8 @@ class LandmarkTracker:
     frame) until it is lost. One tracker per stream: the video mode keeps state between frames.
     Not thread-safe.
 
-    ``max_faces``: faces ``track`` follows (the largest is returned). While it follows fewer
+    ``max_faces``: faces ``track`` follows (the largest is returned, then the one continuing
+    the face returned on the last frame while there is one). While it follows fewer
     faces than that, MediaPipe runs its face detector on every frame to look for more; with 1
     the detector runs only when the face is lost (about 1.5 ms less per frame on a CPU core),
     and a second face entering the frame is not looked for. ``detect`` always looks at up to
@@ -53,6 +56,7 @@ class LandmarkTracker:
         self._video = self._video_mesh()
         self._crop_video = self._video_mesh()
         self._small: np.ndarray | None = None  # last landmarks of a face followed in a crop
+        self._last: np.ndarray | None = None  # last landmarks of the face followed full-frame
         self._still = mp.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=True,
             min_detection_confidence=min_confidence)
@@ -66,9 +70,9 @@ class LandmarkTracker:
             if self._small is not None:
                 return self._small
             self._new_crop_track()  # lost: the next small face starts a fresh track
-        pts = self._run(self._video, rgb)
-        if pts is not None:
-            return pts
+        self._last = self._run(self._video, rgb, self._last)
+        if self._last is not None:
+            return self._last
         self._small = self._small_face(rgb)
         return self._small
 
@@ -105,6 +109,7 @@ class LandmarkTracker:
         """Forget the tracked face (next ``track`` detects afresh)."""
         self._video.close()
         self._video = self._video_mesh()
+        self._last = None
         self._new_crop_track()
 
     def _new_crop_track(self) -> None:
@@ -123,7 +128,11 @@ class LandmarkTracker:
             graph.close()
 
     @staticmethod
-    def _run(mesh, rgb: np.ndarray):
+    def _run(mesh, rgb: np.ndarray, near: np.ndarray | None = None):
+        """The face ``mesh`` finds on ``rgb``: of several, the one continuing ``near`` (the
+        last frame's landmarks: their boxes overlap by :data:`SAME_FACE` or more), else the
+        largest. (Sticking to the face being edited: on a panning shot a false face in the
+        background grew larger than the real one and took the edit with it.)"""
         with _mediapipe.quiet():
             found = mesh.process(rgb).multi_face_landmarks
         if not found:
@@ -134,6 +143,10 @@ class LandmarkTracker:
         faces = [f for f in faces if len(f) == NUM_LANDMARKS]
         if not faces:
             return None
+        if near is not None and len(faces) > 1:
+            overlap = [_box_iou(f, near) for f in faces]
+            if max(overlap) >= SAME_FACE:
+                return faces[int(np.argmax(overlap))]
         return max(faces, key=lambda f: float(np.prod(np.ptp(f, axis=0))))  # the largest
 
     def _small_face(self, rgb: np.ndarray) -> np.ndarray | None:
@@ -193,6 +206,14 @@ class WarpMesh:
 
     def current_points(self, landmarks_cur: np.ndarray) -> np.ndarray:
         return np.concatenate([landmarks_cur.astype(np.float32), self.anchors])
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of the bounding boxes of two landmark sets (px)."""
+    lo, hi = np.maximum(a.min(0), b.min(0)), np.minimum(a.max(0), b.max(0))
+    inter = float(np.prod(np.clip(hi - lo, 0, None)))
+    union = float(np.prod(np.ptp(a, axis=0)) + np.prod(np.ptp(b, axis=0))) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _box_around(landmarks: np.ndarray) -> tuple[float, float, float]:
