@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def results():
     return pipeline.run(pipeline.FrameSource(), sizes=[(160, 120), (200, 200)],
-                        backends=["ort-cpu"], frames=12, progress=False, replace_every=4)
+                        backends=["ort-cpu"], frames=12, progress=False, replace_every=4,
+                        correspondences=("ppce",))
 
 
 def test_json_has_the_documented_keys(results):
@@ -52,6 +53,14 @@ def test_json_has_the_documented_keys(results):
             assert tuple(r["stages"][name]) == report.STAGE_KEYS, name
         assert r["stages"]["landmarks"]["count"] == 12
         assert r["stages"]["reference_update"]["count"] == 3  # every 4 of 12 timed frames
+
+
+def test_the_default_benches_what_the_editor_runs_by_default():
+    """``auto``, resolved as the editor resolves it: the weight-free flow on the host."""
+    (result,) = pipeline.run(pipeline.FrameSource(), sizes=[(96, 96)], backends=["ort-cpu"],
+                             frames=3, progress=False)
+    assert result.correspondence == "flow" and "head" not in result.stages
+    assert result.fps > 0
 
 
 def test_frames_are_fitted_and_played_back_and_forth():
@@ -114,7 +123,7 @@ def test_low_latency_bench_times_the_deferred_swaps():
     # the next frame takes the new reference (13, 17, 21), 3 frames on its inpainted edit
     # (11: from the trigger at 8, 15, 19)
     assert data["stages"]["reference_swap"]["count"] == 6
-    assert report._engine(data) == "ort-cpu ppce, low latency"
+    assert report._engine(data) == "ort-cpu flow, low latency"
     for f in data["live_slowest"]:  # lagged: the mesh is off the frame thread, its wait on it
         assert "landmarks" not in f["stages"] and "process_ms" in f
 
@@ -124,7 +133,7 @@ def test_cli_writes_json(tmp_path, capsys):
     assert main(["bench", "--size", "128x96", "--frames", "3", "-q", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["results"][0]["size"] == "128x96" and "date" in data
-    assert "| 128x96 | ort-cpu ppce |" in capsys.readouterr().out
+    assert "| 128x96 | ort-cpu flow |" in capsys.readouterr().out
 
 
 def test_the_benchmarks_page_is_made_from_the_stored_results(tmp_path):

@@ -70,7 +70,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from streamedit_sdk.apps.bench.machine import describe
 
     backends = args.backend or ["ort-cpu"]
-    correspondences = args.correspondence or ["ppce"]
+    correspondences = args.correspondence or ["auto"]
     device = [b for b in backends if placement(b).tensors]
     if device and "flow" in correspondences:
         return fail("bench", f"--correspondence flow runs on the host: bench it with ort-cpu, "
@@ -145,8 +145,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="timed frames per size and mode (default 150)")
     p.add_argument("--backend", choices=BACKENDS, action="append",
                    help="inference backend, repeatable (default ort-cpu)")
-    p.add_argument("--correspondence", choices=("ppce", "flow"), action="append",
-                   help="correspondence of the SDK, repeatable (default ppce)")
+    p.add_argument("--correspondence", choices=("auto", "ppce", "flow"), action="append",
+                   help="correspondence of the SDK, repeatable (default auto, the editor's: "
+                   "flow on the host, ppce on a GPU)")
     p.add_argument("--model-dir", type=Path, metavar="DIR",
                    help="PPCE model folder (default: the shipped model)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",

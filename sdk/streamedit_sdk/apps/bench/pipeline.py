@@ -147,7 +147,7 @@ class BenchResult:
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
-        correspondences: tuple[str, ...] = ("ppce",),
+        correspondences: tuple[str, ...] = ("auto",),
         model_dir: str | Path | None = None, cuda_graphs: bool = True,
         landmark_threads: int = 1, low_latency: bool = False) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
@@ -162,6 +162,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                   replacement=ReplacementConfig(interval=replace_every))
             if low_latency:
                 config = config.low_latency()
+            corr = config.estimator  # "auto" resolved: what ran is what is reported
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
             gpu = memory.GpuPeak(config.placement)
