@@ -17,3 +17,7 @@ class BackendUnavailableError(RuntimeError):
 
 class VideoError(ValueError):
     """A video file is missing, unreadable or holds no video frames."""
+
+
+class UnsafeOutputError(ValueError):
+    """An output would overwrite an input or another output of the same run."""

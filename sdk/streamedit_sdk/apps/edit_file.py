@@ -12,10 +12,12 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.apps.progress import track
+from streamedit_sdk.apps.signals import StopSignals
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import VideoError
+from streamedit_sdk.io.paths import check_outputs
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class EditSummary:
     audio: bool
     truncated: bool
     edited_reference: Path | None = None  # the edited reference saved beside the output
+    interrupted_by: str | None = None  # 'SIGINT' / 'SIGTERM' when a signal ended the run
 
     @property
     def fps(self) -> float:
@@ -43,6 +46,8 @@ class EditSummary:
     def line(self) -> str:
         refs = ", ".join(str(i) for i in self.reference_ids)
         extra = [f"face lost in {self.faces_lost} frames"]
+        if self.interrupted_by:
+            extra.insert(0, f"interrupted at frame {self.frames} by {self.interrupted_by}")
         if self.reinitialized:
             extra.append(f"{self.reinitialized} size changes")
         if self.truncated:
@@ -66,7 +71,13 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     and, with ``compare``, a side-by-side video input | output. A prompt edit also writes the
     edited reference beside the output (``<output>_reference.png``) for a person to check, and
     inpaints with the prompt at reference replacements when it names inpainting weights.
+
+    Outputs are written under temporary names and renamed when complete; an output that is
+    the input (or the other output) is refused with :class:`UnsafeOutputError`. SIGINT /
+    SIGTERM stop after the frames in hand: the outputs are finalised with every frame edited
+    so far (and the audio up to there) and the summary says ``interrupted_by``.
     """
+    check_outputs([("input", input)], [("--output", output), ("--compare", compare)])
     reader = VideoReader(input)
     reference = reader.frame(ref_frame)
     edited = spec.apply(reference)
@@ -74,6 +85,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     saved = None
     if spec.prompt is not None:
         saved = out_path.with_name(out_path.stem + "_reference.png")
+        check_outputs([("input", input)], [("the edited reference", saved)])
         saved.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(saved), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
     inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
@@ -82,35 +94,57 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     if compare is not None:
         writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path))
     start = time.perf_counter()
-    frames = 0
-    try:
-        with StreamEditor(config, inpainter=inpainter) as editor:
-            editor.set_reference(reference, edited, index=ref_frame)
-            fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
-
-            def feed():
-                for frame in track(reader, Path(input).name, total, enabled=progress):
-                    fed.append(frame)
-                    yield frame
-
-            for result in editor.stream(feed(), pipelined=True):
-                frame = fed.popleft()
-                writers[0].write(result.frame)
-                if compare is not None:
-                    writers[1].write(_side_by_side(frame, result.frame))
-            stats = editor.stats
-            frames = stats.frames
-    finally:
-        for w in writers:
+    stats = None
+    with StopSignals() as stop:
+        try:
+            stats = _edit_frames(reader, writers, editor_args=(config, inpainter),
+                                 reference=(reference, edited, ref_frame), stop=stop,
+                                 label=Path(input).name, total=total, progress=progress)
+        except KeyboardInterrupt:  # a second Ctrl-C: keep what was written, stop now
+            stop.reason = stop.reason or "SIGINT"
+        except BaseException:
+            for w in writers:
+                w.abort()
+            raise
+    frames = writers[0].frames
+    for w in writers:  # finalise: playable, with the audio up to the last frame, renamed
+        if frames:
             w.close()
-            if frames == 0:  # failed before the first frame: leave no empty file behind
-                w.path.unlink(missing_ok=True)
+        else:  # nothing edited: leave no empty file behind
+            w.abort()
     seconds = time.perf_counter() - start
-    if frames == 0:
+    if frames == 0 and stop.reason is None:
         raise VideoError(f"{reader.path} holds no decodable video frames")
-    return EditSummary(Path(input), out_path, stats.frames, tuple(stats.reference_ids),
-                       stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
-                       reader.truncated, saved)
+    return EditSummary(Path(input), out_path, frames,
+                       tuple(stats.reference_ids) if stats else (),
+                       stats.faces_lost if stats else 0, stats.reinitialized if stats else 0,
+                       seconds, reader.info.has_audio, reader.truncated, saved,
+                       interrupted_by=stop.reason)
+
+
+def _edit_frames(reader: VideoReader, writers: list[VideoWriter], *, editor_args, reference,
+                 stop: StopSignals, label: str, total: int | None, progress: bool):
+    """The per-frame loop: frames in order through the editor into the writers, until the
+    video ends or ``stop`` is asked (the frames already handed to the editor are finished).
+    Returns the editor's statistics."""
+    config, inpainter = editor_args
+    with StreamEditor(config, inpainter=inpainter) as editor:
+        editor.set_reference(*reference[:2], index=reference[2])
+        fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
+
+        def feed():
+            for frame in track(reader, label, total, enabled=progress):
+                if stop.reason is not None:
+                    return
+                fed.append(frame)
+                yield frame
+
+        for result in editor.stream(feed(), pipelined=True):
+            frame = fed.popleft()
+            writers[0].write(result.frame)
+            if len(writers) > 1:
+                writers[1].write(_side_by_side(frame, result.frame))
+        return editor.stats
 
 
 def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:

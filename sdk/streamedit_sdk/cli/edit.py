@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
+from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
                                         add_low_latency_option, editor_config, editor_defaults,
-                                        fail, fraction, frame_index, positive_int)
+                                        fail, fraction, frame_index, os_error_message,
+                                        positive_int)
 from streamedit_sdk.cli.prompt import add_prompt_options, prompt_edit
 from streamedit_sdk.config import BACKENDS, MODES
 
@@ -28,8 +31,14 @@ def _cmd_edit(args: argparse.Namespace) -> int:
                              progress=not args.quiet)
     except USER_ERRORS as exc:
         return fail("edit", str(exc))
-    print(summary.line())
-    return 0
+    except OSError as exc:  # a read-only folder, a full disk: nothing was left half-written
+        return fail("edit", os_error_message(exc))
+    if summary.frames == 0:
+        print(f"interrupted by {summary.interrupted_by} before the first frame: nothing "
+              "written", file=sys.stderr)
+    else:
+        print(summary.line())
+    return exit_status(summary.interrupted_by)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

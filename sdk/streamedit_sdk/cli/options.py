@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 
@@ -18,6 +19,18 @@ def fail(command: str, message: str) -> int:
     """Print ``streamedit COMMAND: error: MESSAGE`` on stderr; the exit status to return (2)."""
     print(f"streamedit {command}: error: {message}", file=sys.stderr)
     return 2
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an environment error (no traceback): what failed, where, and what to do."""
+    what = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    hint = {errno.ENOSPC: "free some space or write elsewhere",
+            errno.EACCES: "choose a folder you can write to",
+            errno.EROFS: "the file system is read-only: choose another folder",
+            errno.EADDRINUSE: "the port is taken: choose another",
+            errno.ECONNREFUSED: "is the server running?"}.get(exc.errno, "")
+    return f"{what}{where}" + (f": {hint}" if hint else "")
 
 
 def size(text: str) -> tuple[int, int]:

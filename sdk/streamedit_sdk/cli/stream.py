@@ -19,9 +19,12 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     from streamedit_sdk.apps.stream.control import check_control
     from streamedit_sdk.core.editor import StreamEditor
     from streamedit_sdk.edits.spec import EditSpec
+    from streamedit_sdk.io.paths import check_outputs
 
     source = sink = None
     try:
+        check_outputs([("--input", args.input)], [("--output", args.output),
+                                                  ("--stats-json", args.stats_json)])
         if args.control:
             check_control(args.control)
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.errors import VideoError
+from streamedit_sdk.io.paths import is_file_target, partial_path
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,10 @@ class VideoWriter:
     logged once). Odd sizes are encoded as 4:4:4 so the size is kept exactly. Audio packets are
     copied without re-encoding and interleaved with the video by time; audio past the last
     video frame is kept up to the video's end.
+
+    A file is written under a hidden temporary name in its folder (:func:`partial_path`) and
+    renamed to ``path`` by :meth:`close` once it is complete and playable; :meth:`abort`
+    removes it instead, leaving whatever was at ``path`` untouched.
     """
 
     def __init__(self, path: str | Path, fps: Fraction | float, *,
@@ -112,13 +118,20 @@ class VideoWriter:
         av = load_av()
         target = str(path)
         self.path = Path(path)
-        if "://" not in target:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._partial: Path | None = None
+        if is_file_target(target):
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise VideoError(f"cannot create the folder {self.path.parent} "
+                                 f"({exc.strerror}): choose another output") from exc
+            self._partial = partial_path(self.path)
+            target = str(self._partial)
         self._fps = Fraction(fps).limit_denominator(100000)
         try:
             self._container = av.open(target, "w", format=format)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise VideoError(f"cannot open {target} for writing ({exc})") from exc
+        except (av.error.FFmpegError, ValueError, OSError) as exc:
+            raise VideoError(f"cannot open {path} for writing ({exc})") from exc
         self._live = live
         self._crf = crf
         self._video = None
@@ -196,7 +209,9 @@ class VideoWriter:
             self._container.mux(packet)
 
     def close(self) -> None:
-        """Flush the encoder and the audio up to the end of the video; close the file."""
+        """Flush the encoder and the audio up to the end of the video, close the file and give
+        it its name. When finishing fails (a full disk), the partial file is removed and the
+        error raised: nothing half-written is left under ``path``."""
         if self._container is None:
             return
         try:
@@ -204,14 +219,37 @@ class VideoWriter:
                 for packet in self._video.encode():
                     self._container.mux(packet)
             self._mux_audio_until(Fraction(self.frames) / self._fps)
+            self._release()
+        except BaseException:
+            self.abort()
+            raise
+        if self._partial is not None:
+            os.replace(self._partial, self.path)
+
+    def abort(self) -> None:
+        """Stop without finishing: the partial file is removed, ``path`` is left as it was."""
+        try:
+            self._release()
+        except Exception as exc:  # noqa: BLE001 - the file is being thrown away anyway
+            log.debug("closing an aborted %s: %s", self.path, exc)
+        if self._partial is not None:
+            self._partial.unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        container, self._container = self._container, None
+        try:
+            if container is not None:
+                container.close()
         finally:
-            self._container.close()
-            self._container = None
             if self._audio_in is not None:
                 self._audio_in.close()
+                self._audio_in = None
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
