@@ -8,6 +8,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, editor_config,
                                         editor_defaults, fail, positive_int, size)
 from streamedit_sdk.config import BACKENDS, MODES
@@ -44,7 +45,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         elif args.output == "virtualcam":
             sink = VirtualCamSink(args.size or source.size, fps)
         else:
-            sink = AVSink(args.output, fps)
+            sink = AVSink(args.output, fps, audio_from=args.input)
     except USER_ERRORS as exc:
         if source is not None:
             source.close()
@@ -71,7 +72,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             source.close()
     if args.stats_json:
         Path(args.stats_json).write_text(json.dumps(stats.summary(), indent=2) + "\n")
-    return 0
+    return exit_status(stats.stopped_by)
 
 
 def _cmd_soak(args: argparse.Namespace) -> int:
@@ -114,7 +115,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "stream", help="edit a live stream: ffmpeg pipes, URLs, files, a virtual camera",
         description="Read frames from --input, carry the edit of the first frame with a face "
         "onto every frame, write them to --output in order. Statistics on stderr at the end "
-        "and on SIGUSR1; SIGINT / SIGTERM end the stream cleanly (files stay playable).")
+        "and on SIGUSR1. SIGINT / SIGTERM stop reading: the frames already queued are "
+        "still edited and written (for at most 10 s), the output is finalised (a file "
+        "stays playable) and the exit status is 130 / 143. A file input's audio is copied "
+        "into a file output.")
     p.add_argument("--input", required=True, metavar="SRC",
                    help="'-' (raw rgb24 frames on stdin, needs --size), a video file, or a URL "
                    "FFmpeg reads (udp://, srt://, rtmp://, http://)")

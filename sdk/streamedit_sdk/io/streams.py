@@ -11,6 +11,7 @@ from typing import BinaryIO, Callable, Iterator, Protocol
 import numpy as np
 
 from streamedit_sdk.errors import VideoError
+from streamedit_sdk.io.paths import is_file_target
 from streamedit_sdk.io.video import VideoWriter, load_av
 
 log = logging.getLogger(__name__)
@@ -139,13 +140,16 @@ class AVSink:
     """A file (H.264 in its container) or a URL (``URL_FORMATS``: MPEG-TS over UDP/SRT, FLV
     over RTMP; low-latency x264) written by PyAV."""
 
-    def __init__(self, target: str, fps: Fraction) -> None:
+    def __init__(self, target: str, fps: Fraction, audio_from: str | None = None) -> None:
+        """``audio_from``: a video file whose audio is copied into a file target (skipped for
+        URLs and inputs that are not files)."""
         live = is_url(target)
         fmt = URL_FORMATS.get(target.split("://", 1)[0]) if live else None
         if live and fmt is None:
             raise ValueError(f"no container known for {target}: use one of "
                              f"{', '.join(sorted(URL_FORMATS))}:// or a file")
-        self._writer = VideoWriter(target, fps, format=fmt, live=live)
+        audio = audio_from if audio_from and not live and is_file_target(audio_from) else None
+        self._writer = VideoWriter(target, fps, format=fmt, live=live, audio_from=audio)
 
     def write(self, rgb: np.ndarray) -> None:
         self._writer.write(rgb)

@@ -8,8 +8,10 @@ Policies when editing falls behind the source (``StreamOptions.policy``):
   sources: latency stays bounded). Every dropped frame is counted and reported.
 
 Until a face is seen, frames pass through unedited (counted): the edit is made on the first
-frame with a face. SIGINT / SIGTERM stop after the frame in hand and close the output (a
-file stays playable); SIGUSR1 prints the statistics so far on stderr.
+frame with a face. SIGINT / SIGTERM stop reading; the frames already queued are still edited
+and written (for at most ``StreamOptions.drain_timeout_s``; any left then are counted as
+abandoned) and the output is closed (a file stays playable). A second signal stops at once.
+SIGUSR1 prints the statistics so far on stderr.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from streamedit_sdk.apps import collector
+from streamedit_sdk.apps.signals import StopSignals
 from streamedit_sdk.apps.stream.control import EditRequest
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
@@ -47,6 +50,7 @@ class StreamOptions:
     queue_size: int = 4  # frames that may wait between the reader and the editor
     realtime: bool = False  # pace a file source at its frame rate (live sources pace themselves)
     max_frames: int = 0  # stop after this many input frames (0: until the source ends)
+    drain_timeout_s: float = 10.0  # at a stop, queued frames are still edited for this long
     freeze_gc: bool = True  # gc.freeze() once the edit starts: the garbage collector's full
     # collections then skip what was loaded (a 110 ms pause otherwise; see collector.py)
 
@@ -57,15 +61,18 @@ class StreamOptions:
             raise ValueError(f"queue_size must be a whole number >= 1; got {self.queue_size!r}")
         if not isinstance(self.max_frames, int) or self.max_frames < 0:
             raise ValueError(f"max_frames must be a whole number >= 0; got {self.max_frames!r}")
+        if not self.drain_timeout_s >= 0:
+            raise ValueError(f"drain_timeout_s must be >= 0; got {self.drain_timeout_s!r}")
 
 
 @dataclass
 class StreamStats:
     """Counters and per-frame latency (read -> written), seconds."""
 
-    frames_in: int = 0
+    frames_in: int = 0  # frames accepted from the source
     frames_out: int = 0
     dropped: int = 0  # by the drop policy
+    abandoned: int = 0  # queued at a stop but not edited within the drain timeout
     passed_through: int = 0  # written unedited: no face seen yet
     edit_changes: int = 0  # control requests applied
     stopped_by: str | None = None  # signal name when one ended the stream
@@ -77,7 +84,8 @@ class StreamStats:
         seconds = time.perf_counter() - self.started
         pct = (lambda q: round(float(np.percentile(lat, q)), 2)) if lat.size else (lambda q: None)
         return {"frames_in": self.frames_in, "frames_out": self.frames_out,
-                "dropped": self.dropped, "passed_through": self.passed_through,
+                "dropped": self.dropped, "abandoned": self.abandoned,
+                "passed_through": self.passed_through,
                 "edit_changes": self.edit_changes, "seconds": round(seconds, 2),
                 "fps": round(self.frames_out / seconds, 2) if seconds > 0 else 0.0,
                 "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99),
@@ -88,7 +96,9 @@ class StreamStats:
         s = self.summary()
         lat = s["latency_ms"]
         return (f"streamed {s['frames_out']} of {s['frames_in']} frames in {s['seconds']} s "
-                f"({s['fps']} fps); dropped {s['dropped']}, unedited before a face "
+                f"({s['fps']} fps); dropped {s['dropped']}, "
+                + (f"abandoned at the stop {s['abandoned']}, " if s["abandoned"] else "")
+                + f"unedited before a face "
                 f"{s['passed_through']}, edit changes {s['edit_changes']}; latency ms p50 "
                 f"{lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}"
                 + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else ""))
@@ -109,38 +119,35 @@ class StreamRunner:
         self.control = control
         self.stats = StreamStats()
         self._report = report or (lambda line: print(line, file=sys.stderr, flush=True))
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # no more input: edit what is queued, then end
+        self._stopped_at = 0.0
+        self._done = threading.Event()  # the editor loop has ended
         self._queue: queue.Queue = queue.Queue(self.options.queue_size)
         self._started = False  # the editor has a reference
         self._usr1 = False
 
     def stop(self, reason: str | None = None) -> None:
-        """Ask the loop to end after the frame in hand (thread- and signal-safe)."""
+        """Stop reading: the frames already queued are still edited (up to the drain timeout),
+        then the loop ends (thread- and signal-safe)."""
         if reason and self.stats.stopped_by is None:
             self.stats.stopped_by = reason
+        if not self._stop.is_set():
+            self._stopped_at = time.perf_counter()
         self._stop.set()
 
     def run(self) -> StreamStats:
         """Stream until the source ends, ``max_frames`` or a stop; the sink is closed."""
         reader = threading.Thread(target=self._read, name="streamedit-reader", daemon=True)
-        restore = self._install_signals()
+        restore = self._install_usr1()
         reader.start()
         try:
-            while True:
-                item = self._next()
-                if item is _END:
-                    break
-                try:
-                    self._edit(*item)
-                except BrokenPipeError:  # the reader of our output went away
-                    log.warning("the output was closed by its reader: the stream ends")
-                    self.stop("output closed")
-                    break
-                if self._usr1:
-                    self._usr1 = False
-                    self._report(self.stats.line())
+            with StopSignals(on_stop=self.stop):
+                self._loop()
+        except KeyboardInterrupt:  # a second signal: end now, the queued frames are abandoned
+            self.stats.abandoned += self._queue.qsize()
         finally:
             self._stop.set()
+            self._done.set()
             restore()
             try:
                 self.sink.close()
@@ -150,6 +157,21 @@ class StreamRunner:
             self.source.close()
         self._report(self.stats.line())
         return self.stats
+
+    def _loop(self) -> None:
+        while True:
+            item = self._next()
+            if item is _END:
+                return
+            try:
+                self._edit(*item)
+            except BrokenPipeError:  # the reader of our output went away
+                log.warning("the output was closed by its reader: the stream ends")
+                self.stop("output closed")
+                return
+            if self._usr1:
+                self._usr1 = False
+                self._report(self.stats.line())
 
     # -- reader thread ----------------------------------------------------------------------
     def _read(self) -> None:
@@ -165,43 +187,53 @@ class StreamRunner:
                     delay = t0 + i / float(fps) - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                self.stats.frames_in += 1
-                self._put((frame, time.perf_counter()))
+                if self._put((frame, time.perf_counter())):
+                    self.stats.frames_in += 1
         except (OSError, ValueError) as exc:  # a broken pipe, an unreadable source
             log.error("input failed: %s; the stream ends here", exc)
         finally:
             self._put(_END, final=True)
 
-    def _put(self, item, final: bool = False) -> None:
+    def _put(self, item, final: bool = False) -> bool:
+        """Queue ``item``; False when it was not queued (the stream is stopping). The end
+        marker waits for room while the editor drains the queue, never pushing a frame out."""
         if self.options.policy == "drop" and not final:
             while True:
                 try:
                     self._queue.put_nowait(item)
-                    return
+                    return True
                 except queue.Full:
                     try:
                         self._queue.get_nowait()
                         self.stats.dropped += 1
                     except queue.Empty:
                         pass
-        while not (self._stop.is_set() and not final):
+        while not self._done.is_set() and (final or not self._stop.is_set()):
             try:
                 self._queue.put(item, timeout=0.1)
-                return
+                return True
             except queue.Full:
-                # the end marker waits for room while the editor drains the queue; only once
-                # it has stopped (its frames abandoned) may the marker push one out
-                if final and self._stop.is_set():
-                    try:
-                        self._queue.get_nowait()
-                    except queue.Empty:
-                        pass
+                continue
+        return False
 
     # -- editor thread ----------------------------------------------------------------------
     def _next(self):
+        """The next queued item; after a stop, what is still queued until the drain timeout,
+        then the end (the frames left are counted as abandoned)."""
         while True:
-            if self._stop.is_set() and self.stats.stopped_by is not None:
-                return _END
+            if self._stop.is_set():
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    return _END
+                late = time.perf_counter() - self._stopped_at > self.options.drain_timeout_s
+                if late and item is not _END:
+                    self.stats.abandoned += 1 + self._queue.qsize()
+                    log.warning("the stop's drain timeout (%.1f s) passed: %d queued frames "
+                                "were not edited", self.options.drain_timeout_s,
+                                self.stats.abandoned)
+                    return _END
+                return item
             try:
                 return self._queue.get(timeout=0.1)
             except queue.Empty:
@@ -248,25 +280,14 @@ class StreamRunner:
         log.info("frame %d: new edit", self.stats.frames_out)
 
     # -- signals ----------------------------------------------------------------------------
-    def _install_signals(self) -> Callable[[], None]:
-        """SIGINT / SIGTERM stop, SIGUSR1 reports; only from the main thread (else none)."""
-        if threading.current_thread() is not threading.main_thread():
+    def _install_usr1(self) -> Callable[[], None]:
+        """SIGUSR1 reports the statistics so far; only from the main thread (else nothing)."""
+        if threading.current_thread() is not threading.main_thread() or \
+                not hasattr(signal, "SIGUSR1"):
             return lambda: None
-        previous = {}
-
-        def on_stop(signum, _frame):
-            self.stop(signal.Signals(signum).name)
 
         def on_usr1(_signum, _frame):
             self._usr1 = True
 
-        wanted = [(signal.SIGINT, on_stop), (signal.SIGTERM, on_stop)]
-        if hasattr(signal, "SIGUSR1"):
-            wanted.append((signal.SIGUSR1, on_usr1))
-        for sig, handler in wanted:
-            previous[sig] = signal.signal(sig, handler)
-
-        def restore() -> None:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        return restore
+        previous = signal.signal(signal.SIGUSR1, on_usr1)
+        return lambda: signal.signal(signal.SIGUSR1, previous)
