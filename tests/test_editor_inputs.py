@@ -144,3 +144,43 @@ def test_nan_from_the_engine_passes_the_frame_through(backend):
 def test_whole_number_settings_say_their_range(field, bad, text):
     with pytest.raises(ValueError, match=re.escape(f"{field} must be a whole number in {text}")):
         se.EditorConfig(**{field: bad})
+
+
+def test_float_frames_in_0_255_are_refused_with_the_range(editor, photo):
+    with pytest.raises(ValueError, match="must hold 0..1 intensities"):
+        editor.process(photo.astype(np.float32))
+    r = editor.process(photo.astype(np.float32) / 255.0)  # the documented range works
+    assert r.face_found
+
+
+def test_a_second_thread_inside_the_editor_gets_a_clear_error(editor, photo, monkeypatch):
+    """Thread A is inside process(); thread B's call raises instead of corrupting memory."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    real = editor._edit_unguarded
+
+    def slow(obs):
+        inside.set()
+        release.wait(10)
+        return real(obs)
+    monkeypatch.setattr(editor, "_edit_unguarded", slow)
+    a = threading.Thread(target=editor.process, args=(photo,))
+    a.start()
+    assert inside.wait(30)
+    errors = []
+    for call in (lambda: editor.process(photo), editor.reset, lambda: editor.set_reference(
+            photo, photo), editor.close):
+        try:
+            call()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+    release.set()
+    a.join(30)
+    assert len(errors) == 4 and all("second thread" in e for e in errors), errors
+    monkeypatch.undo()
+    done = []  # one thread after another is fine
+    t = threading.Thread(target=lambda: done.append(editor.process(photo).face_found))
+    t.start()
+    t.join(30)
+    assert done == [True] and editor.process(photo).face_found

@@ -9,13 +9,16 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+FLOAT_MAX = 1.5  # float frames are 0..1; beyond this (0..255 data) they are refused, not clipped
+
 
 def to_rgb(frame: np.ndarray, color_order: str = "rgb", *, name: str = "frame") -> np.ndarray:
     """Convert a frame to C-contiguous RGB uint8 (H, W, 3).
 
     Accepts (H, W) or (H, W, 1) grayscale, (H, W, 3) in ``color_order`` ("rgb" or "bgr") and
     (H, W, 4) with alpha (alpha dropped). uint16 is scaled to 8 bits; float arrays are read as
-    0..1 intensities. Anything else raises a ``ValueError`` that names ``name``.
+    0..1 intensities (slight overshoot is clipped; values beyond 1.5 or below -0.5, such as
+    0..255 data in a float array, raise). Anything else raises a ``ValueError`` that names ``name``.
     """
     a = np.asarray(frame)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -49,6 +52,11 @@ def _to_uint8(a: np.ndarray, name: str) -> np.ndarray:
     if a.dtype.kind == "f":
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} holds NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if hi > FLOAT_MAX or lo < -(FLOAT_MAX - 1.0):
+            raise ValueError(f"{name} is float with values {lo:.3g}..{hi:.3g}: float frames "
+                             "must hold 0..1 intensities (divide 0..255 values by 255, or "
+                             "pass uint8)")
         return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if a.dtype == np.bool_:
         return a.astype(np.uint8) * 255

@@ -16,6 +16,7 @@ import numpy as np
 
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core import ops
+from streamedit_sdk.core.guard import SingleThreadGuard
 from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
                                          as_edit_inpainter)
 from streamedit_sdk.core.match import FrameMatch, match_frame
@@ -41,7 +42,8 @@ class StreamEditor:
 
     Frames are uint8 (H, W, 3) RGB (``EditorConfig.color_order="bgr"`` for OpenCV frames);
     grayscale and RGBA frames are converted. Thread-safety: one editor per stream, used from one
-    thread at a time; several editors may run in one process (each owns its MediaPipe graphs).
+    thread at a time (a call from a second thread while one is inside raises RuntimeError);
+    several editors may run in one process (each owns its MediaPipe graphs).
     """
 
     def __init__(self, config: EditorConfig | None = None, *,
@@ -72,6 +74,7 @@ class StreamEditor:
         self._index = 0
         self.stats = EditorStats()
         self._closed = False
+        self._guard = SingleThreadGuard("StreamEditor")
 
     # -- public API -------------------------------------------------------------------------
     def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0) -> None:
@@ -81,6 +84,10 @@ class StreamEditor:
         index of ``frame`` (reported as ``reference_id``). Raises :class:`NoFaceError` when the
         frame shows no face, and ``ValueError`` when the sizes differ.
         """
+        with self._guard("set_reference"):
+            self._set_reference(frame, edited, index)
+
+    def _set_reference(self, frame: np.ndarray, edited: np.ndarray, index: int) -> None:
         self._check_open()
         self._settle()
         rgb = to_rgb(frame, self.config.color_order, name="reference frame")
@@ -99,13 +106,17 @@ class StreamEditor:
         self._begin(rgb, edit, index, work, landmarks)
 
     def process(self, frame: np.ndarray) -> EditResult:
-        """Edit the next frame of the stream. Never drops a frame: one result per call."""
-        self._check_started()
-        with self._timer.stage("convert"):
-            rgb = to_rgb(frame, self.config.color_order)
-        if rgb.shape != self._refs.host[0].shape:
-            self._reinitialize(rgb.shape)
-        return self._edit(self._observer.next(rgb))
+        """Edit the next frame of the stream. Never drops a frame: one result per call.
+
+        Raises ``RuntimeError`` when another thread is inside this editor (one editor, one
+        thread at a time)."""
+        with self._guard("process"):
+            self._check_started()
+            with self._timer.stage("convert"):
+                rgb = to_rgb(frame, self.config.color_order)
+            if rgb.shape != self._refs.host[0].shape:
+                self._reinitialize(rgb.shape)
+            return self._edit(self._observer.next(rgb))
 
     def stream(self, frames: Iterable[np.ndarray], *,
                pipelined: bool = True) -> Iterator[EditResult]:
@@ -171,24 +182,26 @@ class StreamEditor:
 
     def reset(self) -> None:
         """Start a new stream with the reference given to :meth:`set_reference`."""
-        self._check_open()
-        self._settle()
-        self._index = 0
-        self.stats = EditorStats()
-        if self._initial is None:
-            self._forget_stream()
-        else:
-            self._restart(*self._initial)
+        with self._guard("reset"):
+            self._check_open()
+            self._settle()
+            self._index = 0
+            self.stats = EditorStats()
+            if self._initial is None:
+                self._forget_stream()
+            else:
+                self._restart(*self._initial)
 
     def close(self) -> None:
         """Release the MediaPipe graphs and the correspondence model's sessions. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._settle()
-        self._refs.close()
-        self._observer.close()
-        self._model.close()
+        with self._guard("close"):
+            if self._closed:
+                return
+            self._closed = True
+            self._settle()
+            self._refs.close()
+            self._observer.close()
+            self._model.close()
 
     def __enter__(self) -> "StreamEditor":
         return self
@@ -198,6 +211,10 @@ class StreamEditor:
 
     # -- sequencing -------------------------------------------------------------------------
     def _edit(self, obs: Observation) -> EditResult:
+        with self._guard("stream"):
+            return self._edit_unguarded(obs)
+
+    def _edit_unguarded(self, obs: Observation) -> EditResult:
         """Match the observed frame to the reference, carry the edit, decide on ARR."""
         self._took(self._refs.swap(self._index))
         self._took(self._refs.face_returns(obs.landmarks))
