@@ -247,19 +247,58 @@ def test_bad_control_requests_are_refused_with_the_reason(text, message):
         EditRequest.parse(text)
 
 
-def test_http_control_answers_bad_requests_with_400():
+def _bad_requests(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
+    """Requests that must be refused before they are accepted: body -> expected reason."""
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not an image")
+    return {
+        "style": (b'{"style": "nope"}', "style"),
+        "missing edited_ref": (json.dumps({"edited_ref": str(tmp_path / "gone.png")}).encode(),
+                               "does not exist"),
+        "unknown sticker_at": (b'{"sticker": "star", "sticker_at": "nose"}',
+                               "unknown sticker place"),
+        "sticker not an image": (json.dumps({"sticker": str(not_image)}).encode(),
+                                 "could not read"),
+        "reference not an image": (json.dumps({"style": "cartoon", "reference":
+                                               str(not_image)}).encode(), "not an image"),
+        "not a string": (b'{"style": 3}', "non-empty string"),
+        "deeply nested": (b'{"style": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+                          "nested too deeply"),
+    }
+
+
+def test_http_control_answers_bad_requests_with_400(tmp_path):
     control = HttpControl(0, lambda: {"frames_out": 3})
     try:
         with urllib.request.urlopen(control.url + "/stats", timeout=5) as r:
             assert json.load(r) == {"frames_out": 3}
-        req = urllib.request.Request(control.url + "/edit", data=b'{"style": "nope"}',
-                                     method="POST")
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(req, timeout=5)
-        assert err.value.code == 400
-        assert control.poll() is None
+        for name, (body, reason) in _bad_requests(tmp_path).items():
+            req = urllib.request.Request(control.url + "/edit", data=body, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(req, timeout=5)
+            assert err.value.code == 400, name
+            assert reason in json.load(err.value)["error"], name
+        assert control.poll() is None  # nothing was accepted
     finally:
         control.close()
+
+
+def test_bad_requests_are_refused_before_acceptance(tmp_path):
+    for name, (body, reason) in _bad_requests(tmp_path).items():
+        with pytest.raises(ValueError, match=reason):
+            EditRequest.parse(body.decode())
+
+
+def test_a_control_port_in_use_is_one_line(clip_file, tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["stream", "--input", str(clip_file), "--output", str(tmp_path / "o.mp4"),
+                     "--style", "cartoon", "--control", f"http://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert "Address already in use" in err and "choose another" in err
+    assert "Traceback" not in err
 
 
 def test_drop_policy_counts_every_dropped_frame(frames):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, editor_config,
-                                        editor_defaults, fail, positive_int, size)
+                                        editor_defaults, fail, os_error_message, positive_int,
+                                        size)
 from streamedit_sdk.config import BACKENDS, MODES
 
 
@@ -64,6 +65,8 @@ def _cmd_stream(args: argparse.Namespace) -> int:
             stats = runner.run()
     except USER_ERRORS as exc:
         return fail("stream", str(exc))
+    except OSError as exc:  # a control port in use, an output folder that cannot be written
+        return fail("stream", os_error_message(exc))
     finally:
         if control is not None:
             control.close()

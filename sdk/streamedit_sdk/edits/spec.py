@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from streamedit_sdk.edits.sticker import default_sticker, load_sticker, place_sticker
+from streamedit_sdk.edits.sticker import (STICKER_PLACES, default_sticker, load_sticker,
+                                          place_sticker)
 from streamedit_sdk.edits.styles import apply_style, style
 from streamedit_sdk.errors import NoFaceError
-from streamedit_sdk.io.images import read_image
+from streamedit_sdk.io.images import check_image, read_image
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 if TYPE_CHECKING:  # diffusers and torch load only when a prompt edit is made
@@ -43,6 +44,18 @@ class EditSpec:
                              "sticker or a prompt")
         if self.style is not None:
             style(self.style)  # unknown names fail here, before any video is decoded
+        if self.sticker_at not in STICKER_PLACES:
+            raise ValueError(f"unknown sticker place {self.sticker_at!r}: choose one of "
+                             f"{', '.join(STICKER_PLACES)}")
+
+    def check_files(self) -> None:
+        """Read the images this edit names now (a sticker file, an edited reference), so a
+        request naming a missing or non-image file is refused before it is accepted.
+        Raises ``FileNotFoundError`` or ``ValueError`` with the reason."""
+        if self.sticker is not None and self.sticker != "star":
+            load_sticker(self.sticker)
+        if self.edited_ref is not None:
+            check_image(self.edited_ref, "edited reference")
 
     @property
     def default_mode(self) -> str:

@@ -20,3 +20,11 @@ def read_image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
             f"edited reference is {bgr.shape[1]}x{bgr.shape[0]} but frames are "
             f"{shape[1]}x{shape[0]}: resize it or pass --ref-frame for the frame it was made from")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def check_image(path: Path, what: str) -> None:
+    """Raise unless ``path`` is a file that decodes as an image (``what`` names it)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
+        raise ValueError(f"{what} {path} is not an image OpenCV can read (PNG, JPEG, ...)")

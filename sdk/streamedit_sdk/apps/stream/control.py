@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.io.images import read_image
+from streamedit_sdk.io.images import check_image, read_image
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,12 @@ class EditRequest:
 
     @classmethod
     def parse(cls, text: str) -> "EditRequest":
-        """ValueError with the reason for anything but one of the documented requests."""
+        """ValueError with the reason for anything but one of the documented requests; the
+        files it names are read now, so a request that would fail later is refused here."""
         try:
             data = json.loads(text)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply: a request is one flat object") from exc
         except ValueError as exc:
             raise ValueError(f"not JSON: {exc}") from exc
         if not isinstance(data, dict):
@@ -55,12 +58,21 @@ class EditRequest:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}: use {sorted(known)}")
+        wrong = sorted(k for k, v in data.items() if not isinstance(v, str) or not v)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: each value is a non-empty string")
         edited = data.get("edited_ref")
-        spec = EditSpec(edited_ref=Path(edited) if edited else None, style=data.get("style"),
-                        sticker=data.get("sticker"),
-                        sticker_at=data.get("sticker_at", "cheek"))
-        reference = data.get("reference")
-        return cls(spec, Path(reference) if reference else None)
+        try:
+            spec = EditSpec(edited_ref=Path(edited) if edited else None,
+                            style=data.get("style"), sticker=data.get("sticker"),
+                            sticker_at=data.get("sticker_at", "cheek"))
+            spec.check_files()
+            reference = Path(data["reference"]) if "reference" in data else None
+            if reference is not None:
+                check_image(reference, "reference")
+        except FileNotFoundError as exc:
+            raise ValueError(str(exc)) from exc
+        return cls(spec, reference)
 
     def reference_frame(self, current: np.ndarray) -> np.ndarray:
         """The frame the edit belongs to: ``reference`` read from disk, else ``current``."""
