@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,15 @@ def load_checkpoint(path: str | Path) -> tuple[PPCE, dict]:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist (train one with "
                                 "`streamedit train`)")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    not_ours = (f"{path} is not a StreamEdit PPCE checkpoint (make one with `streamedit "
+                "train` or `streamedit fit`)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, AttributeError,
+            ModuleNotFoundError) as exc:  # not a torch file, truncated, or foreign classes
+        raise ValueError(f"{not_ours}: {type(exc).__name__}") from exc
     if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
-        raise ValueError(f"{path} is not a StreamEdit PPCE checkpoint")
+        raise ValueError(not_ours)
     model = PPCE(ModelConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["model"])
     return model, ckpt

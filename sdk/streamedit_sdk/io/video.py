@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -117,6 +118,7 @@ class VideoWriter:
         x264 zerolatency)."""
         av = load_av()
         target = str(path)
+        self.target = target  # as given (a URL keeps its '//', which Path folds)
         self.path = Path(path)
         self._partial: Path | None = None
         if is_file_target(target):
@@ -173,10 +175,29 @@ class VideoWriter:
             rgb = cv2.resize(rgb, self._size, interpolation=cv2.INTER_AREA)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
-        self._mux_audio_until(Fraction(self.frames + 1) / self._fps)
-        for packet in self._video.encode(frame):
-            self._container.mux(packet)
+        with self._muxing():
+            self._mux_audio_until(Fraction(self.frames + 1) / self._fps)
+            for packet in self._video.encode(frame):
+                self._container.mux(packet)
         self.frames += 1
+
+    @contextmanager
+    def _muxing(self) -> Iterator[None]:
+        """FFmpeg's errors while writing as a one-line :class:`VideoError` (an OSError such as
+        a full disk stays an OSError: the command says what to do with it)."""
+        av = load_av()
+        try:
+            yield
+        except av.error.FFmpegError as exc:
+            if isinstance(exc, OSError):
+                raise
+            scheme = self.target.split("://", 1)[0] if "://" in self.target else None
+            if isinstance(exc, av.error.ProtocolNotFoundError) and scheme:
+                raise VideoError(
+                    f"the FFmpeg inside PyAV cannot write {scheme}:// (the PyPI wheels of av "
+                    f"are built without it): write to '-' and pipe into an ffmpeg that has "
+                    f"it (docs/streaming.md), or use udp:// or rtmp://") from exc
+            raise VideoError(f"cannot write {self.target} ({exc})") from exc
 
     def _start_video(self, w: int, h: int) -> None:
         self._size = (w, h)
@@ -215,11 +236,12 @@ class VideoWriter:
         if self._container is None:
             return
         try:
-            if self._video is not None:
-                for packet in self._video.encode():
-                    self._container.mux(packet)
-            self._mux_audio_until(Fraction(self.frames) / self._fps)
-            self._release()
+            with self._muxing():
+                if self._video is not None:
+                    for packet in self._video.encode():
+                        self._container.mux(packet)
+                self._mux_audio_until(Fraction(self.frames) / self._fps)
+                self._release()
         except BaseException:
             self.abort()
             raise
