@@ -14,7 +14,7 @@ CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
                             Path(__file__).resolve().parents[1].parent / "shared" / "clips"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def clips() -> Path:
     """The real portrait clips (../shared/clips or $STREAMEDIT_CLIPS); skips where missing."""
     if not CLIPS.is_dir():

@@ -64,11 +64,13 @@ class EditSummary:
 
 def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
                config: EditorConfig | None = None, ref_frame: int = 0,
-               compare: str | Path | None = None, progress: bool = True) -> EditSummary:
+               compare: str | Path | None = None, progress: bool = True,
+               pix_fmt: str = "yuv420p") -> EditSummary:
     """Edit frame ``ref_frame`` of ``input`` as ``spec`` says and carry it onto every frame.
 
     Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
-    and, with ``compare``, a side-by-side video input | output. A prompt edit also writes the
+    and, with ``compare``, a side-by-side video input | output; ``pix_fmt``: "yuv420p" (odd
+    sizes padded by a pixel) or "yuv444p" (any size kept exactly), see :class:`VideoWriter`. A prompt edit also writes the
     edited reference beside the output (``<output>_reference.png``) for a person to check, and
     inpaints with the prompt at reference replacements when it names inpainting weights.
 
@@ -90,9 +92,10 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
         cv2.imwrite(str(saved), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
     inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
     total = reader.info.frames or None
-    writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path)]
+    writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path, pix_fmt=pix_fmt)]
     if compare is not None:
-        writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path))
+        writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path,
+                                   pix_fmt=pix_fmt))
     start = time.perf_counter()
     stats = None
     with StopSignals() as stop:

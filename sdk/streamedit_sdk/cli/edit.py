@@ -14,6 +14,7 @@ from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
                                         positive_int)
 from streamedit_sdk.cli.prompt import add_prompt_options, prompt_edit
 from streamedit_sdk.config import BACKENDS, MODES
+from streamedit_sdk.io.video import PIX_FMTS
 
 log = logging.getLogger("streamedit")
 
@@ -28,7 +29,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         config = editor_config(args, spec)
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
-                             progress=not args.quiet)
+                             progress=not args.quiet, pix_fmt=args.pix_fmt)
     except USER_ERRORS as exc:
         return fail("edit", str(exc))
     except OSError as exc:  # a read-only folder, a full disk: nothing was left half-written
@@ -95,6 +96,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                          help="keep the first reference for the whole video (no ARR)")
     p.add_argument("--compare", type=Path, metavar="FILE",
                    help="also write a side-by-side video, input | output")
+    p.add_argument("--pix-fmt", choices=PIX_FMTS, default="yuv420p",
+                   help="yuv420p plays everywhere (an odd width or height gets one repeated "
+                   "edge pixel); yuv444p keeps odd sizes exactly (default yuv420p)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     editor_defaults(p)
     p.set_defaults(func=_cmd_edit)

@@ -18,6 +18,8 @@ from streamedit_sdk.io.paths import is_file_target, partial_path
 
 log = logging.getLogger(__name__)
 
+PIX_FMTS = ("yuv420p", "yuv444p")  # what VideoWriter encodes: 4:2:0 plays everywhere
+
 
 def load_av():
     try:
@@ -101,7 +103,10 @@ class VideoWriter:
     """Encode RGB uint8 frames to H.264 (libx264), copying the audio of ``audio_from``.
 
     The size is set by the first frame; a later frame of another size is resized to it (and
-    logged once). Odd sizes are encoded as 4:4:4 so the size is kept exactly. Audio packets are
+    logged once). ``pix_fmt`` "yuv420p" (default: what every player takes) needs even sizes:
+    an odd width or height is padded by one edge-replicated pixel (511x333 is written as
+    512x334, logged); "yuv444p" keeps any size exactly (High 4:4:4, which many players refuse).
+    Audio packets are
     copied without re-encoding and interleaved with the video by time; audio past the last
     video frame is kept up to the video's end.
 
@@ -112,7 +117,8 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: Fraction | float, *,
                  audio_from: str | Path | None = None, crf: int = 18,
-                 format: str | None = None, live: bool = False) -> None:
+                 format: str | None = None, live: bool = False,
+                 pix_fmt: str = "yuv420p") -> None:
         """``path``: a file, or a URL FFmpeg writes to (udp://, srt://, rtmp://: give
         ``format``, e.g. mpegts or flv); ``live``: encode for low latency (no B-frames,
         x264 zerolatency)."""
@@ -137,7 +143,11 @@ class VideoWriter:
         self._live = live
         self._crf = crf
         self._video = None
-        self._size: tuple[int, int] | None = None
+        if pix_fmt not in PIX_FMTS:
+            raise ValueError(f"pix_fmt must be one of {', '.join(PIX_FMTS)}; got {pix_fmt!r}")
+        self._pix_fmt = pix_fmt
+        self._pad = (0, 0)  # (right, bottom) pixels added to odd sizes for yuv420p
+        self._size: tuple[int, int] | None = None  # of the frames given (before any padding)
         self._warned_size = False
         self.frames = 0
         self._audio_in = None
@@ -173,6 +183,8 @@ class VideoWriter:
                             self.frames, w, h, *self._size)
                 self._warned_size = True
             rgb = cv2.resize(rgb, self._size, interpolation=cv2.INTER_AREA)
+        if self._pad != (0, 0):
+            rgb = cv2.copyMakeBorder(rgb, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
         with self._muxing():
@@ -201,9 +213,16 @@ class VideoWriter:
 
     def _start_video(self, w: int, h: int) -> None:
         self._size = (w, h)
+        self._pad = (0, 0)
+        if self._pix_fmt == "yuv420p":
+            self._pad = (w % 2, h % 2)
+            if self._pad != (0, 0):
+                log.info("%s: %dx%d is odd, written as %dx%d (edge pixels repeated) for "
+                         "yuv420p; yuv444p keeps the size exactly", self.target, w, h,
+                         w + self._pad[0], h + self._pad[1])
         vs = self._container.add_stream("libx264", rate=self._fps)
-        vs.width, vs.height = w, h
-        vs.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+        vs.width, vs.height = w + self._pad[0], h + self._pad[1]
+        vs.pix_fmt = self._pix_fmt
         vs.time_base = 1 / self._fps
         vs.options = {"crf": str(self._crf), "preset": "veryfast"}
         if self._live:
