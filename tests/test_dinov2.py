@@ -9,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the build side needs torch (pip install '.[train]')")
 from safetensors.torch import save_file  # noqa: E402
-
 from streamedit_build.dinov2 import (DinoV2Small, WeightsError, load_dinov2_weights,  # noqa: E402
                                      to_hugging_face)
 

@@ -15,6 +15,7 @@ from streamedit_build.model import (PPCE, ModelConfig, load_checkpoint,  # noqa:
 from streamedit_build.onnx_export import (OPSET, check_parity, example_inputs,  # noqa: E402
                                           export_model)
 from streamedit_build.teacher import best_of  # noqa: E402
+
 from streamedit_sdk.maps import identity_map  # noqa: E402
 
 
@@ -154,8 +155,8 @@ def test_torchscript_export_matches_the_modules_at_other_sizes(tmp_path, backbon
 
 def test_synthetic_pair_is_the_reference_at_its_true_map(rng):
     import cv2
-
     from streamedit_build.data import ClipFrames, PairMaker
+
     from streamedit_sdk import kernels
     from streamedit_sdk.apps.synthetic import astronaut
     frame = cv2.resize(astronaut(), (128, 128), interpolation=cv2.INTER_AREA)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +95,26 @@ def test_truncated_input_keeps_the_good_frames(tmp_path):
         assert _count(out)[0] == n_in >= 1
     else:  # mp4 keeps its index at the end: a cut file may hold no readable frame at all
         assert code == 2
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary (apt-get "
+                    "install ffmpeg; .ci/run installs it)")
+def test_a_cut_faststart_file_is_reported_truncated(clips, tmp_path, caplog, capsys):
+    """The index sits at the front (+faststart), so the cut file opens and decodes half of
+    its frames: the summary and the log say it ended early."""
+    whole = tmp_path / "fs.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clips / "d18.mp4"), "-frames:v", "60",
+                    "-c:v", "libx264", "-c:a", "copy", "-movflags", "+faststart", str(whole)],
+                   check=True)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out.mp4"
+    assert main(["edit", str(cut), "-o", str(out), "--sticker", "star", "-q"]) == 0
+    n = _count(out)[0]
+    assert 5 <= n < 60
+    assert "input ended early (truncated)" in capsys.readouterr().out
+    assert f"lists 60 frames but only {n} could be decoded" in caplog.text
 
 
 def test_zero_frames_and_bad_reference(tmp_path, capsys):

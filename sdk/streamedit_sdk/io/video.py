@@ -46,7 +46,8 @@ class VideoReader:
 
     Raises :class:`VideoError` when the file is missing, is not a video or has no video stream.
     A file that ends early or holds a corrupt packet stops at the last good frame with a
-    warning; ``truncated`` tells afterwards.
+    warning, as does one that decodes fewer frames than its header lists (an index at the
+    front, ``+faststart``, survives a cut); ``truncated`` tells afterwards.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -74,6 +75,7 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         av = load_av()
         self.truncated = False
+        count = 0
         with av.open(str(self.path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -81,10 +83,18 @@ class VideoReader:
                 for frame in container.decode(stream):
                     # (rows of widths like 844 or 700 come padded: a strided view)
                     yield np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                    count += 1
             except av.error.FFmpegError as exc:
                 self.truncated = True
                 log.warning("%s: decoding stopped early (%s); the frames before it are kept",
                             self.path, exc)
+                return
+        if self.info.frames and count < self.info.frames:
+            # an index written at the front (+faststart) outlives a cut: the data just ends
+            self.truncated = True
+            log.warning("%s: its header lists %d frames but only %d could be decoded: the "
+                        "file looks truncated; the %d frames are kept", self.path,
+                        self.info.frames, count, count)
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` (0-based), decoded from the start."""
