@@ -496,3 +496,34 @@ def test_soak_watches_the_low_latency_workers(tmp_path, capsys):
     # the editor's workers (lookahead, reference) are gone once it is closed
     assert result["after_close"]["threads"] <= result["before"]["threads"] + 1
     assert "soak: 70 frames at 128x96" in capsys.readouterr().out
+
+
+@needs_ffmpeg
+def test_a_silent_live_input_ends_after_the_read_timeout(clip_file, tmp_path):
+    """A UDP sender stops: the stream ends --read-timeout seconds later, logged as the end
+    of the input (not as a decoding failure), with every received frame written."""
+    port = _free_port()
+    out = tmp_path / "out.mp4"
+    editor = subprocess.Popen(
+        CLI + ["-v", "stream", "--input", f"udp://127.0.0.1:{port}", "--output", str(out),
+               "--style", "sketch", "--read-timeout", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3.0)  # the editor loads its models and listens before the sender starts
+        sender = subprocess.run(
+            [FFMPEG, "-loglevel", "error", "-re", "-i", str(clip_file), "-c:v", "libx264",
+             "-g", "5", "-preset", "ultrafast", "-f", "mpegts",
+             f"udp://127.0.0.1:{port}?pkt_size=1316"], capture_output=True, timeout=60)
+        silent_since = time.monotonic()
+        _, err = editor.communicate(timeout=60)
+        waited = time.monotonic() - silent_since
+    finally:
+        editor.kill()
+    assert sender.returncode == 0
+    assert editor.returncode == 0, err[-2000:]
+    assert "no data for 2 s: the input has ended" in err
+    assert "decoding stopped" not in err and "Immediate exit" not in err
+    assert waited < 30
+    stats_line = [line for line in err.splitlines() if line.startswith("streamed")][-1]
+    n = int(stats_line.split()[1])
+    assert n >= 10 and _count(out) == n

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, editor_config,
-                                        editor_defaults, fail, os_error_message, positive_int,
-                                        size)
+                                        editor_defaults, fail, os_error_message, positive_float,
+                                        positive_int, size)
 from streamedit_sdk.config import BACKENDS, MODES
 
 
@@ -39,7 +39,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
                 raise ValueError("--input - (raw rgb24 frames) needs --size WxH")
             source = RawSource(sys.stdin.buffer, args.size, args.fps)
         else:
-            source = AVSource(args.input)
+            source = AVSource(args.input, read_timeout=args.read_timeout)
         fps = Fraction(args.fps) if args.fps else (source.fps or Fraction(25))
         if args.output == "-":
             sink = RawSink(sys.stdout.buffer)
@@ -151,6 +151,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="read a file input at its frame rate, as a live source would arrive")
     p.add_argument("--max-frames", type=positive_int, metavar="N",
                    help="stop after N input frames")
+    p.add_argument("--read-timeout", type=positive_float, default=10.0, metavar="S",
+                   help="a URL input silent for S seconds has ended (default 10)")
     p.add_argument("--control", metavar="FILE|URL",
                    help="change the edit while streaming: a JSON file to watch, or "
                    "http://127.0.0.1:PORT to serve POST /edit and GET /stats")

@@ -17,7 +17,7 @@ from streamedit_sdk.io.video import VideoWriter, load_av
 log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_S = 10.0  # a URL that does not answer within this is an error
-READ_TIMEOUT_S = 10.0  # a live source silent this long ends the stream
+READ_TIMEOUT_S = 10.0  # default: a live source silent this long has ended
 URL_FORMATS = {"udp": "mpegts", "srt": "mpegts", "rtp": "rtp_mpegts", "rtmp": "flv",
                "tcp": "mpegts"}
 
@@ -76,16 +76,20 @@ class AVSource:
     """A video file or a URL FFmpeg reads (udp://, srt://, rtmp://, http://), decoded by PyAV.
 
     URLs are live (their own pace); files are read as fast as they decode unless the runner
-    paces them."""
+    paces them. ``read_timeout``: seconds a live source may stay silent before it counts as
+    ended (logged as the end, not as an error)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, read_timeout: float = READ_TIMEOUT_S) -> None:
         av = load_av()
+        if not read_timeout > 0:
+            raise ValueError(f"the read timeout must be > 0 seconds, got {read_timeout}")
         self.target = target
+        self.read_timeout = read_timeout
         self.live = is_url(target)
         if not self.live and not Path(target).is_file():
             raise VideoError(f"input {target} does not exist")
         try:
-            self._container = av.open(target, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+            self._container = av.open(target, timeout=(OPEN_TIMEOUT_S, read_timeout))
         except (av.error.FFmpegError, OSError) as exc:
             raise VideoError(f"cannot open {target} ({exc}): is it a video, and is the "
                              "sender running?") from exc
@@ -105,6 +109,9 @@ class AVSource:
         try:
             for frame in self._container.decode(stream):
                 yield frame.to_ndarray(format="rgb24")
+        except av.error.ExitError:  # FFmpeg gave up waiting: the read timeout passed
+            log.info("%s: no data for %.0f s: the input has ended", self.target,
+                     self.read_timeout)
         except (av.error.FFmpegError, OSError) as exc:  # a cut stream or a corrupt tail
             self.truncated = True
             log.warning("%s: decoding stopped (%s); the frames before are kept", self.target,
