@@ -391,6 +391,21 @@ def test_raw_input_keeps_whole_frames_only():
     assert len(got) == 2 and got[1].shape == (h, w, 3) and source.partial == 7
 
 
+@pytest.mark.parametrize("given, warned", [((500, 512), True), ((512, 512), False)])
+def test_raw_input_of_the_wrong_size_is_pointed_out(frames, caplog, given, warned):
+    """512x512 frames read as 500x512 are garbage without a face: after a few seconds the
+    log says that --size may be wrong; read at their real size they are edited."""
+    from streamedit_sdk.apps.stream.runner import NO_FACE_HINT_FRAMES
+
+    data = b"".join(f.tobytes() for f in (frames * 4)[:NO_FACE_HINT_FRAMES + 2])
+    source = RawSource(io.BytesIO(data), given)
+    with se.StreamEditor() as editor:
+        stats = StreamRunner(source, ListSink(), editor, EditSpec(style="cartoon"),
+                             report=lambda line: None).run()
+    assert ("--size does not match" in caplog.text) == warned
+    assert (stats.passed_through > 0) == warned
+
+
 @pytest.mark.parametrize("args, message", [
     (["--input", "-", "--output", "-"], "needs --size"),
     (["--input", "INPUT", "--output", "ftp://127.0.0.1/x"], "no container known"),

@@ -34,11 +34,12 @@ from streamedit_sdk.apps.stream.control import EditRequest
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import NoFaceError
-from streamedit_sdk.io.streams import Sink, Source
+from streamedit_sdk.io.streams import RawSource, Sink, Source
 
 log = logging.getLogger(__name__)
 
 POLICIES = ("queue", "drop")
+NO_FACE_HINT_FRAMES = 75  # raw input without a face this long: say --size may be wrong
 _END = object()
 
 
@@ -258,8 +259,14 @@ class StreamRunner:
         try:
             self.editor.set_reference(frame, self.spec.apply(frame),
                                       index=self.stats.frames_out)
-        except NoFaceError:
-            return  # not yet: this frame passes through
+        except NoFaceError:  # not yet: this frame passes through
+            if self.stats.passed_through + 1 == NO_FACE_HINT_FRAMES and \
+                    isinstance(self.source, RawSource):
+                w, h = self.source.size
+                log.warning("no face in the first %d frames of the raw input, read as %dx%d: "
+                            "if the picture is garbled, --size does not match the sender's "
+                            "frame size", NO_FACE_HINT_FRAMES, w, h)
+            return
         self._started = True
         log.info("frame %d: the edit starts", self.stats.frames_out)
         if self.options.freeze_gc:
