@@ -128,10 +128,10 @@ def test_a_failure_midway_leaves_the_old_output_untouched(face_clip, tmp_path, m
     out.write_bytes(b"yesterday's result")
     real_write = VideoWriter.write
 
-    def write(self, rgb):
+    def write(self, rgb, seconds=None):
         if self.frames == 9:
             raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
-        real_write(self, rgb)
+        real_write(self, rgb, seconds)
     monkeypatch.setattr(VideoWriter, "write", write)
     assert main(["edit", str(face_clip), "-o", str(out), "--sticker", "star", "-q"]) == 2
     err = capsys.readouterr().err

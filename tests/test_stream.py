@@ -89,7 +89,7 @@ class ListSink:
     def __init__(self, delay: float = 0.0):
         self.frames, self.delay, self.closed = [], delay, False
 
-    def write(self, rgb):
+    def write(self, rgb, seconds=None):
         if self.delay:
             time.sleep(self.delay)
         self.frames.append(rgb.copy())
@@ -422,7 +422,7 @@ def test_cli_errors(clip_file, tmp_path, capsys, args, message, monkeypatch):
 
 def test_a_closed_output_ends_the_stream_cleanly(frames):
     class ClosingSink(ListSink):
-        def write(self, rgb):
+        def write(self, rgb, seconds=None):
             if len(self.frames) == 3:
                 raise BrokenPipeError("reader gone")
             super().write(rgb)

@@ -6,6 +6,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -133,20 +134,21 @@ def _edit_frames(reader: VideoReader, writers: list[VideoWriter], *, editor_args
     config, inpainter = editor_args
     with StreamEditor(config, inpainter=inpainter) as editor:
         editor.set_reference(*reference[:2], index=reference[2])
-        fed: deque[np.ndarray] = deque()  # inputs handed to the editor, not yet written
+        # inputs handed to the editor, not yet written, with their presentation times
+        fed: deque[tuple[np.ndarray, Fraction | None]] = deque()
 
         def feed():
-            for frame in track(reader, label, total, enabled=progress):
+            for frame, seconds in track(reader.timed(), label, total, enabled=progress):
                 if stop.reason is not None:
                     return
-                fed.append(frame)
+                fed.append((frame, seconds))
                 yield frame
 
         for result in editor.stream(feed(), pipelined=True):
-            frame = fed.popleft()
-            writers[0].write(result.frame)
+            frame, seconds = fed.popleft()
+            writers[0].write(result.frame, seconds)  # (variable frame rates keep their timing)
             if len(writers) > 1:
-                writers[1].write(_side_by_side(frame, result.frame))
+                writers[1].write(_side_by_side(frame, result.frame), seconds)
         return editor.stats
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from streamedit_sdk.errors import VideoError
 from streamedit_sdk.io.paths import is_file_target
-from streamedit_sdk.io.video import VideoWriter, load_av
+from streamedit_sdk.io.video import VideoWriter, frame_seconds, load_av, quarter_turns, upright
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +103,21 @@ class AVSource:
         self.truncated = False
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        for rgb, _ in self.timed():
+            yield rgb
+
+    def timed(self) -> Iterator[tuple[np.ndarray, Fraction | None]]:
+        """Each frame, upright (a display rotation is applied), with its presentation time
+        in seconds (None when the stream has none)."""
         av = load_av()
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
+        turns = None
         try:
             for frame in self._container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+                if turns is None:
+                    turns = quarter_turns(frame)
+                yield upright(frame, turns), frame_seconds(frame)
         except av.error.ExitError:  # FFmpeg gave up waiting: the read timeout passed
             log.info("%s: no data for %.0f s: the input has ended", self.target,
                      self.read_timeout)
@@ -122,9 +131,11 @@ class AVSource:
 
 
 class Sink(Protocol):
-    """Frames out, in order; ``close`` finalises (a file is playable after it)."""
+    """Frames out, in order; ``close`` finalises (a file is playable after it). ``seconds``: the
+    frame's presentation time in seconds where the source gave one (files and URLs keep it:
+    dropped frames and variable frame rates keep their timing); None: the next frame period."""
 
-    def write(self, rgb: np.ndarray) -> None: ...
+    def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -135,7 +146,7 @@ class RawSink:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
 
-    def write(self, rgb: np.ndarray) -> None:
+    def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None:
         self._stream.write(np.ascontiguousarray(rgb).tobytes())
         self._stream.flush()
 
@@ -158,8 +169,8 @@ class AVSink:
         audio = audio_from if audio_from and not live and is_file_target(audio_from) else None
         self._writer = VideoWriter(target, fps, format=fmt, live=live, audio_from=audio)
 
-    def write(self, rgb: np.ndarray) -> None:
-        self._writer.write(rgb)
+    def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None:
+        self._writer.write(rgb, seconds)
 
     def close(self) -> None:
         self._writer.close()
@@ -196,7 +207,7 @@ class VirtualCamSink:
         log.info("virtual camera %s, %dx%d at %.1f fps", getattr(self._cam, "device", "?"), w,
                  h, float(fps))
 
-    def write(self, rgb: np.ndarray) -> None:
+    def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None:
         if (rgb.shape[1], rgb.shape[0]) != self.size:
             import cv2
             rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)

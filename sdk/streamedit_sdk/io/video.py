@@ -19,6 +19,7 @@ from streamedit_sdk.io.paths import is_file_target, partial_path
 log = logging.getLogger(__name__)
 
 PIX_FMTS = ("yuv420p", "yuv444p")  # what VideoWriter encodes: 4:2:0 plays everywhere
+TIMED_BASE = Fraction(1, 90_000)  # the video time base when frames come with their times
 
 
 def load_av():
@@ -34,11 +35,35 @@ class VideoInfo:
     """What the container says about its first video stream."""
 
     path: Path
-    width: int
+    width: int  # as displayed (after the display rotation)
     height: int
     fps: Fraction  # average frame rate
     frames: int  # frame count from the container header; 0 when it does not say
     has_audio: bool
+    rotation: int = 0  # degrees (0, 90, 180, 270) the stored picture is turned counterclockwise
+    # for display (the display matrix); the reader's frames are already turned
+
+
+def quarter_turns(frame) -> int:
+    """How many times np.rot90 turns a decoded PyAV frame upright, from its display matrix
+    (a phone's portrait video is stored landscape with a rotation), 0..3."""
+    degrees = getattr(frame, "rotation", 0) or 0
+    return int(round(degrees / 90.0)) % 4
+
+
+def upright(frame, turns: int) -> np.ndarray:
+    """A decoded PyAV frame as C-contiguous RGB uint8 (H, W, 3), turned as displayed."""
+    rgb = frame.to_ndarray(format="rgb24")  # (rows of widths like 844 come padded: strided)
+    if turns:
+        rgb = np.rot90(rgb, turns)
+    return np.ascontiguousarray(rgb)
+
+
+def frame_seconds(frame) -> Fraction | None:
+    """A decoded frame's presentation time in seconds, or None when the stream has none."""
+    if frame.pts is None or frame.time_base is None:
+        return None
+    return Fraction(frame.pts) * Fraction(frame.time_base)
 
 
 class VideoReader:
@@ -47,7 +72,9 @@ class VideoReader:
     Raises :class:`VideoError` when the file is missing, is not a video or has no video stream.
     A file that ends early or holds a corrupt packet stops at the last good frame with a
     warning, as does one that decodes fewer frames than its header lists (an index at the
-    front, ``+faststart``, survives a cut); ``truncated`` tells afterwards.
+    front, ``+faststart``, survives a cut); ``truncated`` tells afterwards. Frames come as the
+    video is displayed: a display rotation (phone videos) is applied. :meth:`timed` also gives
+    each frame's presentation time (variable frame rates keep their timing).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -65,14 +92,36 @@ class VideoReader:
                 raise VideoError(f"{self.path} holds no video stream")
             vs = container.streams.video[0]
             fps = vs.average_rate or vs.guessed_rate or Fraction(25)
-            self.info = VideoInfo(self.path, vs.codec_context.width, vs.codec_context.height,
-                                  Fraction(fps), int(vs.frames or 0),
-                                  bool(container.streams.audio))
+            turns = self._first_turns(container)
+            w, h = vs.codec_context.width, vs.codec_context.height
+            if turns % 2:
+                w, h = h, w
+            self.info = VideoInfo(self.path, w, h, Fraction(fps), int(vs.frames or 0),
+                                  bool(container.streams.audio), turns * 90)
         finally:
             container.close()
+        self._turns = turns
+        if turns:
+            log.info("%s is displayed rotated by %d degrees: its frames are turned upright",
+                     self.path, self.info.rotation)
         self.truncated = False
 
+    @staticmethod
+    def _first_turns(container) -> int:
+        av = load_av()
+        try:
+            for frame in container.decode(video=0):
+                return quarter_turns(frame)
+        except av.error.FFmpegError:
+            pass
+        return 0
+
     def __iter__(self) -> Iterator[np.ndarray]:
+        for rgb, _ in self.timed():
+            yield rgb
+
+    def timed(self) -> Iterator[tuple[np.ndarray, Fraction | None]]:
+        """Each frame, upright, with its presentation time in seconds (None if unknown)."""
         av = load_av()
         self.truncated = False
         count = 0
@@ -81,8 +130,7 @@ class VideoReader:
             stream.thread_type = "AUTO"
             try:
                 for frame in container.decode(stream):
-                    # (rows of widths like 844 or 700 come padded: a strided view)
-                    yield np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+                    yield upright(frame, self._turns), frame_seconds(frame)
                     count += 1
             except av.error.FFmpegError as exc:
                 self.truncated = True
@@ -160,6 +208,9 @@ class VideoWriter:
         self._size: tuple[int, int] | None = None  # of the frames given (before any padding)
         self._warned_size = False
         self.frames = 0
+        self._time_base = 1 / self._fps  # of the video stream, seconds per pts tick
+        self._last_pts = -1
+        self._end = Fraction(0)  # seconds: where the last frame written ends
         self._audio_in = None
         self._audio_packets: Iterator | None = None
         self._audio_out = None
@@ -181,12 +232,16 @@ class VideoWriter:
         self._audio_out = self._container.add_stream_from_template(ain)
         self._audio_packets = iter(src.demux(ain))
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one frame (H, W, 3) RGB uint8."""
+    def write(self, rgb: np.ndarray, seconds: Fraction | float | None = None) -> None:
+        """Append one frame (H, W, 3) RGB uint8.
+
+        ``seconds``: its presentation time in seconds (the input frame's, so variable frame
+        rates and dropped frames keep their timing and the audio its sync); None: one frame
+        period after the previous frame. The first frame decides: once timed, timed."""
         av = load_av()
         h, w = rgb.shape[:2]
         if self._video is None:
-            self._start_video(w, h)
+            self._start_video(w, h, timed=seconds is not None)
         elif (w, h) != self._size:
             if not self._warned_size:
                 log.warning("%s: frame %d is %dx%d, the video is %dx%d: resizing", self.path,
@@ -196,9 +251,11 @@ class VideoWriter:
         if self._pad != (0, 0):
             rgb = cv2.copyMakeBorder(rgb, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames
+        frame.pts = self._next_pts(seconds)
+        frame.time_base = self._time_base
+        self._end = Fraction(frame.pts) * self._time_base + 1 / self._fps
         with self._muxing():
-            self._mux_audio_until(Fraction(self.frames + 1) / self._fps)
+            self._mux_audio_until(self._end)
             for packet in self._video.encode(frame):
                 self._container.mux(packet)
         self.frames += 1
@@ -221,8 +278,21 @@ class VideoWriter:
                     f"it (docs/streaming.md), or use udp:// or rtmp://") from exc
             raise VideoError(f"cannot write {self.target} ({exc})") from exc
 
-    def _start_video(self, w: int, h: int) -> None:
+    def _next_pts(self, seconds: Fraction | float | None) -> int:
+        """The frame's pts in the stream's time base, always after the previous one."""
+        step = self._time_base ** -1 / self._fps  # time-base ticks per frame period
+        if seconds is None:
+            pts = self._last_pts + max(1, round(step)) if self._last_pts >= 0 else 0
+        else:
+            pts = max(0, round(Fraction(seconds).limit_denominator(10**9) / self._time_base))
+        pts = max(pts, self._last_pts + 1)
+        self._last_pts = pts
+        return pts
+
+    def _start_video(self, w: int, h: int, timed: bool = False) -> None:
         self._size = (w, h)
+        # timed frames need a fine clock (90 kHz, as MPEG); frame counts need only 1/fps
+        self._time_base = TIMED_BASE if timed else 1 / self._fps
         self._pad = (0, 0)
         if self._pix_fmt == "yuv420p":
             self._pad = (w % 2, h % 2)
@@ -233,7 +303,8 @@ class VideoWriter:
         vs = self._container.add_stream("libx264", rate=self._fps)
         vs.width, vs.height = w + self._pad[0], h + self._pad[1]
         vs.pix_fmt = self._pix_fmt
-        vs.time_base = 1 / self._fps
+        vs.time_base = self._time_base
+        vs.codec_context.time_base = self._time_base  # (else the encoder takes 1/rate)
         vs.options = {"crf": str(self._crf), "preset": "veryfast"}
         if self._live:
             vs.options = {"crf": str(self._crf), "preset": "ultrafast", "tune": "zerolatency"}
@@ -269,7 +340,7 @@ class VideoWriter:
                 if self._video is not None:
                     for packet in self._video.encode():
                         self._container.mux(packet)
-                self._mux_audio_until(Fraction(self.frames) / self._fps)
+                self._mux_audio_until(self._end)
                 self._release()
         except BaseException:
             self.abort()

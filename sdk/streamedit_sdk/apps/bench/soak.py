@@ -69,7 +69,7 @@ class _WatchingSink:
         self._bar = bar
         self.frames = 0
 
-    def write(self, rgb: np.ndarray) -> None:
+    def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None:
         self.frames += 1
         if self.frames in self._checkpoints:
             self.samples.append(sample(self.frames, self._start))

@@ -24,7 +24,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from fractions import Fraction
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -181,14 +182,16 @@ class StreamRunner:
         pace = opts.realtime and not self.source.live and fps
         t0 = time.perf_counter()
         try:  # the end marker goes out whatever the source does
-            for i, frame in enumerate(self.source):
+            for i, (frame, seconds) in enumerate(_timed(self.source)):
                 if self._stop.is_set() or (opts.max_frames and i >= opts.max_frames):
                     break
                 if pace:
                     delay = t0 + i / float(fps) - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                if self._put((frame, time.perf_counter())):
+                if seconds is None and fps:  # a raw pipe: the input's own clock
+                    seconds = Fraction(i) / Fraction(fps)
+                if self._put((frame, time.perf_counter(), seconds)):
                     self.stats.frames_in += 1
         except (OSError, ValueError) as exc:  # a broken pipe, an unreadable source
             log.error("input failed: %s; the stream ends here", exc)
@@ -240,7 +243,9 @@ class StreamRunner:
             except queue.Empty:
                 continue
 
-    def _edit(self, frame: np.ndarray, t_read: float) -> None:
+    def _edit(self, frame: np.ndarray, t_read: float, seconds: Fraction | None) -> None:
+        """Edit one frame and write it with its input time ``seconds`` (frames dropped before
+        it leave a gap in time, not a shorter video)."""
         request = self.control.poll() if self.control is not None else None
         if request is not None:
             self._change_edit(request, frame)
@@ -251,7 +256,7 @@ class StreamRunner:
         else:
             out = frame
             self.stats.passed_through += 1
-        self.sink.write(out)
+        self.sink.write(out, seconds)
         self.stats.frames_out += 1
         self.stats.latencies.append(time.perf_counter() - t_read)
 
@@ -298,3 +303,14 @@ class StreamRunner:
 
         previous = signal.signal(signal.SIGUSR1, on_usr1)
         return lambda: signal.signal(signal.SIGUSR1, previous)
+
+
+def _timed(source: Source) -> Iterator[tuple[np.ndarray, Fraction | None]]:
+    """(frame, presentation time in seconds or None) from a source that knows its times
+    (``timed()``, as files and URLs do) or not (pipes)."""
+    timed = getattr(source, "timed", None)
+    if timed is not None:
+        yield from timed()
+    else:
+        for frame in source:
+            yield frame, None
