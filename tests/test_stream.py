@@ -346,6 +346,26 @@ def test_a_file_to_file_stream_keeps_the_audio(clips, tmp_path):
     assert sum(1 for _ in reader) == 30 and reader.info.has_audio
 
 
+def test_a_sticker_waits_for_a_face_with_one_face_mesh(frames, monkeypatch):
+    """Trying frame after frame until a face shows loads one face mesh, not one per frame
+    (each load cost time and printed MediaPipe's log lines: 4,208 lines over 600 frames)."""
+    from streamedit_sdk.apps.stream import runner as runner_module
+
+    made = []
+    real = runner_module.LandmarkTracker
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(runner_module, "LandmarkTracker", Counting)
+    blank = [np.full_like(frames[0], 90) for _ in range(20)]
+    sink, stats = _run(blank + list(frames[:4]), EditSpec(sticker="star"))
+    assert stats.passed_through == 20 and stats.frames_out == 24
+    assert len(made) == 1
+    assert np.abs(sink.frames[-1].astype(int) - frames[3]).max() > 100  # the sticker is on
+
+
 def test_frames_without_a_face_pass_through_until_one_appears(frames):
     blank = [np.full_like(frames[0], 90) for _ in range(5)]
     sink, stats = _run(blank + list(frames[:8]), EditSpec(style="cartoon"))

@@ -64,8 +64,11 @@ class EditSpec:
         whole-frame edits (styles, edited images, prompts) carry the pixels."""
         return "residual" if self.sticker is not None else "replace"
 
-    def apply(self, reference: np.ndarray) -> np.ndarray:
-        """The edited reference, RGB uint8 like ``reference``."""
+    def apply(self, reference: np.ndarray, tracker: LandmarkTracker | None = None
+              ) -> np.ndarray:
+        """The edited reference, RGB uint8 like ``reference``. ``tracker``: a face mesh to
+        place a sticker with (a live stream trying frame after frame until a face shows
+        passes one, rather than loading a new mesh per frame); None: one is made here."""
         if self.prompt is not None:
             return self.prompt.apply(reference)
         if self.style is not None:
@@ -73,8 +76,11 @@ class EditSpec:
         if self.sticker is not None:
             sticker = (default_sticker() if self.sticker == "star"
                        else load_sticker(self.sticker))
-            with LandmarkTracker() as tracker:
+            if tracker is not None:
                 landmarks = tracker.detect(reference)
+            else:
+                with LandmarkTracker() as own:
+                    landmarks = own.detect(reference)
             if landmarks is None:
                 raise NoFaceError("no face found in the reference frame to pin the sticker on: "
                                   "pick a frame that shows the face (--ref-frame N)")

@@ -36,6 +36,7 @@ from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.io.streams import RawSource, Sink, Source
+from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ class StreamRunner:
         self._done = threading.Event()  # the editor loop has ended
         self._queue: queue.Queue = queue.Queue(self.options.queue_size)
         self._started = False  # the editor has a reference
+        self._finder: LandmarkTracker | None = None  # places stickers until the edit starts
         self._usr1 = False
 
     def stop(self, reason: str | None = None) -> None:
@@ -157,6 +159,9 @@ class StreamRunner:
                 pass
             reader.join(timeout=5)
             self.source.close()
+            if self._finder is not None:
+                self._finder.close()
+                self._finder = None
         self._report(self.stats.line())
         return self.stats
 
@@ -261,8 +266,10 @@ class StreamRunner:
         self.stats.latencies.append(time.perf_counter() - t_read)
 
     def _start(self, frame: np.ndarray) -> None:
+        if self._finder is None:  # one face mesh for every try until a face shows
+            self._finder = LandmarkTracker()
         try:
-            self.editor.set_reference(frame, self.spec.apply(frame),
+            self.editor.set_reference(frame, self.spec.apply(frame, self._finder),
                                       index=self.stats.frames_out)
         except NoFaceError:  # not yet: this frame passes through
             if self.stats.passed_through + 1 == NO_FACE_HINT_FRAMES and \
@@ -273,6 +280,8 @@ class StreamRunner:
                             "frame size", NO_FACE_HINT_FRAMES, w, h)
             return
         self._started = True
+        self._finder.close()
+        self._finder = None
         log.info("frame %d: the edit starts", self.stats.frames_out)
         if self.options.freeze_gc:
             collector.freeze()
