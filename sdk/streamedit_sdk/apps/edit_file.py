@@ -71,8 +71,8 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
 
     Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
     and, with ``compare``, a side-by-side video input | output; ``pix_fmt``: "yuv420p" (odd
-    sizes padded by a pixel) or "yuv444p" (any size kept exactly), see :class:`VideoWriter`. A prompt edit also writes the
-    edited reference beside the output (``<output>_reference.png``) for a person to check, and
+    sizes padded by a pixel) or "yuv444p" (any size kept exactly), see :class:`VideoWriter`.
+    A prompt edit also writes the edited reference beside the output (``<output>_reference.png``) for a person to check, and
     inpaints with the prompt at reference replacements when it names inpainting weights.
 
     Outputs are written under temporary names and renamed when complete; an output that is
@@ -95,8 +95,12 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     total = reader.info.frames or None
     writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path, pix_fmt=pix_fmt)]
     if compare is not None:
-        writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path,
-                                   pix_fmt=pix_fmt))
+        try:
+            writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path,
+                                       pix_fmt=pix_fmt))
+        except BaseException:
+            writers[0].abort()  # leave no partial file of the first behind
+            raise
     start = time.perf_counter()
     stats = None
     with StopSignals() as stop:
