@@ -113,7 +113,7 @@ def test_a_signal_keeps_every_frame_edited_so_far(face_clip, tmp_path, monkeypat
     assert main(["edit", str(face_clip), "-o", str(out), "--compare", str(compare),
                  "--sticker", "star", "-q"]) == status
     line = capsys.readouterr().out
-    assert f"by {sig.name}" in line
+    assert f"by {sig.name}" in line and "1 reference (frame 0)" in line
     n = int(line.split("interrupted at frame ")[1].split()[0])
     assert 12 <= n < 40  # the frames in hand were finished, the rest not read
     assert _frames(out) == n and _frames(compare) == n
@@ -162,4 +162,26 @@ def test_sigterm_to_a_running_edit_leaves_a_playable_file(clips, tmp_path):
     reader = VideoReader(out)
     assert sum(1 for _ in reader) == n and not reader.truncated
     assert reader.info.has_audio
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_frames(face_clip, tmp_path, monkeypatch,
+                                                             capsys):
+    real = edit_file.track
+
+    def track(items, *args, **kwargs):
+        for i, item in enumerate(real(items, *args, **kwargs)):
+            if i == 10:  # asked twice: the second raises KeyboardInterrupt
+                signal.raise_signal(signal.SIGINT)
+                with pytest.raises(KeyboardInterrupt):
+                    signal.raise_signal(signal.SIGINT)
+                raise KeyboardInterrupt  # as the second signal does in the loop
+            yield item
+    monkeypatch.setattr(edit_file, "track", track)
+    out = tmp_path / "o.mp4"
+    assert main(["edit", str(face_clip), "-o", str(out), "--sticker", "star", "-q"]) == 130
+    line = capsys.readouterr().out
+    n = int(line.split("interrupted at frame ")[1].split()[0])
+    assert 1 <= n <= 12 and _frames(out) == n
+    assert "1 reference (frame 0)" in line  # the editor's statistics survive the interrupt
     assert _leftovers(tmp_path) == []

@@ -102,18 +102,22 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
             writers[0].abort()  # leave no partial file of the first behind
             raise
     start = time.perf_counter()
-    stats = None
+    editor = None
     with StopSignals() as stop:
         try:
-            stats = _edit_frames(reader, writers, editor_args=(config, inpainter),
-                                 reference=(reference, edited, ref_frame), stop=stop,
-                                 label=Path(input).name, total=total, progress=progress)
+            editor = StreamEditor(config, inpainter=inpainter)
+            editor.set_reference(reference, edited, index=ref_frame)
+            _edit_frames(editor, reader, writers, stop=stop, label=Path(input).name,
+                         total=total, progress=progress)
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was written, stop now
             stop.reason = stop.reason or "SIGINT"
         except BaseException:
             for w in writers:
                 w.abort()
             raise
+        finally:
+            if editor is not None:
+                editor.close()
     frames = writers[0].frames
     for w in writers:  # finalise: playable, with the audio up to the last frame, renamed
         if frames:
@@ -123,6 +127,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     seconds = time.perf_counter() - start
     if frames == 0 and stop.reason is None:
         raise VideoError(f"{reader.path} holds no decodable video frames")
+    stats = editor.stats if editor is not None else None  # (kept by an interrupted loop too)
     return EditSummary(Path(input), out_path, frames,
                        tuple(stats.reference_ids) if stats else (),
                        stats.faces_lost if stats else 0, stats.reinitialized if stats else 0,
@@ -130,30 +135,25 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
                        interrupted_by=stop.reason)
 
 
-def _edit_frames(reader: VideoReader, writers: list[VideoWriter], *, editor_args, reference,
-                 stop: StopSignals, label: str, total: int | None, progress: bool):
+def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoWriter], *,
+                 stop: StopSignals, label: str, total: int | None, progress: bool) -> None:
     """The per-frame loop: frames in order through the editor into the writers, until the
-    video ends or ``stop`` is asked (the frames already handed to the editor are finished).
-    Returns the editor's statistics."""
-    config, inpainter = editor_args
-    with StreamEditor(config, inpainter=inpainter) as editor:
-        editor.set_reference(*reference[:2], index=reference[2])
-        # inputs handed to the editor, not yet written, with their presentation times
-        fed: deque[tuple[np.ndarray, Fraction | None]] = deque()
+    video ends or ``stop`` is asked (the frames already handed to the editor are finished)."""
+    # inputs handed to the editor, not yet written, with their presentation times
+    fed: deque[tuple[np.ndarray, Fraction | None]] = deque()
 
-        def feed():
-            for frame, seconds in track(reader.timed(), label, total, enabled=progress):
-                if stop.reason is not None:
-                    return
-                fed.append((frame, seconds))
-                yield frame
+    def feed():
+        for frame, seconds in track(reader.timed(), label, total, enabled=progress):
+            if stop.reason is not None:
+                return
+            fed.append((frame, seconds))
+            yield frame
 
-        for result in editor.stream(feed(), pipelined=True):
-            frame, seconds = fed.popleft()
-            writers[0].write(result.frame, seconds)  # (variable frame rates keep their timing)
-            if len(writers) > 1:
-                writers[1].write(_side_by_side(frame, result.frame), seconds)
-        return editor.stats
+    for result in editor.stream(feed(), pipelined=True):
+        frame, seconds = fed.popleft()
+        writers[0].write(result.frame, seconds)  # (variable frame rates keep their timing)
+        if len(writers) > 1:
+            writers[1].write(_side_by_side(frame, result.frame), seconds)
 
 
 def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
