@@ -157,12 +157,15 @@ class FaceLead:
     ring: float = 1.0  # an edit drawn on the face (a piece mostly inside its outline) follows
     # the mesh up to this far past the outline, fully to half of it: a sticker overhanging a
     # turned cheek moves as one piece instead of tearing along the face's edge
+    mesh_smooth: float = 0.08  # Gaussian sigma of the smoothing of the mesh's displacement
+    # before it leads: the piecewise-affine warp bends at every triangle edge, and the thin
+    # triangles near a turning cheek's silhouette draw a sticker out into wedges; 0: off
 
     def __post_init__(self) -> None:
         if self.correction not in ("affine", "local"):
             raise ValueError(f"FaceLead.correction must be 'affine' or 'local'; got "
                              f"{self.correction!r}")
-        for name in ("bound", "smooth", "feather", "reach", "ring"):
+        for name in ("bound", "smooth", "feather", "reach", "ring", "mesh_smooth"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 2.0):
                 raise ValueError(f"FaceLead.{name} must be a number in [0, 2] IOD; got "

@@ -73,6 +73,8 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     h, w = gray.shape
     iod = interocular(landmarks)
     face = face_mask(landmarks, w, h).astype(np.float32)
+    if lead.mesh_smooth > 0.0:
+        mesh_map = smooth_mesh(mesh_map, lead.mesh_smooth * iod)
     led, energy = mesh_map, None
     if lead.bound > 0.0 or lead.detail:
         g = gray.astype(np.float32) * (1.0 / 255.0)
@@ -94,6 +96,21 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     if stray is not None:
         out[stray] = OFF_REFERENCE
     return out
+
+
+def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
+    """The landmark map with its displacement (map - pixel position) Gaussian-smoothed by
+    ``sigma`` px: (h, w, 2) float32 reference px. The piecewise-affine warp is continuous but
+    bends at every triangle edge; where the mesh's triangles are thin (a cheek turning towards
+    the silhouette) those bends draw an edit out into wedges. Motions wider than ``sigma``
+    are kept."""
+    h, w = mesh_map.shape[:2]
+    grid = np.empty((h, w, 2), np.float32)
+    grid[..., 0] = np.arange(w, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(h, dtype=np.float32)[:, None]
+    shift = cv2.GaussianBlur(cv2.subtract(mesh_map, grid), (0, 0), max(sigma, 0.5),
+                             borderType=cv2.BORDER_REPLICATE)
+    return cv2.add(grid, shift)
 
 
 def _affine_correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray,
