@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -118,6 +119,8 @@ def test_between_two_ffmpeg_processes_every_frame_comes_out(clip_file, tmp_path)
                           timeout=240, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "streamed 24 of 24 frames" in done.stderr
+    # nothing from MediaPipe's native side (absl "W0000 00:00:..." lines, TFLite "INFO: ...")
+    assert not re.search(r"^[IWEF]\d{4} |TensorFlow Lite|LiteRt", done.stderr, re.M), done.stderr
     assert _count(out) == 24
     got = next(iter(VideoReader(out)))
     want = edits.apply_style("cartoon", next(iter(VideoReader(clip_file))))

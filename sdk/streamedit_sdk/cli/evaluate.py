@@ -43,6 +43,7 @@ def _passes(text: str) -> tuple[str, ...]:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    from streamedit_sdk.apps.bench.machine import describe
     from streamedit_sdk.apps.eval import PASSES, evaluate, plot, write_csv
 
     try:
@@ -54,7 +55,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return fail("eval", str(exc))
     print(report.table())
     if args.json:
-        print(f"json: {write_json(report.to_json(), args.json)}")
+        print(f"json: {write_json({**report.to_json(), 'machine': describe()}, args.json)}")
     if args.csv:
         write_csv(report, args.csv)
         print(f"csv:  {args.csv}")

@@ -29,39 +29,36 @@ SETTLE_STEPS = 4  # video-mode passes over a reference image (LandmarkTracker.re
 
 
 class LandmarkTracker:
-    """MediaPipe face mesh: ``track`` in video mode, ``detect`` on a single image.
+    """MediaPipe Face Landmarker: ``track`` in video mode, ``detect`` on a single image.
 
     Both return ``(478, 2) float32`` landmarks in pixels (x, y) of the given frame, or ``None``
-    when no face is found. Frames are RGB uint8 (H, W, 3). A face too small for the face mesh's
-    own short-range detector (a full-body shot) is found with the full-range detector and meshed
-    in a square crop around it; ``track`` then follows it from frame to frame in a crop around
-    its last landmarks (a second video-mode mesh: no detector and no failing full-frame pass per
-    frame) until it is lost. One tracker per stream: the video mode keeps state between frames.
-    Not thread-safe.
+    when no face is found. Frames are RGB uint8 (H, W, 3). A face too small for the
+    landmarker's own short-range detector (a full-body shot) is found with the full-range
+    detector and meshed in a square crop around it; ``track`` then follows it from frame to
+    frame in a crop around its last landmarks (a second video-mode landmarker: no detector and
+    no failing full-frame pass per frame) until it is lost. One tracker per stream: the video
+    mode keeps state between frames. Not thread-safe.
 
     ``max_faces``: faces ``track`` follows (the largest is returned, then the one continuing
     the face returned on the last frame while there is one). While it follows fewer
     faces than that, MediaPipe runs its face detector on every frame to look for more; with 1
-    the detector runs only when the face is lost (about 1.5 ms less per frame on a CPU core),
-    and a second face entering the frame is not looked for. ``detect`` always looks at up to
-    :data:`MAX_FACES` faces and returns the largest.
+    the detector runs only when the face is lost, and a second face entering the frame is not
+    looked for. ``detect`` always looks at up to :data:`MAX_FACES` faces and returns the
+    largest.
     """
 
     def __init__(self, min_confidence: float = 0.5, max_faces: int = MAX_FACES) -> None:
         if not isinstance(max_faces, int) or max_faces < 1:
             raise ValueError(f"max_faces must be a whole number >= 1; got {max_faces!r}")
-        mp = _mediapipe.solutions()
         self._confidence = min_confidence
         self._max_faces = max_faces
         self._video = self._video_mesh()
         self._crop_video = self._video_mesh()
         self._small: np.ndarray | None = None  # last landmarks of a face followed in a crop
         self._last: np.ndarray | None = None  # last landmarks of the face followed full-frame
-        self._still = mp.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=True,
-            min_detection_confidence=min_confidence)
-        self._far = mp.face_detection.FaceDetection(model_selection=1,
-                                                    min_detection_confidence=min_confidence)
+        self._still = _mediapipe.Faces(video=False, num_faces=MAX_FACES,
+                                       confidence=min_confidence)
+        self._far = _mediapipe.FarFaces(confidence=min_confidence)
 
     def track(self, rgb: np.ndarray) -> np.ndarray | None:
         """Landmarks of the next frame of a stream (uses the previous frames)."""
@@ -86,12 +83,12 @@ class LandmarkTracker:
 
         The face mesh places the points of a face found afresh (``detect``) differently from
         the same face followed in video mode, where each frame's crop comes from the last
-        frame's points: on an unchanged image the tracked points settle up to ~4 px (0.05
-        inter-ocular distances) away from the detected ones within a few frames. Every frame
-        of a stream is tracked, so a reference measured by ``detect`` would move an edit on
-        a still face by that much. This tracks the image on its own :data:`SETTLE_STEPS`
-        times in a fresh video-mode mesh (~80 ms at 512 px on a CPU core) and returns the
-        settled points; ``detect``'s when the video mode finds no face (a small face)."""
+        frame's points: on an unchanged image the tracked points settle up to a few px away
+        from the detected ones within a few frames. Every frame of a stream is tracked, so a
+        reference measured by ``detect`` would move an edit on a still face by that much. This
+        tracks the image on its own :data:`SETTLE_STEPS` times in a fresh video-mode
+        landmarker and returns the settled points; ``detect``'s when the video mode finds no
+        face (a small face)."""
         found = self._run(self._still, rgb)
         if found is None:
             return self._small_face(rgb)  # followed in a crop: as detected
@@ -117,11 +114,9 @@ class LandmarkTracker:
         self._crop_video = self._video_mesh()
         self._small = None
 
-    def _video_mesh(self):
-        return _mediapipe.solutions().face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=self._max_faces, refine_landmarks=True,
-            min_detection_confidence=self._confidence,
-            min_tracking_confidence=self._confidence)
+    def _video_mesh(self) -> "_mediapipe.Faces":
+        return _mediapipe.Faces(video=True, num_faces=self._max_faces,
+                                confidence=self._confidence)
 
     def close(self) -> None:
         for graph in (self._video, self._crop_video, self._still, self._far):
@@ -133,14 +128,7 @@ class LandmarkTracker:
         last frame's landmarks: their boxes overlap by :data:`SAME_FACE` or more), else the
         largest. (Sticking to the face being edited: on a panning shot a false face in the
         background grew larger than the real one and took the edit with it.)"""
-        with _mediapipe.quiet():
-            found = mesh.process(rgb).multi_face_landmarks
-        if not found:
-            return None
-        h, w = rgb.shape[:2]
-        faces = [np.array([(p.x * w, p.y * h) for p in face.landmark], np.float32)
-                 for face in found]
-        faces = [f for f in faces if len(f) == NUM_LANDMARKS]
+        faces = [f for f in mesh.find(rgb) if len(f) == NUM_LANDMARKS]
         if not faces:
             return None
         if near is not None and len(faces) > 1:
@@ -150,14 +138,10 @@ class LandmarkTracker:
         return max(faces, key=lambda f: float(np.prod(np.ptp(f, axis=0))))  # the largest
 
     def _small_face(self, rgb: np.ndarray) -> np.ndarray | None:
-        h, w = rgb.shape[:2]
-        with _mediapipe.quiet():
-            dets = self._far.process(rgb).detections
-        if not dets:
+        boxes = self._far.boxes(rgb)
+        if not boxes:
             return None
-        box = dets[0].location_data.relative_bounding_box
-        cx, cy = (box.xmin + box.width / 2) * w, (box.ymin + box.height / 2) * h
-        return self._in_crop(self._still, rgb, (cx, cy, max(box.width * w, box.height * h)))
+        return self._in_crop(self._still, rgb, boxes[0])
 
     def _in_crop(self, mesh, rgb: np.ndarray,
                  box: tuple[float, float, float]) -> np.ndarray | None:

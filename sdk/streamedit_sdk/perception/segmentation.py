@@ -8,20 +8,16 @@ from streamedit_sdk.perception import mediapipe as _mediapipe
 
 
 class PersonSegmenter:
-    """``mask(rgb)`` -> (H, W) bool, True on the person. RGB uint8 (H, W, 3) in. Not thread-safe."""
+    """``mask(rgb)`` -> (H, W) bool, True on the person. RGB uint8 (H, W, 3) in. Not thread-safe.
+
+    MediaPipe's selfie segmentation, landscape model (144x256 input, the faster of its two)."""
 
     def __init__(self, threshold: float = 0.5) -> None:
-        mp = _mediapipe.solutions()
-        # model 1 (landscape, 144x256) is the faster of the two bundled models
-        self._graph = mp.selfie_segmentation.SelfieSegmentation(model_selection=1)
+        self._graph = _mediapipe.Segmenter()
         self._threshold = threshold
 
     def mask(self, rgb: np.ndarray) -> np.ndarray:
-        with _mediapipe.quiet():
-            prob = self._graph.process(rgb).segmentation_mask
-        if prob is None:
-            return np.zeros(rgb.shape[:2], bool)
-        return prob > self._threshold
+        return self._graph.probability(rgb) > self._threshold
 
     def close(self) -> None:
         self._graph.close()

@@ -50,9 +50,11 @@ def _gpu_name() -> str:
 
 
 def describe() -> dict:
-    """{cpu, cores, gpu, versions}: enough to tell whether two result files are comparable."""
+    """{cpu, cores, gpu, versions, models}: enough to tell whether two result files are
+    comparable (``models``: the sha256 of each MediaPipe model file the SDK loads)."""
     from streamedit_sdk import __version__
     from streamedit_sdk.kernels import build_info, cuda_available
+    from streamedit_sdk.perception import mediapipe as _mediapipe
 
     build = build_info()
     return {
@@ -74,4 +76,5 @@ def describe() -> dict:
             "built_with_cuda": build["built_with_cuda"],
             "built_with_openmp": build["built_with_openmp"],
         },
+        "models": _mediapipe.model_hashes(),
     }
