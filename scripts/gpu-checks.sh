@@ -14,9 +14,12 @@
 # SUBSET=latency runs only the latency checks: the low-latency tests on the GPU and the benches
 # torch-cuda, --low-latency (one and two mesh threads) and DINOv2 --low-latency (5 files; the
 # device tool brings back at most 8, so the full run's log and memcheck may stay behind).
-# Wheels the machine lacks (mediapipe 0.10.14 and protobuf 4.25 for Python 3.12) are read from
-# .whl/ when that folder is there (protobuf 4 is what mediapipe needs; the DINOv2 export runs
-# without it, with the machine's own onnx and protobuf).
+# Wheels the machine lacks are read from .whl/ when that folder is there: mediapipe 1.2.x (the
+# py3-none wheel, 43 MB) and certifi, which it imports (pip download --no-deps -d .whl
+# 'mediapipe>=1.2' certifi). mediapipe's drawing utilities import matplotlib.pyplot when the
+# package loads; the device has no matplotlib and the 64 MiB carry leaves no room for it, and
+# the SDK never draws with it, so an empty stand-in module goes into the scratch site folder
+# when matplotlib is missing.
 set -uo pipefail
 OUT=${OUT:-gpu-out}
 SUBSET=${SUBSET:-all}
@@ -29,6 +32,11 @@ step() { echo; echo "=== $* ($(date +%T))"; }
 if [ -d .whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+    if ! python3 -c "import matplotlib.pyplot" 2>/dev/null; then
+        mkdir -p /tmp/site/matplotlib
+        : > /tmp/site/matplotlib/__init__.py
+        : > /tmp/site/matplotlib/pyplot.py
+    fi
 fi
 step machine
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
