@@ -106,7 +106,8 @@ def test_cli_writes_json_csv_and_plot(clip_path, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "landmark_only" in text and "sigma_spearman" in text
     data = json.loads(out["json"].read_text())
-    assert tuple(data) == REPORT_KEYS and data["fixed"]["interval"] == 10
+    assert tuple(data) == REPORT_KEYS + ("machine",) and data["fixed"]["interval"] == 10
+    assert data["machine"]["models"] and data["machine"]["versions"]["mediapipe"]
     with open(out["csv"], newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == FRAMES - 1 and float(rows[0]["dis_psnr"]) > 10
