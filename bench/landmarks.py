@@ -15,27 +15,18 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from streamedit_sdk.frames import to_work
 from streamedit_sdk.io.video import VideoReader
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 WORK_SIDE = 512
 
 
-def _work_size(frame: np.ndarray) -> np.ndarray:
-    h, w = frame.shape[:2]
-    scale = WORK_SIDE / max(h, w)
-    if scale >= 1:
-        return frame
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-
-
 def measure(clip: Path, max_faces: int) -> dict:
     """{clip, frames, found, ms_p50, ms_p99, ms_mean} of one clip, tracked from its start."""
-    frames = [_work_size(f) for f in VideoReader(clip)]
+    frames = [to_work(f, WORK_SIDE) for f in VideoReader(clip)]
     times, found = [], 0
     with LandmarkTracker(max_faces=max_faces) as tracker:
         tracker.track(frames[0])  # (the first call starts the graph's threads: not timed)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -176,12 +176,22 @@ _BLANK = np.zeros((64, 64, 3), np.uint8)  # what a graph first runs on, while it
 
 
 class _Graph:
-    """A Tasks graph, closed by :meth:`close` or, failing that, at interpreter exit (MediaPipe's
-    own ``__del__`` fails once the interpreter is shutting down)."""
+    """A Tasks graph on one shipped model: started, and run once on a blank image, while its
+    native logs are caught (LiteRT logs some warnings on a graph's first run only); closed by
+    :meth:`close` or, failing that, at interpreter exit (MediaPipe's own ``__del__`` fails once
+    the interpreter is shutting down)."""
 
-    def __init__(self, graph) -> None:
-        self._graph = graph
-        self._closer = weakref.finalize(self, _close_at_exit, graph)
+    def __init__(self, model: ModelFile, start: Callable[[object], object]) -> None:
+        """``start(base_options)``: the graph, created from its options."""
+        from mediapipe.tasks.python import BaseOptions
+        base = BaseOptions(model_asset_path=checked_path(model))
+        with native_logs_quiet():
+            self._graph = start(base)
+            self._closer = weakref.finalize(self, _close_at_exit, self._graph)
+            self._first_run(_BLANK)
+
+    def _first_run(self, rgb: np.ndarray) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         if self._closer.alive:
@@ -201,18 +211,17 @@ class Faces(_Graph):
 
     def __init__(self, video: bool, num_faces: int, confidence: float) -> None:
         tasks = vision()
-        from mediapipe.tasks.python import BaseOptions
         mode = tasks.RunningMode.VIDEO if video else tasks.RunningMode.IMAGE
-        options = tasks.FaceLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=checked_path(FACE_LANDMARKER)),
-            running_mode=mode, num_faces=num_faces,
-            min_face_detection_confidence=confidence, min_face_presence_confidence=confidence,
-            min_tracking_confidence=confidence)
         self._video = video
         self._t_ms = 0
-        with native_logs_quiet():
-            super().__init__(tasks.FaceLandmarker.create_from_options(options))
-            self.find(_BLANK)  # (as FarFaces: a first run's logs are caught here)
+        super().__init__(FACE_LANDMARKER, lambda base: tasks.FaceLandmarker.create_from_options(
+            tasks.FaceLandmarkerOptions(
+                base_options=base, running_mode=mode, num_faces=num_faces,
+                min_face_detection_confidence=confidence,
+                min_face_presence_confidence=confidence, min_tracking_confidence=confidence)))
+
+    def _first_run(self, rgb: np.ndarray) -> None:
+        self.find(rgb)
 
     def find(self, rgb: np.ndarray) -> list[np.ndarray]:
         image = _as_image(rgb)
@@ -233,13 +242,12 @@ class FarFaces(_Graph):
 
     def __init__(self, confidence: float) -> None:
         tasks = vision()
-        from mediapipe.tasks.python import BaseOptions
-        options = tasks.FaceDetectorOptions(
-            base_options=BaseOptions(model_asset_path=checked_path(FACE_DETECTOR_FAR)),
-            running_mode=tasks.RunningMode.IMAGE, min_detection_confidence=confidence)
-        with native_logs_quiet():
-            super().__init__(tasks.FaceDetector.create_from_options(options))
-            self.boxes(_BLANK)  # its first run logs a LiteRT warning: caught here
+        super().__init__(FACE_DETECTOR_FAR, lambda base: tasks.FaceDetector.create_from_options(
+            tasks.FaceDetectorOptions(base_options=base, running_mode=tasks.RunningMode.IMAGE,
+                                      min_detection_confidence=confidence)))
+
+    def _first_run(self, rgb: np.ndarray) -> None:
+        self.boxes(rgb)
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[float, float, float]]:
         found = self._graph.detect(_as_image(rgb)).detections
@@ -254,14 +262,13 @@ class Segmenter(_Graph):
 
     def __init__(self) -> None:
         tasks = vision()
-        from mediapipe.tasks.python import BaseOptions
-        options = tasks.ImageSegmenterOptions(
-            base_options=BaseOptions(model_asset_path=checked_path(SELFIE_SEGMENTER)),
-            running_mode=tasks.RunningMode.IMAGE, output_confidence_masks=True,
-            output_category_mask=False)
-        with native_logs_quiet():
-            super().__init__(tasks.ImageSegmenter.create_from_options(options))
-            self.probability(_BLANK)  # (as FarFaces: a first run's logs are caught here)
+        super().__init__(SELFIE_SEGMENTER, lambda base: tasks.ImageSegmenter.create_from_options(
+            tasks.ImageSegmenterOptions(base_options=base, running_mode=tasks.RunningMode.IMAGE,
+                                        output_confidence_masks=True,
+                                        output_category_mask=False)))
+
+    def _first_run(self, rgb: np.ndarray) -> None:
+        self.probability(rgb)
 
     def probability(self, rgb: np.ndarray) -> np.ndarray:
         masks = self._graph.segment(_as_image(rgb)).confidence_masks
