@@ -37,6 +37,30 @@ def _t(a: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
+def test_face_attached_ops_match_the_host(xp, rng):
+    """The crops and the masked smoothing that keep a face-attached edit opaque."""
+    host = HostOps()
+    h, w = 120, 160
+    mask = np.zeros((h, w), bool)
+    mask[30:70, 50:90] = True
+    assert host.box_where(mask) == xp.box_where(_t(mask)) == (30, 70, 50, 90)
+    assert host.box_where(~np.ones((h, w), bool)) is None
+    assert xp.box_where(_t(~np.ones((h, w), bool))) is None
+    a = rng.uniform(-50, 50, (h, w, 3)).astype(np.float32)
+    np.testing.assert_array_equal(xp.crop(_t(a), 10, 40, 20, 90).numpy(),
+                                  host.crop(a, 10, 40, 20, 90))
+    values = rng.uniform(-20, 20, (h, w, 3)).astype(np.float32)
+    values[~mask] = 500.0  # outside the mask: must not leak in
+    for sigma in (1.0, 12.0):
+        got = xp.smooth_where(_t(values), _t(mask), sigma).numpy()
+        want = host.smooth_where(values, mask, sigma)
+        assert got.shape == want.shape == (h, w, 3)
+        inner = np.zeros((h, w), bool)
+        inner[36:64, 56:84] = True
+        assert np.abs(want[inner]).max() < 20 and np.abs(got[inner]).max() < 20
+        np.testing.assert_allclose(got[inner], want[inner], atol=1.5)
+
+
 def test_ops_match_the_host(xp, rng):
     host = HostOps()
     h, w = 96, 128

@@ -15,8 +15,13 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.observe import Observation
 from streamedit_sdk.correspondence.base import CorrespondenceModel
+from streamedit_sdk.correspondence.face_lead import interocular
 from streamedit_sdk.sides.base import Array, ArrayOps, HostImage
 from streamedit_sdk.timing import Timer
+
+
+OPAQUE_LIGHTING = 0.15  # IOD: the live frame's difference smoother than this is lighting
+# and shows on a strong face-attached edit in residual mode (ops.opaque_on_face)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,15 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
         full_map = xp.resize_map(corr.map, w, h)
         edit_map = corr.map if corr.edit_map is None else corr.edit_map
         edit_full = full_map if corr.edit_map is None else xp.resize_map(edit_map, w, h)
-        carried = ops.carry_edit(ref, edit_map, edit_full, xp)
+        face = None
+        if (config.face_lead is not None and obs.landmarks is not None
+                and ref.origin.attached_delta is not None and ref.origin.mesh is not None):
+            face = xp.resize_map(xp.from_host(ops.face_to_origin(
+                ref.origin, obs.landmarks, config.face_lead, obs.size)), w, h)
+        carried = ops.carry_edit(ref, edit_map, edit_full, xp, face)
+        if face is not None and config.mode == "residual":
+            sigma = OPAQUE_LIGHTING * interocular(obs.landmarks) * w / ww
+            carried = ops.opaque_on_face(carried, ref.origin, face, frame, sigma, xp)
         output = ops.propagate(ref, carried, full_map, frame, config.mode, xp, edit_full)
     with timer.stage("uncertainty"):
         pending = xp.fraction_above(corr.sigma, obs.region, config.replacement.pixel_sigma)

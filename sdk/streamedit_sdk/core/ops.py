@@ -8,6 +8,7 @@ array of that shape and dtype on ``xp``'s side.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -16,16 +17,18 @@ import numpy as np
 from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
-from streamedit_sdk.correspondence.face_lead import attached_edit, face_mask, led_map, openings
+from streamedit_sdk.correspondence.face_lead import (attached_edit, face_mask, interocular,
+                                                     led_map, openings, smooth_mesh)
 from streamedit_sdk.frames import paste
-from streamedit_sdk.maps import OFF_REFERENCE, off_reference
+from streamedit_sdk.maps import OFF_REFERENCE, identity_map, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
 from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
 
-__all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "encode_reference",
-           "landmark_map", "face_lead", "carry_edit", "propagate", "retrace_to_origin",
-           "known_after_replacement", "edit_for_new_reference"]
+__all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "split_attached",
+           "encode_reference", "landmark_map", "face_lead", "face_to_origin", "carry_edit",
+           "opaque_on_face", "propagate", "retrace_to_origin", "known_after_replacement",
+           "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count
 
@@ -49,6 +52,10 @@ class Origin:
     gray: np.ndarray | None = None  # (h, w) uint8 host, the work frame in grey (face lead)
     attached: np.ndarray | None = None  # (h, w) uint8 host, the edit's pieces that belong to
     # the face (face_lead.attached_edit); None without a face
+    attached_delta: Array | None = None  # (H, W, 3) float32 the part of ``delta`` on those
+    # pieces (carried by the face mesh alone, :func:`face_to_origin`); None when there is none
+    rest_delta: Array | None = None  # (H, W, 3) float32 the rest of ``delta`` (carried by the
+    # correspondence); None when the edit is all on the face (a sticker)
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,27 @@ def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> War
     return None if landmarks is None else WarpMesh.build(landmarks, width, height)
 
 
+def split_attached(delta: Array, attached: np.ndarray | None, xp: ArrayOps = HOST
+                   ) -> tuple[Array | None, Array | None]:
+    """The user's edit in two parts: (on the face-attached pieces, the rest), (H, W, 3)
+    float32 each on ``xp``'s side, None for a part that is empty.
+
+    delta: (H, W, 3) float32 the edit; attached: (h, w) uint8 host work size
+    (:func:`~streamedit_sdk.correspondence.face_lead.attached_edit`), or None. The pieces are
+    grown by 2 work px, so the faint rim of an anti-aliased sticker goes with its piece.
+    """
+    if attached is None or not attached.any():
+        return None, delta
+    host = xp.to_host(delta)
+    grown = cv2.dilate(attached, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    on = cv2.resize(grown, host.shape[1::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    on_face = np.zeros_like(host)
+    paste(on_face, host, on)
+    rest = host - on_face
+    has_rest = bool(np.abs(rest).max() >= 0.5)
+    return xp.from_host(on_face), (xp.from_host(rest) if has_rest else None)
+
+
 def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: WarpMesh | None,
                      model: CorrespondenceModel, trace: tuple[Origin, Array, Array] | None = None,
                      xp: ArrayOps = HOST) -> Reference:
@@ -108,7 +136,8 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
         attached = attached_edit(small, mesh.points_ref[:NUM_LANDMARKS])
     origin, to_origin, known = (
         trace if trace is not None else
-        (Origin(index, delta, features, edited, mesh, gray, attached), None, None))
+        (Origin(index, delta, features, edited, mesh, gray, attached,
+                *split_attached(delta, attached, xp)), None, None))
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
                      attached)
 
@@ -149,6 +178,32 @@ def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: n
     return apply
 
 
+def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: tuple[int, int]
+                   ) -> np.ndarray:
+    """Map of the current frame's pixels into the origin by the face mesh alone, (h, w, 2)
+    float32 origin work px, host: the landmark map from the current landmarks to the
+    origin's (``landmarks``: (478, 2) host work px; ``size``: work (width, height)), its
+    displacement smoothed by :attr:`FaceLead.mesh_smooth` IOD, and the openings (mouth, eyes)
+    the origin did not see sent off it (:attr:`FaceLead.openings`).
+
+    The user's face-attached edit is carried by this map on every frame, whatever the
+    current reference: a map composed through references taken since (flow off the face, a
+    replacement while the face turned) tears a sticker at the face's outline and leaves
+    specks of it on hair and background; the mesh brings it back whole, also when the face
+    returns after leaving the frame.
+    """
+    w, h = size
+    mesh = origin.mesh
+    corr = HOST.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
+                             h, w, identity_map(h, w))
+    if lead.mesh_smooth > 0.0:
+        corr = smooth_mesh(corr, lead.mesh_smooth * interocular(landmarks))
+    if lead.openings:
+        paste(corr, np.full_like(corr, OFF_REFERENCE),
+              openings(landmarks, mesh.points_ref[:NUM_LANDMARKS], corr))
+    return corr
+
+
 @dataclass(frozen=True)
 class CarriedEdit:
     """The edit carried onto the current frame.
@@ -157,16 +212,19 @@ class CarriedEdit:
     known: (H, W) bool, pixels whose edit comes from the origin; None: all of them.
     delta: (H, W, 3) float32 to add to the frame's own pixels (both modes add it).
     to_origin_work: (h, w, 2) float32, the same map at work size (origin work px).
+    on_face: (H, W, 3) float32 the face-attached part of ``delta``, carried by the face mesh
+    (:func:`face_to_origin`), or None.
     """
 
     to_origin: Array
     known: Array | None
     delta: Array
     to_origin_work: Array
+    on_face: Array | None = None
 
 
 def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
-               xp: ArrayOps = HOST) -> CarriedEdit:
+               xp: ArrayOps = HOST, face_map: Array | None = None) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px: the edit's map) back to
     the origin.
 
@@ -176,12 +234,30 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
     reference while the cheek was stretched by a smile comes back undistorted when the face
     relaxes, and it stays as sharp after ten replacements as after one. Pixels the origin never
     saw (inpainted at a replacement) take the reference's own edit.
+
+    ``face_map``: the current frame -> origin map of the face mesh (:func:`face_to_origin`)
+    at full size (H, W, 2), origin px, on ``xp``'s side, or None (no face on this frame).
+    With it, the part of the edit on the face (:attr:`Origin.attached_delta`) is sampled at
+    it instead, and only the rest travels through the correspondence.
     """
     def sample(src: Array, at: Array, border: str = "zero") -> Array:
         return xp.grid_sample(src, at, border=border)
 
+    origin = reference.origin
+    on_face = None
+    rest = origin.delta
+    if face_map is not None and origin.attached_delta is not None:
+        on_face = sample(origin.attached_delta, face_map)
+        rest = origin.rest_delta
+
+    def plus_face(delta: Array | None) -> Array:
+        if on_face is None:
+            return delta
+        return on_face if delta is None else delta + on_face
+
     if reference.to_origin is None:
-        return CarriedEdit(full_map, None, sample(reference.delta, full_map), corr_map)
+        return CarriedEdit(full_map, None, plus_face(None if rest is None else
+                                                     sample(rest, full_map)), corr_map, on_face)
     height, width = full_map.shape[:2]
     to_origin_work = sample(reference.to_origin, corr_map, "replicate")
     # pixels the edit's map sends off the reference stay off the origin
@@ -193,12 +269,55 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
         if xp.any(known_work < 128):
             known = xp.resize_image(known_work, width, height) >= 128
     if known is None:
-        return CarriedEdit(to_origin, None, sample(reference.origin.delta, to_origin),
-                           to_origin_work)
+        return CarriedEdit(to_origin, None, plus_face(None if rest is None else
+                                                      sample(rest, to_origin)), to_origin_work,
+                           on_face)
     own = sample(reference.delta, full_map)
-    carried = xp.grid_sample(reference.origin.delta, to_origin, fallback=own,
-                             valid=xp.as_uint8(known), border="zero")
-    return CarriedEdit(to_origin, known, carried, to_origin_work)
+    if on_face is not None:  # the reference's own edit holds the face's part as it was
+        own = xp.paste(own, own * 0.0, xp.edit_weight(on_face, 1.0) > 0.0)
+    if rest is None:  # the whole edit is on the face: only what the origin never saw is own
+        carried = xp.paste(own, own * 0.0, known)
+    else:
+        carried = xp.grid_sample(rest, to_origin, fallback=own, valid=xp.as_uint8(known),
+                                 border="zero")
+    return CarriedEdit(to_origin, known, plus_face(carried), to_origin_work, on_face)
+
+
+def opaque_on_face(carried: CarriedEdit, origin: Origin, face_map: Array, frame: Array,
+                   sigma: float, xp: ArrayOps = HOST) -> CarriedEdit:
+    """Residual mode for the face-attached edit: the live frame's lighting, not its texture.
+
+    Residual mode adds the edit's difference to the live frame, so whatever differs between
+    the live frame and the origin under the edit shows through it: a strand of hair that moved
+    across the cheek draws a line through a sticker (and splits it in two). Where the edit
+    is strong (:data:`EDIT_FULL` levels and more) the output is the user's edited pixel plus
+    only the smooth part (Gaussian, ``sigma`` full-size px) of that difference, the lighting;
+    faint edits (make-up) keep the live texture as before.
+
+    face_map: (H, W, 2) the face mesh's map into the origin (origin px); frame: (H, W, 3)
+    uint8 the live frame. Returns ``carried`` with its delta changed.
+    """
+    on_face = carried.on_face
+    if on_face is None:
+        return carried
+    strength = xp.edit_weight(on_face, EDIT_FULL)
+    box = xp.box_where(strength > 0.0)
+    if box is None:
+        return carried
+    # the work stays in the edit's box (a sticker is a few % of the frame), grown by the
+    # smoothing's reach so the lighting at its edge sees the skin around it
+    h, w = strength.shape[:2]
+    grow = int(3 * sigma) + 1
+    y0, y1 = max(box[0] - grow, 0), min(box[1] + grow, h)
+    x0, x1 = max(box[2] - grow, 0), min(box[3] + grow, w)
+    at = xp.crop(face_map, y0, y1, x0, x1)
+    seen = xp.grid_sample(origin.edited, at, border="zero")  # the edited pixel there
+    # live - origin under the edit (E - O = delta, and O's edit part there is on_face)
+    leak = xp.subtract(xp.crop(frame, y0, y1, x0, x1), seen) + on_face[y0:y1, x0:x1]
+    smooth = xp.smooth_where(leak, ~off_reference(at), sigma)
+    delta = carried.delta  # a fresh array of this frame's: changed in place
+    delta[y0:y1, x0:x1] -= (leak - smooth) * strength[y0:y1, x0:x1, None]
+    return dataclasses.replace(carried, delta=delta)
 
 
 EDIT_FULL = 16.0  # intensity levels from which a pixel counts as wholly edited (replace mode)

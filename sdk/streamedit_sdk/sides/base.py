@@ -20,6 +20,12 @@ HostImage: TypeAlias = np.ndarray  # a numpy array on the host
 Array: TypeAlias = Any  # an array on a side: numpy on the host, a torch tensor on a device
 
 
+
+def shrink_for(sigma: float, most: int = 8) -> int:
+    """Downsampling factor (1 to ``most``) at which a field smoothed by a Gaussian of
+    ``sigma`` px is still sampled at least every 2 px of sigma."""
+    return int(min(most, max(1.0, sigma / 2.0)))
+
 class ArrayOps(Protocol):
     """The array operations the editor needs, on one side (host or device)."""
 
@@ -127,6 +133,18 @@ class ArrayOps(Protocol):
 
     def as_uint8(self, mask: Array) -> Array:
         """A bool mask as uint8 0/1 (a view where the library allows)."""
+
+    def crop(self, a: Array, y0: int, y1: int, x0: int, x1: int) -> Array:
+        """``a[y0:y1, x0:x1]`` as a contiguous array (the kernels take no strided views)."""
+
+    def box_where(self, mask: Array) -> tuple[int, int, int, int] | None:
+        """(y0, y1, x0, x1) bounds (end exclusive) of the set pixels of an (H, W) bool mask,
+        or None when none is set (on the device: a sync)."""
+
+    def smooth_where(self, values: Array, mask: Array, sigma: float) -> Array:
+        """(H, W, C) float32: ``values`` Gaussian-smoothed by ``sigma`` px over the pixels
+        where ``mask`` ((H, W) bool) is set only (normalised convolution), at up to 1/8 of
+        the size (the result has no detail finer than ``sigma``)."""
 
     def all_finite(self, *arrays: Array) -> Array:
         """Whether every element of ``arrays`` is finite, as a scalar ``bool()`` reads (on

@@ -12,6 +12,7 @@ from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
 from streamedit_sdk.frames import paste, resize_to
 from streamedit_sdk.maps import identity_map, off_reference, resize_map, uncertain_fraction
+from streamedit_sdk.sides.base import shrink_for
 
 
 class HostOps:
@@ -128,6 +129,26 @@ class HostOps:
 
     def as_uint8(self, mask):
         return mask.view(np.uint8)
+
+    def crop(self, a, y0, y1, x0, x1):
+        return np.ascontiguousarray(a[y0:y1, x0:x1])
+
+    def box_where(self, mask):
+        x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+        return None if w == 0 else (y, y + h, x, x + w)
+
+    def smooth_where(self, values, mask, sigma):
+        h, w = mask.shape
+        k = shrink_for(sigma)
+        size = (max(1, w // k), max(1, h // k))
+        weight = mask.astype(np.float32)
+        num = resize_to(values * weight[..., None], *size)
+        den = resize_to(weight, *size)
+        s = max(sigma / k, 0.5)
+        num = cv2.GaussianBlur(num, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+        den = cv2.GaussianBlur(den, (0, 0), s, borderType=cv2.BORDER_REPLICATE)
+        num /= np.maximum(den, np.float32(1e-3))[..., None]
+        return resize_to(num, w, h)
 
     def all_finite(self, *arrays) -> bool:
         # a sum is not finite when any term is not (NaN propagates, inf - inf is NaN); one

@@ -17,6 +17,7 @@ from streamedit_sdk import kernels
 from streamedit_sdk.backends.base import Backend
 from streamedit_sdk.errors import BackendUnavailableError
 from streamedit_sdk.maps import off_reference
+from streamedit_sdk.sides.base import shrink_for
 
 Tensor: TypeAlias = Any  # a torch.Tensor (torch is imported only when this side is made)
 
@@ -265,6 +266,26 @@ class TorchOps:
 
     def as_uint8(self, mask):
         return mask.view(self.torch.uint8)
+
+    def crop(self, a, y0, y1, x0, x1):
+        return a[y0:y1, x0:x1].contiguous()
+
+    def box_where(self, mask):
+        rows, cols = mask.any(dim=1), mask.any(dim=0)
+        if not bool(rows.any()):
+            return None
+        ys, xs = self.torch.nonzero(rows)[:, 0], self.torch.nonzero(cols)[:, 0]
+        return int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+
+    def smooth_where(self, values, mask, sigma):
+        h, w = mask.shape
+        k = shrink_for(sigma)
+        sw, sh = max(1, w // k), max(1, h // k)
+        weight = mask.float()[..., None]
+        both = self.resize_image(self.torch.cat([values * weight, weight], dim=2), sw, sh)
+        both = self.gaussian_blur(both, max(sigma / k, 0.5))
+        out = both[..., :-1] / both[..., -1:].clamp(min=1e-3)
+        return self.resize_image(out, w, h)
 
     def all_finite(self, *arrays) -> Tensor:
         t = self.torch
