@@ -272,14 +272,15 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
         return CarriedEdit(to_origin, None, plus_face(None if rest is None else
                                                       sample(rest, to_origin)), to_origin_work,
                            on_face)
+    if rest is None:  # the whole edit is on the face and the mesh carries all of it: what a
+        # replacement inpainted where the old reference did not see is not needed (and was a
+        # smear of the sticker off the face)
+        return CarriedEdit(to_origin, known, on_face, to_origin_work, on_face)
     own = sample(reference.delta, full_map)
     if on_face is not None:  # the reference's own edit holds the face's part as it was
         own = xp.paste(own, own * 0.0, xp.edit_weight(on_face, 1.0) > 0.0)
-    if rest is None:  # the whole edit is on the face: only what the origin never saw is own
-        carried = xp.paste(own, own * 0.0, known)
-    else:
-        carried = xp.grid_sample(rest, to_origin, fallback=own, valid=xp.as_uint8(known),
-                                 border="zero")
+    carried = xp.grid_sample(rest, to_origin, fallback=own, valid=xp.as_uint8(known),
+                             border="zero")
     return CarriedEdit(to_origin, known, plus_face(carried), to_origin_work, on_face)
 
 
