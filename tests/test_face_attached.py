@@ -83,6 +83,29 @@ def test_a_replaced_reference_with_a_torn_map_does_not_tear_the_sticker(face):
     assert inter / np.count_nonzero(shown | (delta[..., 1] > 0)) > 0.95  # the same frame
 
 
+def test_what_a_replacement_inpainted_does_not_smear_a_sticker(face):
+    """A reference taken by ARR holds, where the old reference did not see, an inpainted
+    edit: a smear of the sticker off the face. The mesh carries the whole of an edit that is
+    all on the face, so the smear is not shown."""
+    frame, landmarks = face
+    h, w = frame.shape[:2]
+    delta = _sticker(landmarks, (h, w))
+    origin = _origin(frame, landmarks, delta)
+    own = delta.copy()
+    own[h - 60:h - 20, 40:120] = (0.0, 200.0, 0.0)  # the smear, far below the face
+    known = np.full((h, w), 255, np.uint8)
+    known[h - 80:, :160] = 0  # what the old reference did not see
+    reference = ops.Reference(30, frame, frame, own, origin, identity_map(h, w), known,
+                              origin.mesh, origin.features)
+    ident = identity_map(h, w)
+    assert (ops.carry_edit(reference, ident, ident).delta[h - 60:h - 20, 40:120, 1]
+            > 100).all()  # through the composed map: the smear shows
+    face_map = ops.face_to_origin(origin, landmarks, se.FaceLead(), (w, h))
+    carried = ops.carry_edit(reference, ident, ident, face_map=face_map)
+    assert np.abs(carried.delta[h - 80:, :160]).max() < 1.0
+    assert (carried.delta[..., 1] > 100).sum() > 0.9 * (delta[..., 1] > 0).sum()
+
+
 def test_a_strand_of_hair_does_not_split_the_sticker_in_residual_mode(face):
     """The live frame differs from the origin under the sticker by a dark line (a strand of
     hair moved across the cheek): residual mode would draw it through the sticker; the
