@@ -27,6 +27,18 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(scope="session")
+def astronaut_face() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut's photo (RGB uint8) and its landmarks ((478, 2) px), detected once."""
+    from streamedit_sdk.apps import synthetic
+    from streamedit_sdk.perception.landmarks import LandmarkTracker
+    frame = synthetic.astronaut()
+    with LandmarkTracker() as tracker:
+        landmarks = tracker.detect(frame)
+    assert landmarks is not None
+    return frame, landmarks
+
+
 def face_mesh(width: int, height: int, rng: np.random.Generator, n: int = 120,
               anchors: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Random face-like landmarks (an ellipse of points) and their Delaunay triangles."""

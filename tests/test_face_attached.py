@@ -16,13 +16,9 @@ from streamedit_sdk.perception.landmarks import LandmarkTracker, WarpMesh
 
 
 @pytest.fixture(scope="module")
-def face():
+def face(astronaut_face):
     """The astronaut's photo and its landmarks."""
-    frame = synthetic.astronaut()
-    with LandmarkTracker() as tracker:
-        landmarks = tracker.detect(frame)
-    assert landmarks is not None
-    return frame, landmarks
+    return astronaut_face
 
 
 def _sticker(landmarks, shape, colour=(0.0, 200.0, 0.0)):

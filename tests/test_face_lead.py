@@ -7,23 +7,18 @@ import numpy as np
 import pytest
 
 import streamedit_sdk as se
-from streamedit_sdk.apps import synthetic
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.inpaint import OpenCVInpainter, as_edit_inpainter
 from streamedit_sdk.correspondence.face_lead import (INNER_LIPS, attached_edit, face_mask,
                                                      interocular, led_map, openings)
 from streamedit_sdk.correspondence.flow import FlowReference
 from streamedit_sdk.maps import identity_map, off_reference
-from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 
 @pytest.fixture(scope="module")
-def face():
+def face(astronaut_face):
     """The astronaut's photo, grey, and its landmarks."""
-    frame = synthetic.astronaut()
-    with LandmarkTracker() as tracker:
-        landmarks = tracker.detect(frame)
-    assert landmarks is not None
+    frame, landmarks = astronaut_face
     return frame, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), landmarks
 
 
