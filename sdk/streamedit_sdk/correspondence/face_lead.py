@@ -33,6 +33,7 @@ import numpy as np
 
 from streamedit_sdk.config import FaceLead
 from streamedit_sdk.maps import OFF_REFERENCE, identity_map
+from streamedit_sdk.sides.base import shrink_for
 
 IRIS_LEFT, IRIS_RIGHT = 468, 473  # iris centres of the refined face mesh
 # inner contours of the openings of the MediaPipe face mesh (closed polygons)
@@ -115,19 +116,13 @@ def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
     h, w = mesh_map.shape[:2]
     grid = _grid(h, w)
     shift = cv2.subtract(mesh_map, grid)
-    k = _shrink(sigma / 2.0)
+    k = shrink_for(sigma, most=_SMALL)
     if k > 1:
         shift = cv2.resize(shift, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
     shift = cv2.GaussianBlur(shift, (0, 0), max(sigma / k, 0.5), borderType=cv2.BORDER_REPLICATE)
     if k > 1:
         shift = cv2.resize(shift, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.add(grid, shift)
-
-
-def _shrink(scale: float) -> int:
-    """Downsampling factor (1 to :data:`_SMALL`) for a smooth field whose finest detail is
-    ``scale`` px at full size."""
-    return int(min(_SMALL, max(1, scale)))
 
 
 @lru_cache(maxsize=4)

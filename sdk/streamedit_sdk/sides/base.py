@@ -20,11 +20,11 @@ HostImage: TypeAlias = np.ndarray  # a numpy array on the host
 Array: TypeAlias = Any  # an array on a side: numpy on the host, a torch tensor on a device
 
 
-
 def shrink_for(sigma: float, most: int = 8) -> int:
     """Downsampling factor (1 to ``most``) at which a field smoothed by a Gaussian of
     ``sigma`` px is still sampled at least every 2 px of sigma."""
     return int(min(most, max(1.0, sigma / 2.0)))
+
 
 class ArrayOps(Protocol):
     """The array operations the editor needs, on one side (host or device)."""
