@@ -18,9 +18,10 @@ from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
 from streamedit_sdk.correspondence.face_lead import (attached_edit, face_mask, interocular,
-                                                     led_map, openings, smooth_mesh)
+                                                     led_map, openings, pixel_grid,
+                                                     smooth_mesh)
 from streamedit_sdk.frames import paste
-from streamedit_sdk.maps import OFF_REFERENCE, identity_map, off_reference
+from streamedit_sdk.maps import OFF_REFERENCE, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
 from streamedit_sdk.sides.base import Array, ArrayOps
 from streamedit_sdk.sides.host import HostOps
@@ -195,7 +196,7 @@ def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: 
     w, h = size
     mesh = origin.mesh
     corr = HOST.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
-                             h, w, identity_map(h, w))
+                             h, w, pixel_grid(h, w))  # the fallback is only read
     if lead.mesh_smooth > 0.0:
         corr = smooth_mesh(corr, lead.mesh_smooth * interocular(landmarks))
     if lead.openings:

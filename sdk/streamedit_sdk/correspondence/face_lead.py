@@ -114,7 +114,7 @@ def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
     cost (a Gaussian of 0.08 IOD on a close-up spans 50-70 px).
     """
     h, w = mesh_map.shape[:2]
-    grid = _grid(h, w)
+    grid = pixel_grid(h, w)
     shift = cv2.subtract(mesh_map, grid)
     k = shrink_for(sigma, most=_SMALL)
     if k > 1:
@@ -126,8 +126,9 @@ def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _grid(h: int, w: int) -> np.ndarray:
-    """(h, w, 2) float32 pixel positions (x, y) (cached per size: read only)."""
+def pixel_grid(h: int, w: int) -> np.ndarray:
+    """(h, w, 2) float32 pixel positions (x, y), the identity map (cached per size: read
+    only, so the per-frame maps need not allocate it)."""
     grid = identity_map(h, w)
     grid.flags.writeable = False
     return grid
