@@ -4,7 +4,10 @@ The Tasks wheel ships no models; ``perception/models/`` holds the three this SDK
 NOTICE.md), each checked against its SHA-256 when a graph loads it. MediaPipe's C++ side logs
 a few lines to stderr every time a graph starts (absl and TFLite, before any log level can be
 set from Python); :func:`native_logs_quiet` catches them at the file-descriptor level and hands
-them to :mod:`logging` at DEBUG instead.
+them to :mod:`logging` at DEBUG instead. One LiteRT warning (an input tensor that MediaPipe
+allocated off LiteRT's 64-byte alignment, copied) is logged once per process, on whichever run
+first meets such a tensor: heap alignment decides, so a graph's warm-up cannot be relied on to
+meet it. Runs are caught too until that line has been seen (:class:`_LateLines`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import sys
 import tempfile
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -116,7 +119,10 @@ _NATIVE_LINE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:.]+ +\d+ [\w./-]+:\d+\]|"
     r"(?:INFO|WARNING|ERROR): (?:Created TensorFlow Lite|Logging before InitGoogle|\[[\w.]+:\d+\])|"
     r"All log messages before absl::InitializeLog)")
-_STDERR_LOCK = threading.Lock()
+_STDERR_LOCK = threading.RLock()  # re-entrant: a graph first runs while it starts
+# LiteRT's once-per-process warning (ABSL_LOG_FIRST_N) about an input it had to copy to align.
+_ALIGNMENT_LINE = "not aligned according to LiteRt"
+LATE_RUNS = 600  # graph runs caught at most per process while that line is awaited (20 s at 30 fps)
 
 
 @contextmanager
@@ -141,7 +147,38 @@ def native_logs_quiet() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             sink.seek(0)
-            _replay(sink.read().decode("utf-8", errors="replace"))
+            text = sink.read().decode("utf-8", errors="replace")
+            _LATE.saw(text)
+            _replay(text)
+
+
+class _LateLines:
+    """Whether graph runs (not only starts) still need their stderr caught.
+
+    LiteRT logs :data:`_ALIGNMENT_LINE` once per process, on the first run whose input tensor
+    is misaligned, which heap alignment decides (seen on the 10th run of a process as on the
+    1st). Runs are caught until the line has been seen or ``runs`` runs have passed (~35 us
+    each, and runs of different threads take turns while caught)."""
+
+    def __init__(self, runs: int = LATE_RUNS) -> None:
+        self._lock = threading.Lock()
+        self._left = runs
+
+    def saw(self, text: str) -> None:
+        if _ALIGNMENT_LINE in text:
+            with self._lock:
+                self._left = 0
+
+    def catching(self):
+        """A context manager for one graph run: :func:`native_logs_quiet` while still needed."""
+        with self._lock:
+            if self._left <= 0:
+                return nullcontext()
+            self._left -= 1
+        return native_logs_quiet()
+
+
+_LATE = _LateLines()
 
 
 def _replay(text: str) -> None:
@@ -225,11 +262,12 @@ class Faces(_Graph):
 
     def find(self, rgb: np.ndarray) -> list[np.ndarray]:
         image = _as_image(rgb)
-        if self._video:
-            result = self._graph.detect_for_video(image, self._t_ms)
-            self._t_ms += VIDEO_STEP_MS
-        else:
-            result = self._graph.detect(image)
+        with _LATE.catching():
+            if self._video:
+                result = self._graph.detect_for_video(image, self._t_ms)
+                self._t_ms += VIDEO_STEP_MS
+            else:
+                result = self._graph.detect(image)
         h, w = rgb.shape[:2]
         scale = np.array([w, h], np.float32)
         return [np.array([(p.x, p.y) for p in face], np.float32) * scale
@@ -250,7 +288,8 @@ class FarFaces(_Graph):
         self.boxes(rgb)
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[float, float, float]]:
-        found = self._graph.detect(_as_image(rgb)).detections
+        with _LATE.catching():
+            found = self._graph.detect(_as_image(rgb)).detections
         found = sorted(found, key=lambda d: -max((c.score or 0.0) for c in d.categories))
         return [(b.origin_x + b.width / 2, b.origin_y + b.height / 2, float(max(b.width,
                                                                               b.height)))
@@ -271,7 +310,8 @@ class Segmenter(_Graph):
         self.probability(rgb)
 
     def probability(self, rgb: np.ndarray) -> np.ndarray:
-        masks = self._graph.segment(_as_image(rgb)).confidence_masks
+        with _LATE.catching():
+            masks = self._graph.segment(_as_image(rgb)).confidence_masks
         if not masks:
             return np.zeros(rgb.shape[:2], np.float32)
         return np.asarray(masks[0].numpy_view(), np.float32).reshape(rgb.shape[:2])
