@@ -20,10 +20,10 @@ HostImage: TypeAlias = np.ndarray  # a numpy array on the host
 Array: TypeAlias = Any  # an array on a side: numpy on the host, a torch tensor on a device
 
 
-def shrink_for(sigma: float, most: int = 8) -> int:
+def shrink_for(sigma: float, most: int = 8, least: float = 2.0) -> int:
     """Downsampling factor (1 to ``most``) at which a field smoothed by a Gaussian of
-    ``sigma`` px is still sampled at least every 2 px of sigma."""
-    return int(min(most, max(1.0, sigma / 2.0)))
+    ``sigma`` px keeps at least ``least`` px of sigma (is sampled that often)."""
+    return int(min(most, max(1.0, sigma / least)))
 
 
 class ArrayOps(Protocol):
