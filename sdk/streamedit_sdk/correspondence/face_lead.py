@@ -73,12 +73,58 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     landmark map it started from; gray, ref_gray: (h, w) uint8 current frame and
     reference; landmarks: (478, 2) float32 current frame px; attached: (h, w) uint8 the
     reference's :func:`attached_edit` or None; all at work size.
+
+    The mesh leads only on the face and within :attr:`FaceLead.ring` past it; everywhere
+    else the flow's map is kept. So the work is done in the face's box grown by that reach
+    and by :data:`_CONTEXT` (what the smoothing reads around a pixel): a face of a fifth of
+    the frame costs a fifth of the frame.
     """
     h, w = gray.shape
     iod = interocular(landmarks)
-    face = face_mask(landmarks, w, h).astype(np.float32)
+    face = face_mask(landmarks, w, h)
+    ring = attached is not None and lead.ring > 0.0 and bool(attached.any())
+    reach = lead.ring * iod if ring else 0.0
+    y0, y1, x0, x1 = _box(face, reach + _CONTEXT * iod + 12.0)
+    crop = (slice(y0, y1), slice(x0, x1))
+    flow_in = flow_map[crop]
+    led, weight, near = _led_in_box(lead, flow_in, mesh_map[crop], gray[crop], ref_gray,
+                                    face[crop].astype(np.float32), iod,
+                                    pixel_grid(h, w)[crop])
+    if ring:
+        ring_weight, stray_in = _ring(face[crop], reach, attached, near, flow_in)
+        weight = np.maximum(weight, ring_weight)
+    out = flow_map.copy()
+    out[crop] = cv2.add(flow_in, cv2.multiply(cv2.subtract(led, flow_in),
+                                              cv2.merge([weight, weight])))
+    if ring:  # outside the box every pixel is farther than the reach from the face
+        stray = _lands_on(attached, flow_map)
+        stray[crop] = stray_in
+        out[stray] = OFF_REFERENCE
+    return out
+
+
+_CONTEXT = 0.45  # IOD of context around the reach: the mesh's smoothing reads 4 sigma
+# (FaceLead.mesh_smooth, 0.08) and the local correction's 4 sigma (FaceLead.smooth, 0.1)
+
+
+def _box(mask: np.ndarray, grow: float) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the bounding box of ``mask`` grown by ``grow`` px, its corner on a
+    multiple of 4 px (the smoothing's grid stays put as the face moves), in the frame."""
+    h, w = mask.shape
+    x, y, bw, bh = cv2.boundingRect(mask)
+    g = int(np.ceil(grow))
+    x0, y0 = max((x - g) // 4 * 4, 0), max((y - g) // 4 * 4, 0)
+    return y0, min(y + bh + g, h), x0, min(x + bw + g, w)
+
+
+def _led_in_box(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np.ndarray,
+                ref_gray: np.ndarray, face: np.ndarray, iod: float, grid: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """In one box of the frame: (the led map, the weight of the face in it, the smoothed
+    mesh map), from the box's flow and mesh maps (reference px), grey frame, face mask and
+    pixel positions (``grid``); ``ref_gray`` whole."""
     if lead.mesh_smooth > 0.0:
-        mesh_map = smooth_mesh(mesh_map, lead.mesh_smooth * iod)
+        mesh_map = smooth_mesh(mesh_map, lead.mesh_smooth * iod, grid)
     led, energy = mesh_map, None
     if lead.bound > 0.0 or lead.detail:
         g = gray.astype(np.float32) * (1.0 / 255.0)
@@ -90,19 +136,11 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
         led = cv2.add(mesh_map, fit(lead, flow_map, mesh_map, face, energy, iod))
     if lead.detail:
         led = led + _evidence(lead, flow_map, led, gray, ref_gray, energy, iod) * (flow_map - led)
-    weight = _weight(lead, face, iod)
-    stray = None
-    if attached is not None and lead.ring > 0.0 and attached.any():
-        ring, stray = _ring(face, lead.ring * iod, attached, mesh_map, flow_map)
-        weight = np.maximum(weight, ring)
-    out = cv2.add(flow_map, cv2.multiply(cv2.subtract(led, flow_map),
-                                         cv2.merge([weight, weight])))
-    if stray is not None:
-        out[stray] = OFF_REFERENCE
-    return out
+    return led, _weight(lead, face, iod), mesh_map
 
 
-def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
+def smooth_mesh(mesh_map: np.ndarray, sigma: float, grid: np.ndarray | None = None
+                ) -> np.ndarray:
     """The landmark map with its displacement (map - pixel position) Gaussian-smoothed by
     ``sigma`` px: (h, w, 2) float32 reference px. The piecewise-affine warp is continuous but
     bends at every triangle edge; where the mesh's triangles are thin (a cheek turning towards
@@ -118,7 +156,7 @@ def smooth_mesh(mesh_map: np.ndarray, sigma: float) -> np.ndarray:
     the map jumps at the edge by tens of px, which smoothing at any size spreads.
     """
     h, w = mesh_map.shape[:2]
-    grid = pixel_grid(h, w)
+    grid = pixel_grid(h, w) if grid is None else grid  # (a box of a frame: its positions)
     shift = cv2.subtract(mesh_map, grid)
     k = shrink_for(sigma, most=_SMALL, least=_SIGMA_LEFT)
     if k > 1:
@@ -229,16 +267,18 @@ def _ring(face: np.ndarray, reach: float, attached: np.ndarray, mesh_map: np.nda
     attached edit by the flow's map (background next to a panning camera's face, another
     face). They must not show the edit, which belongs to the tracked face.
     """
-    def lands_on_edit(corr_map: np.ndarray) -> np.ndarray:
-        return cv2.remap(attached, corr_map, None, cv2.INTER_NEAREST,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
-
     away = cv2.distanceTransform(1 - face.astype(np.uint8), cv2.DIST_L2, 3)
     ring = np.clip(2.0 - away * (2.0 / max(reach, 1.0)), 0.0, 1.0)
-    on_mesh, on_flow = lands_on_edit(mesh_map), lands_on_edit(flow_map)
+    on_mesh, on_flow = _lands_on(attached, mesh_map), _lands_on(attached, flow_map)
     weight = np.where(on_mesh, ring, np.float32(0.0))
     weight[on_flow & ~on_mesh & (away < max(reach, 1.0))] = 1.0
     return weight.astype(np.float32), (ring <= 0.0) & on_flow
+
+
+def _lands_on(attached: np.ndarray, corr_map: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pixels ``corr_map`` sends onto the ``attached`` edit (reference px)."""
+    return cv2.remap(attached, corr_map, None, cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
 
 
 def attached_edit(delta: np.ndarray, landmarks: np.ndarray, share: float = 0.5) -> np.ndarray:
