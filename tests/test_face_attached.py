@@ -10,8 +10,8 @@ import streamedit_sdk as se
 from streamedit_sdk.apps import synthetic
 from streamedit_sdk.core import ops
 from streamedit_sdk.correspondence.face_lead import attached_edit, interocular
-from streamedit_sdk.correspondence.flow import FlowReference
-from streamedit_sdk.maps import identity_map
+from streamedit_sdk.correspondence.flow import FlowCorrespondence, FlowReference
+from streamedit_sdk.maps import identity_map, off_reference
 from streamedit_sdk.perception.landmarks import LandmarkTracker, WarpMesh
 
 
@@ -100,6 +100,28 @@ def test_what_a_replacement_inpainted_does_not_smear_a_sticker(face):
     carried = ops.carry_edit(reference, ident, ident, face_map=face_map)
     assert np.abs(carried.delta[h - 80:, :160]).max() < 1.0
     assert (carried.delta[..., 1] > 100).sum() > 0.9 * (delta[..., 1] > 0).sum()
+
+
+def test_the_face_map_reaches_as_far_as_the_sticker_overhangs_and_no_farther(face):
+    """face_to_origin maps only around the face (the face-attached edit lands nowhere else):
+    a sticker overhanging the jaw by half its size still comes back whole, and pixels far
+    from the face map off the origin."""
+    frame, landmarks = face
+    h, w = frame.shape[:2]
+    delta = np.zeros((h, w, 3), np.float32)
+    x, y = np.round(0.7 * landmarks[172] + 0.3 * landmarks[205]).astype(int)  # by the jaw
+    cv2.circle(delta, (int(x), int(y)), int(interocular(landmarks) * 0.45), (0, 200, 0), -1)
+    mesh = WarpMesh.build(landmarks, w, h)
+    edited = np.clip(frame + delta, 0, 255).astype(np.uint8)
+    origin = ops.encode_reference(0, frame, edited, frame, mesh, FlowCorrespondence()).origin
+    assert origin.attached_delta is not None and origin.attached_reach > 0.1
+    face_map = ops.face_to_origin(origin, landmarks, se.FaceLead(), (w, h))
+    carried = ops.carry_edit(ops.Reference(0, frame, edited, delta, origin, None, None, mesh,
+                                           origin.features), face_map, face_map,
+                             face_map=face_map)
+    shown, drawn = carried.delta[..., 1] > 20, origin.delta[..., 1] > 20  # (after clipping)
+    assert np.count_nonzero(shown & drawn) / np.count_nonzero(shown | drawn) > 0.97
+    assert off_reference(face_map[:8]).all() and off_reference(face_map[:, -8:]).all()
 
 
 def test_a_strand_of_hair_does_not_split_the_sticker_in_residual_mode(face):

@@ -17,9 +17,9 @@ import numpy as np
 from streamedit_sdk.config import FaceLead
 from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
-from streamedit_sdk.correspondence.face_lead import (attached_edit, face_mask, interocular,
-                                                     led_map, openings, pixel_grid,
-                                                     smooth_mesh)
+from streamedit_sdk.correspondence.face_lead import (attached_edit, face_mask, grown_box,
+                                                     interocular, led_map, openings,
+                                                     pixel_grid, smooth_mesh)
 from streamedit_sdk.frames import paste
 from streamedit_sdk.maps import OFF_REFERENCE, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
@@ -57,6 +57,8 @@ class Origin:
     # pieces (carried by the face mesh alone, :func:`face_to_origin`); None when there is none
     rest_delta: Array | None = None  # (H, W, 3) float32 the rest of ``delta`` (carried by the
     # correspondence); None when the edit is all on the face (a sticker)
+    attached_reach: float = 0.0  # IOD: how far the face-attached pieces reach past the face's
+    # outline on the origin (face_to_origin maps that far, and FACE_MAP_MARGIN more)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
     origin, to_origin, known = (
         trace if trace is not None else
         (Origin(index, delta, features, edited, mesh, gray, attached,
-                *split_attached(delta, attached, xp)), None, None))
+                *split_attached(delta, attached, xp), _reach_past_face(attached, mesh)),
+         None, None))
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
                      attached)
 
@@ -179,6 +182,20 @@ def face_lead(lead: FaceLead, mesh: WarpMesh, ref_gray: np.ndarray, landmarks: n
     return apply
 
 
+def _reach_past_face(attached: np.ndarray | None, mesh: WarpMesh | None) -> float:
+    """How far (IOD) the pieces of ``attached`` ((h, w) uint8, work px) reach past the outline
+    of the face of ``mesh``; 0 without them."""
+    if attached is None or mesh is None or not attached.any():
+        return 0.0
+    landmarks = mesh.points_ref[:NUM_LANDMARKS]
+    h, w = attached.shape
+    away = cv2.distanceTransform(1 - face_mask(landmarks, w, h), cv2.DIST_L2, 3)
+    return float(away[attached > 0].max()) / interocular(landmarks)
+
+
+FACE_MAP_MARGIN = 0.5  # IOD past the face-attached edit's reach that face_to_origin maps
+
+
 def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: tuple[int, int]
                    ) -> np.ndarray:
     """Map of the current frame's pixels into the origin by the face mesh alone, (h, w, 2)
@@ -192,17 +209,27 @@ def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: 
     replacement while the face turned) tears a sticker at the face's outline and leaves
     specks of it on hair and background; the mesh brings it back whole, also when the face
     returns after leaving the frame.
+
+    Only the face's box grown by :attr:`Origin.attached_reach` and :data:`FACE_MAP_MARGIN`
+    IOD is mapped (the face-attached edit cannot land farther out); the rest of the frame is
+    :data:`~streamedit_sdk.maps.OFF_REFERENCE`.
     """
     w, h = size
     mesh = origin.mesh
-    corr = HOST.landmark_map(mesh.current_points(landmarks), mesh.points_ref, mesh.triangles,
-                             h, w, pixel_grid(h, w))  # the fallback is only read
+    iod = interocular(landmarks)
+    y0, y1, x0, x1 = grown_box(landmarks, (origin.attached_reach + FACE_MAP_MARGIN) * iod,
+                               w, h)
+    at = np.float32([x0, y0])  # the box's corner: its px are frame px less this
+    grid = pixel_grid(h, w)[y0:y1, x0:x1]
+    corr = HOST.landmark_map(mesh.current_points(landmarks) - at, mesh.points_ref,
+                             mesh.triangles, y1 - y0, x1 - x0, grid)  # the fallback is read
     if lead.mesh_smooth > 0.0:
-        corr = smooth_mesh(corr, lead.mesh_smooth * interocular(landmarks))
+        corr = smooth_mesh(corr, lead.mesh_smooth * iod, grid)
     if lead.openings:
-        paste(corr, np.full_like(corr, OFF_REFERENCE),
-              openings(landmarks, mesh.points_ref[:NUM_LANDMARKS], corr))
-    return corr
+        corr[openings(landmarks - at, mesh.points_ref[:NUM_LANDMARKS], corr)] = OFF_REFERENCE
+    out = np.full((h, w, 2), OFF_REFERENCE, np.float32)
+    out[y0:y1, x0:x1] = corr
+    return out
 
 
 @dataclass(frozen=True)

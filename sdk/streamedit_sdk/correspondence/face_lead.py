@@ -84,7 +84,7 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     face = face_mask(landmarks, w, h)
     ring = attached is not None and lead.ring > 0.0 and bool(attached.any())
     reach = lead.ring * iod if ring else 0.0
-    y0, y1, x0, x1 = _box(face, reach + _CONTEXT * iod + 12.0)
+    y0, y1, x0, x1 = grown_box(landmarks, reach + _CONTEXT * iod + 12.0, w, h)
     crop = (slice(y0, y1), slice(x0, x1))
     flow_in = flow_map[crop]
     led, weight, near = _led_in_box(lead, flow_in, mesh_map[crop], gray[crop], ref_gray,
@@ -107,14 +107,19 @@ _CONTEXT = 0.45  # IOD of context around the reach: the mesh's smoothing reads 4
 # (FaceLead.mesh_smooth, 0.08) and the local correction's 4 sigma (FaceLead.smooth, 0.1)
 
 
-def _box(mask: np.ndarray, grow: float) -> tuple[int, int, int, int]:
-    """(y0, y1, x0, x1): the bounding box of ``mask`` grown by ``grow`` px, its corner on a
-    multiple of 4 px (the smoothing's grid stays put as the face moves), in the frame."""
-    h, w = mask.shape
-    x, y, bw, bh = cv2.boundingRect(mask)
-    g = int(np.ceil(grow))
-    x0, y0 = max((x - g) // 4 * 4, 0), max((y - g) // 4 * 4, 0)
-    return y0, min(y + bh + g, h), x0, min(x + bw + g, w)
+def grown_box(points: np.ndarray, grow: float, width: int, height: int
+              ) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the bounding box of ``points`` ((N, 2) px) grown by ``grow`` px,
+    corner and size on multiples of 4 px where the frame allows (a smoothing at 1/2 or 1/4
+    of the size then samples the frame's own grid, whatever the box), in a frame ``width``
+    x ``height`` (at least one pixel)."""
+    lo = np.floor(points.min(axis=0) - grow)
+    hi = np.ceil(points.max(axis=0) + grow) + 1
+    x0 = int(min(max(lo[0], 0), width - 1)) // 4 * 4
+    y0 = int(min(max(lo[1], 0), height - 1)) // 4 * 4
+    x1 = x0 + -(-int(max(hi[0] - x0, 1)) // 4) * 4
+    y1 = y0 + -(-int(max(hi[1] - y0, 1)) // 4) * 4
+    return y0, min(y1, height), x0, min(x1, width)
 
 
 def _led_in_box(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np.ndarray,
