@@ -119,6 +119,8 @@ def test_cli_errors(tmp_path, clip_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["eval", str(clip_path), "--style", "nope", "-q"]) == 2
     assert "style" in capsys.readouterr().err
+    assert main(["eval", str(clip_path), "--full-refine", "11", "-q"]) == 2  # reaches the config
+    assert "full_refine" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["eval", str(clip_path), "--fixed-interval", "0"])
 

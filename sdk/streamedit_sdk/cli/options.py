@@ -80,7 +80,8 @@ def frame_index(text: str) -> int:
 
 
 def add_correspondence_options(p) -> None:
-    """``--correspondence`` and ``--model-dir`` (edit, eval)."""
+    """``--correspondence``, ``--no-face-lead``, ``--model-dir`` and ``--full-refine`` (edit,
+    eval)."""
     p.add_argument("--correspondence", choices=("auto", "ppce", "flow"), default="auto",
                    help="flow: the face mesh's warp refined by DIS optical flow, no weights; "
                    "ppce: the learned network; auto (default): flow on the CPU, ppce on a GPU")
@@ -91,6 +92,10 @@ def add_correspondence_options(p) -> None:
     p.add_argument("--model-dir", metavar="DIR",
                    help="PPCE model folder written by `streamedit fit` or `export` (default: the "
                    "generic model shipped in the package)")
+    p.add_argument("--full-refine", type=int, default=0, metavar="N",
+                   help="frames larger than the work size: N Lucas-Kanade steps of the "
+                   "correspondence at the frame's own resolution (default 0; 2 gain 0.4-0.9 dB "
+                   "on 720p-844 px clips at about 2/3 of the frame rate)")
 
 
 def add_low_latency_option(p) -> None:
@@ -108,6 +113,7 @@ _EDITOR, _REPLACEMENT = EditorConfig(), ReplacementConfig()
 EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITOR.work_side,
                    "correspondence": _EDITOR.correspondence, "model_dir": _EDITOR.model_dir,
                    "face_lead": _EDITOR.face_lead is not None,
+                   "full_refine": _EDITOR.full_refine,
                    "replace_above": _REPLACEMENT.replace_above, "replace_every": None,
                    "no_replace": not _REPLACEMENT.enabled, "low_latency": False}
 
@@ -123,7 +129,7 @@ def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> Edi
     config = EditorConfig(
         backend=args.backend, mode=mode, work_side=args.work_side,
         correspondence=args.correspondence, model_dir=args.model_dir,
-        face_lead=FaceLead() if args.face_lead else None,
+        face_lead=FaceLead() if args.face_lead else None, full_refine=args.full_refine,
         replacement=ReplacementConfig(enabled=not args.no_replace,
                                       interval=args.replace_every or 0,
                                       replace_above=args.replace_above,

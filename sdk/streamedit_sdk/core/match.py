@@ -58,7 +58,8 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
 
     ``prior``: the previous frame's map (work size), the landmark warp's fallback where no
     triangle covers a pixel and the whole initial map without landmarks; None: identity.
-    Timer stages: upload, landmark_warp, the model's own, propagation, uncertainty, download
+    Timer stages: upload, landmark_warp, the model's own, full_refine (frames larger than the
+    work size, with :attr:`EditorConfig.full_refine`), propagation, uncertainty, download
     (the frame's one wait for the device).
     """
     h, w = obs.rgb.shape[:2]
@@ -78,8 +79,12 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
         else:
             init = prior
     corr = model.predict(work, ref.features, init, obs.landmarks, lead)
+    full_map = xp.resize_map(corr.map, w, h)
+    if config.full_refine and (w, h) != (ww, wh):
+        with timer.stage("full_refine"):
+            full_map = xp.lk_refine(xp.gray(frame), xp.gray(ref.rgb), full_map,
+                                    config.full_refine)
     with timer.stage("propagation"):
-        full_map = xp.resize_map(corr.map, w, h)
         edit_map = corr.map if corr.edit_map is None else corr.edit_map
         edit_full = full_map if corr.edit_map is None else xp.resize_map(edit_map, w, h)
         face = None
