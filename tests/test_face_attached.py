@@ -141,7 +141,9 @@ def test_a_strand_of_hair_does_not_split_the_sticker_in_residual_mode(face):
     x, y = np.round(landmarks[205]).astype(int)
     live[:, x - 1:x + 2] = 20  # a dark strand through the sticker's centre
     plain = ops.propagate(reference, carried, ident, live, "residual")
+    before = carried.delta.copy()  # the sticker alone: the delta is the face's part itself
     opaque = ops.opaque_on_face(carried, origin, face_map, live, 15.0)
+    np.testing.assert_array_equal(carried.on_face, before)  # left as carried
     kept = ops.propagate(reference, opaque, ident, live, "residual")
     sticker = delta[..., 1] > 0
     line = np.zeros((h, w), bool)

@@ -344,7 +344,9 @@ def opaque_on_face(carried: CarriedEdit, origin: Origin, face_map: Array, frame:
     # live - origin under the edit (E - O = delta, and O's edit part there is on_face)
     leak = xp.subtract(xp.crop(frame, y0, y1, x0, x1), seen) + on_face[y0:y1, x0:x1]
     smooth = xp.smooth_where(leak, ~off_reference(at), sigma)
-    delta = carried.delta  # a fresh array of this frame's: changed in place
+    delta = carried.delta  # a fresh array of this frame's: changed in place, unless it is
+    if delta is on_face:  # the face's part itself (an edit all on the face), which stays
+        delta = delta * 1.0  # as carried (a copy, numpy or torch)
     delta[y0:y1, x0:x1] -= (leak - smooth) * strength[y0:y1, x0:x1, None]
     return dataclasses.replace(carried, delta=delta)
 
