@@ -94,8 +94,8 @@ def add_correspondence_options(p) -> None:
                    "generic model shipped in the package)")
     p.add_argument("--full-refine", type=int, default=0, metavar="N",
                    help="frames larger than the work size: N Lucas-Kanade steps of the "
-                   "correspondence at the frame's own resolution (default 0; 2 gain 0.4-0.9 dB "
-                   "on 720p-844 px clips at about 2/3 of the frame rate)")
+                   "correspondence at the frame's own resolution (default 0; 2 gain 0.4-1.0 dB "
+                   "of reconstruction on 720p-1080p clips at about 3/4 of the frame rate)")
 
 
 def add_low_latency_option(p) -> None:
