@@ -19,7 +19,8 @@ from streamedit_sdk.core.inpaint import EditInpainter
 from streamedit_sdk.correspondence.base import CorrespondenceModel, Lead, ReferenceFeatures
 from streamedit_sdk.correspondence.face_lead import (attached_edit, face_mask, grown_box,
                                                      interocular, led_map, openings,
-                                                     pixel_grid, smooth_mesh)
+                                                     pixel_grid, smooth_mesh,
+                                                     smoothing_reach)
 from streamedit_sdk.frames import paste
 from streamedit_sdk.maps import OFF_REFERENCE, off_reference
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, WarpMesh
@@ -193,7 +194,8 @@ def _reach_past_face(attached: np.ndarray | None, mesh: WarpMesh | None) -> floa
     return float(away[attached > 0].max()) / interocular(landmarks)
 
 
-FACE_MAP_MARGIN = 0.5  # IOD past the face-attached edit's reach that face_to_origin maps
+FACE_MAP_MARGIN = 0.5  # IOD past the face-attached edit's reach that face_to_origin maps (or
+# the reach of the mesh's smoothing, when larger)
 
 
 def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: tuple[int, int]
@@ -217,8 +219,8 @@ def face_to_origin(origin: Origin, landmarks: np.ndarray, lead: FaceLead, size: 
     w, h = size
     mesh = origin.mesh
     iod = interocular(landmarks)
-    y0, y1, x0, x1 = grown_box(landmarks, (origin.attached_reach + FACE_MAP_MARGIN) * iod,
-                               w, h)
+    grow = origin.attached_reach + max(FACE_MAP_MARGIN, smoothing_reach(lead))
+    y0, y1, x0, x1 = grown_box(landmarks, grow * iod, w, h)
     at = np.float32([x0, y0])  # the box's corner: its px are frame px less this
     grid = pixel_grid(h, w)[y0:y1, x0:x1]
     corr = HOST.landmark_map(mesh.current_points(landmarks) - at, mesh.points_ref,

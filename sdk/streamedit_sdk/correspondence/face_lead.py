@@ -76,15 +76,15 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
 
     The mesh leads only on the face and within :attr:`FaceLead.ring` past it; everywhere
     else the flow's map is kept. So the work is done in the face's box grown by that reach
-    and by :data:`_CONTEXT` (what the smoothing reads around a pixel): a face of a fifth of
-    the frame costs a fifth of the frame.
+    and by what the smoothings read around a pixel (:func:`smoothing_reach`): a face of a
+    fifth of the frame costs a fifth of the frame.
     """
     h, w = gray.shape
     iod = interocular(landmarks)
     face = face_mask(landmarks, w, h)
     ring = attached is not None and lead.ring > 0.0 and bool(attached.any())
     reach = lead.ring * iod if ring else 0.0
-    y0, y1, x0, x1 = grown_box(landmarks, reach + _CONTEXT * iod + 12.0, w, h)
+    y0, y1, x0, x1 = grown_box(landmarks, reach + smoothing_reach(lead) * iod + 12.0, w, h)
     crop = (slice(y0, y1), slice(x0, x1))
     flow_in = flow_map[crop]
     led, weight, near = _led_in_box(lead, flow_in, mesh_map[crop], gray[crop], ref_gray,
@@ -103,8 +103,12 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     return out
 
 
-_CONTEXT = 0.45  # IOD of context around the reach: the mesh's smoothing reads 4 sigma
-# (FaceLead.mesh_smooth, 0.08) and the local correction's 4 sigma (FaceLead.smooth, 0.1)
+def smoothing_reach(lead: FaceLead) -> float:
+    """How far (IOD) the face lead's smoothings read around a pixel: 4 sigma (OpenCV's
+    Gaussian kernels) of the mesh's smoothing and of the local correction. (The detail's
+    windows, 7 px and a 2 px Gaussian, read 11 px at most.)"""
+    local = lead.smooth if lead.bound > 0.0 and lead.correction == "local" else 0.0
+    return 4.0 * max(lead.mesh_smooth, local)
 
 
 def grown_box(points: np.ndarray, grow: float, width: int, height: int
