@@ -81,17 +81,16 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     """
     h, w = gray.shape
     iod = interocular(landmarks)
-    face = face_mask(landmarks, w, h)
     ring = attached is not None and lead.ring > 0.0 and bool(attached.any())
     reach = lead.ring * iod if ring else 0.0
     y0, y1, x0, x1 = grown_box(landmarks, reach + smoothing_reach(lead) * iod + 12.0, w, h)
     crop = (slice(y0, y1), slice(x0, x1))
+    face = face_mask(landmarks - np.float32([x0, y0]), x1 - x0, y1 - y0)  # in the box
     flow_in = flow_map[crop]
     led, weight, near = _led_in_box(lead, flow_in, mesh_map[crop], gray[crop], ref_gray,
-                                    face[crop].astype(np.float32), iod,
-                                    pixel_grid(h, w)[crop])
+                                    face.astype(np.float32), iod, pixel_grid(h, w)[crop])
     if ring:
-        ring_weight, stray_in = _ring(face[crop], reach, attached, near, flow_in)
+        ring_weight, stray_in = _ring(face, reach, attached, near, flow_in)
         weight = np.maximum(weight, ring_weight)
     out = flow_map.copy()
     out[crop] = cv2.add(flow_in, cv2.multiply(cv2.subtract(led, flow_in),

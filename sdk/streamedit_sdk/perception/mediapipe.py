@@ -230,6 +230,12 @@ class _Graph:
     def _first_run(self, rgb: np.ndarray) -> None:
         raise NotImplementedError
 
+    def _run(self, step: Callable, *args):
+        """``step(*args)``, a run of the graph (its native lines caught while LiteRT's late
+        line is awaited, :class:`_LateLines`)."""
+        with _LATE.catching():
+            return step(*args)
+
     def close(self) -> None:
         if self._closer.alive:
             with native_logs_quiet():  # TFLite logs the release of its CPU accelerator
@@ -262,12 +268,11 @@ class Faces(_Graph):
 
     def find(self, rgb: np.ndarray) -> list[np.ndarray]:
         image = _as_image(rgb)
-        with _LATE.catching():
-            if self._video:
-                result = self._graph.detect_for_video(image, self._t_ms)
-                self._t_ms += VIDEO_STEP_MS
-            else:
-                result = self._graph.detect(image)
+        if self._video:
+            result = self._run(self._graph.detect_for_video, image, self._t_ms)
+            self._t_ms += VIDEO_STEP_MS
+        else:
+            result = self._run(self._graph.detect, image)
         h, w = rgb.shape[:2]
         scale = np.array([w, h], np.float32)
         return [np.array([(p.x, p.y) for p in face], np.float32) * scale
@@ -288,8 +293,7 @@ class FarFaces(_Graph):
         self.boxes(rgb)
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[float, float, float]]:
-        with _LATE.catching():
-            found = self._graph.detect(_as_image(rgb)).detections
+        found = self._run(self._graph.detect, _as_image(rgb)).detections
         found = sorted(found, key=lambda d: -max((c.score or 0.0) for c in d.categories))
         return [(b.origin_x + b.width / 2, b.origin_y + b.height / 2, float(max(b.width,
                                                                               b.height)))
@@ -310,8 +314,7 @@ class Segmenter(_Graph):
         self.probability(rgb)
 
     def probability(self, rgb: np.ndarray) -> np.ndarray:
-        with _LATE.catching():
-            masks = self._graph.segment(_as_image(rgb)).confidence_masks
+        masks = self._run(self._graph.segment, _as_image(rgb)).confidence_masks
         if not masks:
             return np.zeros(rgb.shape[:2], np.float32)
         return np.asarray(masks[0].numpy_view(), np.float32).reshape(rgb.shape[:2])
