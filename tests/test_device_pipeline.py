@@ -101,13 +101,20 @@ def test_ops_match_the_host(xp, rng):
     weight = host.edit_weight(delta, 16.0)
     np.testing.assert_allclose(xp.edit_weight(_t(delta), 16.0).numpy(), weight, atol=1e-6)
     assert weight.max() == 1.0 and 0.0 <= weight.min() < 1.0
-    a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    b = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    mixed = host.mix(a, b, weight)
-    assert mixed.dtype == np.uint8
-    np.testing.assert_allclose(xp.mix(_t(a), _t(b), _t(weight)).numpy(), mixed, atol=1)
-    np.testing.assert_allclose(mixed, a + weight[..., None] * (b.astype(np.float32) - a),
-                               atol=0.5 + 1e-3)  # rounded
+    ref = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    seen = (rng.uniform(size=(h, w)) > 0.2).astype(np.uint8)
+    led = m + rng.uniform(-2, 2, (h, w, 2)).astype(np.float32)
+    blended = host.blend_edit(frame, delta, ref, m, led, seen, 16.0)
+    assert blended.dtype == np.uint8
+    # the torch side rounds its two samples to uint8 before mixing them: one level apart
+    np.testing.assert_allclose(
+        xp.blend_edit(_t(frame), _t(delta), _t(ref), _t(m), _t(led), _t(seen), 16.0).numpy(),
+        blended, atol=1)
+    base = host.grid_sample(ref, m, fallback=frame, valid=seen).astype(np.float32)
+    toward = host.grid_sample(ref, led, fallback=frame, valid=seen).astype(np.float32)
+    expected = base + weight[..., None] * (toward - base) + delta
+    np.testing.assert_allclose(blended, np.clip(expected, 0, 255), atol=1.0 + 1e-3)
 
 
 def test_gaussian_blur_keeps_constants_and_smooths(xp, rng):

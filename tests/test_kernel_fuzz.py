@@ -59,3 +59,11 @@ def test_barycentric_warp_never_crashes(cur, ref, tris, h, w):
 @given(arrays(), arrays(), arrays(), st.integers(-1, 3), st.integers(-1, 7))
 def test_lk_refine_never_crashes(cur, ref, map_, iterations, window):
     _call(kernels.lk_refine, cur, ref, map_, iterations=iterations, window=window)
+
+
+@FUZZ
+@given(arrays(), arrays(), arrays(), arrays(), st.sampled_from([None, "arr"]))
+def test_blend_edit_never_crashes(frame, delta, src, map_, valid):
+    va = map_[..., 0] if (valid and map_.ndim and map_.shape[-1]) else None
+    _call(kernels.blend_edit, frame, delta, src, map_, map_, va)
+    _call(kernels.blend_edit, frame, delta)

@@ -102,6 +102,59 @@ void grid_sample(const py::array& src, const py::array& map,
         grid_sample_typed<float>(src, map, fallback, valid, out, border, num_threads);
 }
 
+// frame (H, W, C) uint8; delta (H, W, C) float32; src (Hs, Ws, C) uint8, map and edit_map
+// (H, W, 2) float32, valid (H, W) uint8, each optional (map with src); out (H, W, C) uint8.
+void blend_edit(const py::array& frame, const py::array& delta, const std::optional<py::array>& src,
+                const std::optional<py::array>& map, const std::optional<py::array>& edit_map,
+                const std::optional<py::array>& valid, py::array out, float full,
+                int num_threads) {
+    require<uint8_t>(frame, "frame", 3);
+    const py::ssize_t h = frame.shape(0), w = frame.shape(1), c = frame.shape(2);
+    if (c < 1 || c > 4) throw py::value_error("frame: expected (H, W, C) with C in 1..4");
+    auto same_size = [&](const py::array& a, const char* name, py::ssize_t last) {
+        if (a.shape(0) != h || a.shape(1) != w || (last > 0 && a.shape(2) != last))
+            throw py::value_error(std::string(name) + ": expected the frame's height and width");
+    };
+    require<float>(delta, "delta", 3);
+    same_size(delta, "delta", c);
+    require<uint8_t>(out, "out", 3);
+    same_size(out, "out", c);
+    if (!out.writeable()) throw py::value_error("out: must be writeable");
+    if (src.has_value() != map.has_value()) throw py::value_error("src and map: give both or neither");
+    if (edit_map && !src) throw py::value_error("edit_map: needs src and map");
+    if (src) {
+        require<uint8_t>(*src, "src", 3);
+        if (src->shape(2) != c) throw py::value_error("src: expected the frame's channels");
+        require<float>(*map, "map", 3);
+        same_size(*map, "map", 2);
+    }
+    if (edit_map) {
+        require<float>(*edit_map, "edit_map", 3);
+        same_size(*edit_map, "edit_map", 2);
+    }
+    if (valid) {
+        require<uint8_t>(*valid, "valid", 2);
+        same_size(*valid, "valid", 0);
+    }
+    if (!(full > 0.0f)) throw py::value_error("full: must be > 0");
+    BlendEditArgs a{};
+    a.sample.src = src ? static_cast<const uint8_t*>(src->data()) : nullptr;
+    a.sample.hs = src ? static_cast<int>(src->shape(0)) : 0;
+    a.sample.ws = src ? static_cast<int>(src->shape(1)) : 0;
+    a.sample.map = map ? static_cast<const float*>(map->data()) : nullptr;
+    a.sample.fallback = static_cast<const uint8_t*>(frame.data());
+    a.sample.valid = valid ? static_cast<const uint8_t*>(valid->data()) : nullptr;
+    a.sample.h = static_cast<int>(h);
+    a.sample.w = static_cast<int>(w);
+    a.sample.border = Border::kReplicate;
+    a.edit_map = edit_map ? static_cast<const float*>(edit_map->data()) : nullptr;
+    a.delta = static_cast<const float*>(delta.data());
+    a.inv_full = 1.0f / full;
+    a.out = static_cast<uint8_t*>(out.mutable_data());
+    py::gil_scoped_release release;
+    cpu::blend_edit(a, static_cast<int>(c), num_threads);
+}
+
 // cur, ref (H, W) float32; map (H, W, 2) float32, refined in place.
 void lk_refine(const py::array& cur, const py::array& ref, py::array map, int iterations,
                int window, float damping, float max_step, int num_threads) {
@@ -133,6 +186,9 @@ void register_cpu(py::module_& m) {
     m.def("grid_sample", &grid_sample, py::arg("src"), py::arg("map"), py::arg("fallback"),
           py::arg("valid"), py::arg("out"), py::arg("border"), py::arg("num_threads") = 0,
           "C++ grid-sample into `out`");
+    m.def("blend_edit", &blend_edit, py::arg("frame"), py::arg("delta"), py::arg("src"),
+          py::arg("map"), py::arg("edit_map"), py::arg("valid"), py::arg("out"), py::arg("full"),
+          py::arg("num_threads") = 0, "C++ blend-edit into `out`");
     m.def("default_num_threads", &cpu::default_num_threads,
           "Threads the C++ kernels use when num_threads <= 0");
 }

@@ -41,17 +41,28 @@ struct GridSampleArgs {
     Border border;
 };
 
+// The rule's value for one output pixel as floats, before the uint8 rounding: v[C] is the
+// bilinear blend, or the fallback (0 without one) where rules 1-2 take it. Returns true where
+// the value came from the fallback (or 0).
 template <typename T, int C>
-SE_HD void grid_sample_pixel(const GridSampleArgs<T>& a, int64_t idx) {
-    T* o = a.out + idx * C;
+SE_HD bool sample_pixel_float(const GridSampleArgs<T>& a, int64_t idx, float* v) {
     const float mx = a.map[2 * idx], my = a.map[2 * idx + 1];
     const bool usable = is_finite(mx) && is_finite(my) && (a.valid == nullptr || a.valid[idx] != 0);
     const bool empty_src = a.ws <= 0 || a.hs <= 0;
     const bool inside = usable && !empty_src && mx >= -0.5f && my >= -0.5f &&
                         mx <= a.ws - 0.5f && my <= a.hs - 0.5f;
     if (!inside && (a.fallback != nullptr || !usable || empty_src)) {
-        for (int c = 0; c < C; ++c) o[c] = a.fallback != nullptr ? a.fallback[idx * C + c] : T(0);
-        return;
+        for (int c = 0; c < C; ++c)
+            v[c] = a.fallback != nullptr ? static_cast<float>(a.fallback[idx * C + c]) : 0.0f;
+        return true;
+    }
+    // A point whose four neighbours all lie outside the image (a map's "off the reference"
+    // points, far away) reads only zeros with border zero: the sum below would be 0 too.
+    if (a.border == Border::kZero &&
+        (mx < -1.0f || my < -1.0f || mx >= static_cast<float>(a.ws) ||
+         my >= static_cast<float>(a.hs))) {
+        for (int c = 0; c < C; ++c) v[c] = 0.0f;
+        return false;
     }
     // Clamp far-away points (only reached without fallback) so the integer maths cannot overflow;
     // the result is the same for both border modes.
@@ -65,18 +76,15 @@ SE_HD void grid_sample_pixel(const GridSampleArgs<T>& a, int64_t idx) {
     if (x0 >= 0 && y0 >= 0 && x1 < a.ws && y1 < a.hs) {  // fast path: all four inside
         const T* p00 = a.src + (static_cast<int64_t>(y0) * a.ws + x0) * C;
         const T* p01 = p00 + static_cast<int64_t>(a.ws) * C;
-        for (int c = 0; c < C; ++c) {
-            const float v = w00 * static_cast<float>(p00[c]) + w10 * static_cast<float>(p00[C + c]) +
-                            w01 * static_cast<float>(p01[c]) + w11 * static_cast<float>(p01[C + c]);
-            o[c] = from_float<T>(v);
-        }
-        return;
+        for (int c = 0; c < C; ++c)
+            v[c] = w00 * static_cast<float>(p00[c]) + w10 * static_cast<float>(p00[C + c]) +
+                   w01 * static_cast<float>(p01[c]) + w11 * static_cast<float>(p01[C + c]);
+        return false;
     }
     const bool zero = a.border == Border::kZero;
     const int xs[2] = {x0, x1}, ys[2] = {y0, y1};
     const float ws[4] = {w00, w10, w01, w11};
-    float acc[C];
-    for (int c = 0; c < C; ++c) acc[c] = 0.0f;
+    for (int c = 0; c < C; ++c) v[c] = 0.0f;
     for (int k = 0; k < 4; ++k) {
         int xx = xs[k & 1], yy = ys[k >> 1];
         const bool out_of_image = xx < 0 || yy < 0 || xx >= a.ws || yy >= a.hs;
@@ -84,9 +92,20 @@ SE_HD void grid_sample_pixel(const GridSampleArgs<T>& a, int64_t idx) {
         xx = clamp_value(xx, 0, a.ws - 1);
         yy = clamp_value(yy, 0, a.hs - 1);
         const T* p = a.src + (static_cast<int64_t>(yy) * a.ws + xx) * C;
-        for (int c = 0; c < C; ++c) acc[c] += ws[k] * static_cast<float>(p[c]);
+        for (int c = 0; c < C; ++c) v[c] += ws[k] * static_cast<float>(p[c]);
     }
-    for (int c = 0; c < C; ++c) o[c] = from_float<T>(acc[c]);
+    return false;
+}
+
+template <typename T, int C>
+SE_HD void grid_sample_pixel(const GridSampleArgs<T>& a, int64_t idx) {
+    float v[C];
+    T* o = a.out + idx * C;
+    if (sample_pixel_float<T, C>(a, idx, v)) {  // the fallback's own values, not re-rounded
+        for (int c = 0; c < C; ++c) o[c] = a.fallback != nullptr ? a.fallback[idx * C + c] : T(0);
+        return;
+    }
+    for (int c = 0; c < C; ++c) o[c] = from_float<T>(v[c]);
 }
 
 }  // namespace streamedit

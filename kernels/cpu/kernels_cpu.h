@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/bilinear.h"
+#include "common/blend.h"
 
 namespace streamedit::cpu {
 
@@ -18,6 +19,9 @@ void barycentric_warp(const float* lm_cur, const float* lm_ref, int n, const int
 // Grid-sample with fallback (see common/bilinear.h). channels in 1..4.
 template <typename T>
 void grid_sample(const GridSampleArgs<T>& args, int channels, int num_threads);
+
+// Blend-edit (see common/blend.h): the edited uint8 frame in one pass. channels in 1..4.
+void blend_edit(const BlendEditArgs& args, int channels, int num_threads);
 
 // Lucas-Kanade refinement of a map in place (rules in cpu/lk_refine.cpp).
 //   cur, ref: (h, w) float32 grey;  map: (h, w, 2) float32, reference px, updated in place

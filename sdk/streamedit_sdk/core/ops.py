@@ -381,11 +381,8 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame
     if mode != "replace":
         return xp.add_delta(frame, carried.delta)
     seen = xp.as_uint8(~off_reference(carried.to_origin))  # openings the reference never saw
-    base = xp.grid_sample(reference.rgb, corr_map, fallback=frame, valid=seen)
-    if edit_map is not None and edit_map is not corr_map:
-        led = xp.grid_sample(reference.rgb, edit_map, fallback=frame, valid=seen)
-        base = xp.mix(base, led, xp.edit_weight(carried.delta, EDIT_FULL))
-    return xp.add_delta(base, carried.delta)
+    led = edit_map if edit_map is not None and edit_map is not corr_map else None
+    return xp.blend_edit(frame, carried.delta, reference.rgb, corr_map, led, seen, EDIT_FULL)
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,

@@ -1,5 +1,5 @@
-"""Landmark warp, grid-sample and Lucas-Kanade kernels: checked entry points over C++, CUDA
-(landmark warp, grid-sample) and numpy.
+"""Landmark warp, grid-sample, Lucas-Kanade and blend-edit kernels: checked entry points over
+C++, CUDA (landmark warp, grid-sample, Lucas-Kanade) and numpy.
 
 Conventions
 -----------
@@ -46,10 +46,11 @@ from streamedit_sdk.kernels.device import cuda_available
 from streamedit_sdk.kernels.device import ext as _ext
 from streamedit_sdk.kernels.device import require_cuda as _require_cuda
 from streamedit_sdk.kernels.device import stream_handle as _stream_handle
+from streamedit_sdk.kernels.blend import blend_edit
 from streamedit_sdk.kernels.refine import lk_refine
 
-__all__ = ["LandmarkWarp", "barycentric_warp", "grid_sample", "lk_refine", "cuda_available",
-           "build_info", "reference"]
+__all__ = ["LandmarkWarp", "barycentric_warp", "blend_edit", "grid_sample", "lk_refine",
+           "cuda_available", "build_info", "reference"]
 
 log = logging.getLogger(__name__)
 

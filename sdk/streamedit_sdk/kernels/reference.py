@@ -80,14 +80,11 @@ def barycentric_warp(lm_cur: np.ndarray, lm_ref: np.ndarray, triangles: np.ndarr
     return out, mask
 
 
-def grid_sample(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = None,
-                valid: np.ndarray | None = None, border: str = "replicate") -> np.ndarray:
-    """Reference grid-sample. src (Hs, Ws, C) uint8/float32; map (H, W, 2) float32 px.
-
-    Rules (same as kernels/common/bilinear.h): non-finite map or valid == 0 -> fallback (or 0);
-    outside [-0.5, Ws-0.5] x [-0.5, Hs-0.5] -> fallback, or the border rule without one;
-    otherwise bilinear, out-of-image neighbours replicated or zero; uint8 rounds half up.
-    """
+def sample_float(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = None,
+                 valid: np.ndarray | None = None, border: str = "replicate"
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The grid-sample rule's value before rounding: ((H, W, C) float32, (H, W) bool where it
+    came from the fallback, or 0 without one). Arguments as :func:`grid_sample`."""
     hs, ws, ch = src.shape
     h, w = map.shape[:2]
     mx, my = map[..., 0], map[..., 1]
@@ -117,13 +114,47 @@ def grid_sample(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = 
         if border == "zero":
             vals[outside] = 0.0
         acc += weights[k][..., None] * vals
-    if src.dtype == np.uint8:
-        out = np.floor(np.clip(acc + _HALF, 0.0, 255.0)).astype(np.uint8)
-    else:
-        out = acc.astype(src.dtype)
-    fill = fallback if fallback is not None else np.zeros((h, w, ch), src.dtype)
+    fill = (fallback.astype(np.float32) if fallback is not None
+            else np.zeros((h, w, ch), np.float32))
+    acc[take_fallback] = fill[take_fallback]
+    return acc, take_fallback
+
+
+def _rounded_u8(v: np.ndarray) -> np.ndarray:
+    """uint8 rounded half up: floor(clamp(v + 0.5, 0, 255))."""
+    return np.floor(np.clip(v + _HALF, np.float32(0.0), np.float32(255.0))).astype(np.uint8)
+
+
+def grid_sample(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = None,
+                valid: np.ndarray | None = None, border: str = "replicate") -> np.ndarray:
+    """Reference grid-sample. src (Hs, Ws, C) uint8/float32; map (H, W, 2) float32 px.
+
+    Rules (same as kernels/common/bilinear.h): non-finite map or valid == 0 -> fallback (or 0);
+    outside [-0.5, Ws-0.5] x [-0.5, Hs-0.5] -> fallback, or the border rule without one;
+    otherwise bilinear, out-of-image neighbours replicated or zero; uint8 rounds half up.
+    """
+    acc, take_fallback = sample_float(src, map, fallback, valid, border)
+    out = _rounded_u8(acc) if src.dtype == np.uint8 else acc.astype(src.dtype)
+    fill = fallback if fallback is not None else np.zeros(out.shape, src.dtype)
     out[take_fallback] = fill[take_fallback]
     return out
+
+
+def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = None,
+               map: np.ndarray | None = None, edit_map: np.ndarray | None = None,
+               valid: np.ndarray | None = None, full: float = 16.0) -> np.ndarray:
+    """Reference blend-edit (rules in kernels/common/blend.h): frame (H, W, C) uint8, delta
+    (H, W, C) float32, src (Hs, Ws, C) uint8 sampled at map / edit_map (H, W, 2) float32 with
+    the frame as fallback and ``valid`` (H, W); returns (H, W, C) uint8."""
+    if src is None:
+        return _rounded_u8(frame.astype(np.float32) + delta)
+    base, _ = sample_float(src, map, frame, valid)
+    if edit_map is None:
+        return _rounded_u8(base + delta)
+    led, _ = sample_float(src, edit_map, frame, valid)
+    inv_full = _F1 / np.float32(full)
+    w = np.minimum(np.abs(delta).max(axis=2) * inv_full, _F1)[..., None]
+    return _rounded_u8(base + w * (led - base) + delta)
 
 
 def lk_refine(cur: np.ndarray, ref: np.ndarray, map: np.ndarray, iterations: int, window: int,

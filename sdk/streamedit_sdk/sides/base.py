@@ -123,9 +123,16 @@ class ArrayOps(Protocol):
         """(H, W) float32 0..1: how much of each pixel an edit changes, ``max |delta|`` over
         the channels / ``full`` (intensity levels), at most 1."""
 
-    def mix(self, a: Array, b: Array, w: Array) -> Array:
-        """(H, W, C) uint8 ``a + w (b - a)`` (rounded) of two uint8 images, ``w`` (H, W)
-        float32 0..1."""
+    def blend_edit(self, frame: Array, delta: Array, src: Array | None = None,
+                   corr_map: Array | None = None, edit_map: Array | None = None,
+                   valid: Array | None = None, full: float = 16.0) -> Array:
+        """(H, W, C) uint8 edited frame (``kernels/common/blend.h``, paper §3.3): ``frame``
+        (H, W, C) uint8 plus ``delta`` (H, W, C) float32 without ``src``; else ``src`` (Hs, Ws,
+        C) uint8 sampled at ``corr_map`` (H, W, 2) float32 src px (the frame where ``valid``
+        (H, W) uint8 is 0 or the map leaves src), moved towards ``src`` sampled at ``edit_map``
+        by ``min(max_c |delta| / full, 1)``, plus ``delta``; rounded half up. The host's
+        C++ kernel does it in one pass; a side may round its samples to uint8 first (results
+        within one level)."""
 
     def raise_where_off(self, sigma: Array, corr_map: Array) -> Array:
         """``sigma`` (h, w) with 1 (the largest) where ``corr_map`` sends a pixel far off the

@@ -78,9 +78,10 @@ class HostOps:
         strongest = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
         return np.minimum(strongest * np.float32(1.0 / full), np.float32(1.0))
 
-    def mix(self, a, b, w):
-        # one pass over uint8 (the float32 version took 12 ms at 512x512 on two cores)
-        return cv2.blendLinear(a, b, np.float32(1.0) - w, w)
+    def blend_edit(self, frame, delta, src=None, corr_map=None, edit_map=None, valid=None,
+                   full=16.0):
+        return kernels.blend_edit(frame, np.ascontiguousarray(delta, np.float32), src, corr_map,
+                                  edit_map, valid, full=full, num_threads=self.num_threads)
 
     def raise_where_off(self, sigma, corr_map):
         return np.where(off_reference(corr_map), np.float32(1.0), sigma)
@@ -92,9 +93,7 @@ class HostOps:
         return edited.astype(np.float32) - rgb.astype(np.float32)
 
     def add_delta(self, frame, delta):
-        out = delta + frame
-        out += 0.5
-        return np.clip(out, 0, 255, out=out).astype(np.uint8)
+        return self.blend_edit(frame, delta)
 
     def gray(self, rgb: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1 / 255)

@@ -235,9 +235,15 @@ class TorchOps:
     def edit_weight(self, delta, full):
         return (delta.abs().amax(-1) * (1.0 / full)).clamp_(max=1.0)
 
-    def mix(self, a, b, w):
-        a = a.float()
-        return (a + w[..., None] * (b.float() - a) + 0.5).clamp_(0, 255).to(self.torch.uint8)
+    def blend_edit(self, frame, delta, src=None, corr_map=None, edit_map=None, valid=None,
+                   full=16.0):
+        if src is None:
+            return self.add_delta(frame, delta)
+        base = self.grid_sample(src, corr_map, fallback=frame, valid=valid).float()
+        if edit_map is not None:
+            led = self.grid_sample(src, edit_map, fallback=frame, valid=valid).float()
+            base = base + self.edit_weight(delta, full)[..., None] * (led - base)
+        return self.add_delta(base, delta)
 
     def raise_where_off(self, sigma, corr_map):
         return self.torch.where(off_reference(corr_map), 1.0, sigma)

@@ -1,0 +1,73 @@
+"""The edited frame in one pass: the checked entry point of the blend-edit kernel (C++, numpy).
+
+The rule (``kernels/common/blend.h``): per pixel, ``base`` is the frame's own pixel, or the
+reference ``src`` sampled at ``map`` by the grid-sample rule (the frame as fallback, before
+rounding); with ``edit_map`` the reference is also sampled there (``led``) and mixed in by
+how much the edit changes the pixel, ``w = min(max_c |delta| / full, 1)``; the carried edit
+``delta`` is added once: ``out = round(base + w (led - base) + delta)`` (paper §3.3). One
+pass instead of five (two samples, the weight, the mix, the sum) and no uint8 rounding between
+them. CUDA arrays are not taken: a device side composes its own operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamedit_sdk.kernels import reference
+from streamedit_sdk.kernels.arrays import inspect, is_device_array, require, require_same_size
+from streamedit_sdk.kernels.device import ext
+
+
+def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = None,
+               map: np.ndarray | None = None, edit_map: np.ndarray | None = None,
+               valid: np.ndarray | None = None, *, full: float = 16.0, impl: str = "auto",
+               num_threads: int = 0) -> np.ndarray:
+    """The edited frame, (H, W, C) uint8.
+
+    Args:
+        frame: (H, W, C) uint8, C in 1..4, the live frame (and the samples' fallback).
+        delta: (H, W, C) float32, the carried edit, intensity levels.
+        src: (Hs, Ws, C) uint8 reference, or None (residual: ``frame + delta``).
+        map: (H, W, 2) float32, absolute ``src`` px (x, y): the correspondence; with ``src``.
+        edit_map: (H, W, 2) float32, the edit's map, or None (``map`` alone).
+        valid: (H, W) uint8 or bool, 0 where neither map may be used (the frame shows), or None.
+        full: intensity levels (> 0) from which a pixel counts as wholly edited.
+        impl: "auto" or "cpp" (the C++ kernel), "numpy" (the reference, for tests).
+        num_threads: C++ threads (<= 0: default).
+    """
+    if impl not in ("auto", "cpp", "numpy"):
+        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy', got {impl!r}")
+    given = {"frame": frame, "delta": delta, "src": src, "map": map, "edit_map": edit_map,
+             "valid": valid}
+    given = {k: v for k, v in given.items() if v is not None}
+    device = [k for k, v in given.items() if is_device_array(v)]
+    if device:
+        raise ValueError(f"{device[0]} is a CUDA array: blend_edit runs on the host; on a device "
+                         "compose grid_sample and the array library's operations")
+    if (src is None) != (map is None):
+        raise ValueError("src and map go together: give both (replace) or neither (residual)")
+    if edit_map is not None and src is None:
+        raise ValueError("edit_map needs src and map")
+    if not full > 0:
+        raise ValueError(f"full must be > 0, got {full!r}")
+    infos = {k: inspect(v, k) for k, v in given.items()}
+    require(infos["frame"], ("H", "W", "C"), ("uint8",))
+    h, w, c = infos["frame"].shape
+    if not 1 <= c <= 4:
+        raise ValueError(f"frame must have 1 to 4 channels, got {c}")
+    require(infos["delta"], (h, w, c), ("float32",))
+    if src is not None:
+        require(infos["src"], ("Hs", "Ws", c), ("uint8",))
+    for name in ("map", "edit_map"):
+        if name in infos:
+            require(infos[name], ("H", "W", 2), ("float32",))
+            require_same_size(infos[name], h, w, "the frame")
+    if valid is not None:
+        require(infos["valid"], ("H", "W"), ("uint8", "bool"))
+        require_same_size(infos["valid"], h, w, "the frame")
+        valid = valid.view(np.uint8) if valid.dtype == np.bool_ else valid
+    if impl == "numpy":
+        return reference.blend_edit(frame, delta, src, map, edit_map, valid, full)
+    out = np.empty((h, w, c), np.uint8)
+    ext().blend_edit(frame, delta, src, map, edit_map, valid, out, float(full), num_threads)
+    return out
