@@ -149,3 +149,15 @@ def test_full_refine_brings_the_map_of_a_large_frame_closer_to_the_truth(clip):
         assert ("full_refine" in timer.summary()) == (steps > 0)
     assert errors[2] < 0.85 * errors[0], errors  # 0.30 -> 0.24 px
     assert psnr[2] > psnr[0] + 1.0, psnr  # 36.7 -> 40.7 dB
+
+
+def test_frames_larger_than_the_work_size_are_refined_by_default(clip):
+    """The default configuration refines at the frame's resolution only where that differs
+    from the work size (a 512 px frame at work side 512 has nothing to gain)."""
+    frames = clip[0]
+    for work_side, refined in ((256, True), (max(frames[0].shape[:2]), False)):
+        timer = StageTimer()
+        with se.StreamEditor(se.EditorConfig(work_side=work_side), timer=timer) as ed:
+            ed.set_reference(frames[0], frames[0])
+            ed.process(frames[1])
+        assert ("full_refine" in timer.summary()) == refined
