@@ -82,8 +82,8 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
     full_map = xp.resize_map(corr.map, w, h)
     if config.full_refine and (w, h) != (ww, wh):
         with timer.stage("full_refine"):
-            full_map = xp.lk_refine(xp.gray(frame), xp.gray(ref.rgb), full_map,
-                                    config.full_refine)
+            ref_gray = ref.full_gray if ref.full_gray is not None else xp.gray(ref.rgb)
+            full_map = xp.lk_refine(xp.gray(frame), ref_gray, full_map, config.full_refine)
     with timer.stage("propagation"):
         edit_map = corr.map if corr.edit_map is None else corr.edit_map
         edit_full = full_map if corr.edit_map is None else xp.resize_map(edit_map, w, h)

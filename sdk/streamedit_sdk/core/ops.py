@@ -79,6 +79,8 @@ class Reference:
     attached: (h, w) uint8 host, 1 on the pieces of its edit that belong to the face
         (:func:`~streamedit_sdk.correspondence.face_lead.attached_edit`), or None.
     features: what the correspondence model cached for this reference (work size).
+    full_gray: (H, W) float32 0..1 on the editor's side, the frame in grey when it is larger
+        than the work frame (the full-resolution refinement reads it every frame), or None.
     """
 
     index: int
@@ -92,6 +94,7 @@ class Reference:
     features: ReferenceFeatures
     gray: np.ndarray | None = None
     attached: np.ndarray | None = None
+    full_gray: Array | None = None
 
 
 def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
@@ -143,8 +146,9 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
         (Origin(index, delta, features, edited, mesh, gray, attached,
                 *split_attached(delta, attached, xp), _reach_past_face(attached, mesh)),
          None, None))
+    full_gray = xp.gray(rgb) if rgb.shape[:2] != work.shape[:2] else None
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
-                     attached)
+                     attached, full_gray)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -281,9 +285,10 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
         rest = origin.rest_delta
 
     def plus_face(delta: Array | None) -> Array:
-        if on_face is None:
-            return delta
-        return on_face if delta is None else delta + on_face
+        if on_face is None or delta is None:
+            return on_face if delta is None else delta
+        delta += on_face  # a fresh sample of this frame's (numpy or torch): no new array
+        return delta
 
     if reference.to_origin is None:
         return CarriedEdit(full_map, None, plus_face(None if rest is None else
