@@ -12,7 +12,7 @@ from streamedit_sdk.apps.progress import track
 from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
                                         add_low_latency_option, editor_config, editor_defaults,
                                         fail, fraction, positive_int, size)
-from streamedit_sdk.config import BACKENDS, placement
+from streamedit_sdk.config import BACKENDS, EditorConfig, placement
 
 log = logging.getLogger("streamedit")
 
@@ -84,7 +84,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             correspondences=tuple(correspondences),
                             model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
                             landmark_threads=args.landmark_threads,
-                            low_latency=args.low_latency)
+                            low_latency=args.low_latency, full_refine=args.full_refine)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -161,6 +161,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "synthetic portrait")
     p.add_argument("--work-side", type=int, default=512, metavar="PX",
                    help="longest side at which correspondence is estimated (default 512)")
+    p.add_argument("--full-refine", type=int, default=EditorConfig().full_refine, metavar="N",
+                   help="sizes larger than the work size: Lucas-Kanade steps at the frame's own "
+                   "resolution (default %(default)s, the editor's; 0 to time without them)")
     p.add_argument("--json", metavar="FILE", help="write the results and machine as JSON")
     p.add_argument("--plot", metavar="PNG", help="bar chart of fps and stage latencies")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

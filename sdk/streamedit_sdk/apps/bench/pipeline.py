@@ -119,6 +119,7 @@ class BenchResult:
     cuda_graphs: bool  # EditorConfig.cuda_graphs
     backbone: str  # the PPCE model's backbone ("portrait", "dinov2_vits14"); "-" for flow
     low_latency: bool = False  # EditorConfig.low_latency(): lagged landmarks, deferred swaps
+    full_refine: int = 0  # EditorConfig.full_refine (steps; they run where size > work size)
 
     @property
     def speedup(self) -> float:
@@ -142,16 +143,19 @@ class BenchResult:
                 "speedup_pipelined": round(self.fps_pipelined / self.baseline_fps, 3),
                 "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
                 "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
-                "backbone": self.backbone, "low_latency": self.low_latency}
+                "backbone": self.backbone, "low_latency": self.low_latency,
+                "full_refine": self.full_refine}
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
         work_side: int = 512, progress: bool = True, replace_every: int = REPLACE_EVERY,
         correspondences: tuple[str, ...] = ("auto",),
         model_dir: str | Path | None = None, cuda_graphs: bool = True,
-        landmark_threads: int = 1, low_latency: bool = False) -> list[BenchResult]:
+        landmark_threads: int = 1, low_latency: bool = False,
+        full_refine: int = EditorConfig.full_refine) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
-    timed."""
+    timed. ``full_refine``: :attr:`EditorConfig.full_refine` (sizes larger than the work
+    size)."""
     results = []
     for width, height in sizes:
         clip = source.frames(width, height)
@@ -159,6 +163,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
                                   correspondence=corr, model_dir=model_dir,
                                   cuda_graphs=cuda_graphs, landmark_threads=landmark_threads,
+                                  full_refine=full_refine,
                                   replacement=ReplacementConfig(interval=replace_every))
             if low_latency:
                 config = config.low_latency()
@@ -177,7 +182,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                  lat.p99_ms, steady.p99_ms, live.p50_ms, live.p99_ms, slowest,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
-                                 _backbone(corr, model_dir), low_latency)
+                                 _backbone(corr, model_dir), low_latency, config.full_refine)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)

@@ -22,7 +22,8 @@ RESULT_KEYS: tuple[str, ...] = (
     "size", "backend", "correspondence", "frames", "fps", "p50_ms", "p99_ms", "p99_steady_ms",
     "live_p50_ms", "live_p99_ms", "live_slowest", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
-    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency")
+    "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency",
+    "full_refine")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 # stages that run on the editor's worker threads in low-latency mode (lagged landmarks)
 WORKER_STAGES: tuple[str, ...] = ("landmarks", "segmentation")
@@ -91,7 +92,7 @@ def markdown_table(report: dict) -> str:
 def _engine(result: dict) -> str:
     """"ort-cpu ppce": backend and correspondence (results before PPCE had only "flow"), and
     the settings that differ from the defaults ("dinov2_vits14 backbone", "2 mesh threads",
-    "no CUDA graphs", "low latency")."""
+    "no CUDA graphs", "low latency", "full refine 3" where those steps ran)."""
     label = f"{result['backend']} {result.get('correspondence', 'flow')}"
     if result.get("backbone", "portrait") not in ("portrait", "-"):
         label += f", {result['backbone']} backbone"
@@ -101,6 +102,9 @@ def _engine(result: dict) -> str:
         label += ", no CUDA graphs"
     if result.get("low_latency"):
         label += ", low latency"
+    refine = result.get("full_refine")  # only where the size is larger than the work size
+    if refine is not None and "full_refine" in result.get("stages", {}):
+        label += f", full refine {refine}"
     return label
 
 
