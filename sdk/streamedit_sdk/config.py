@@ -190,7 +190,7 @@ class EditorConfig:
     # 3 gain 2 dB of reconstruction on d11 at about 10 ms a step at 512x512 on two cores)
     full_refine: int = 3  # frames larger than the work size: Lucas-Kanade steps of the
     # correspondence at the frame's own resolution after it is scaled up (0: none, fastest).
-    # 3 steps: reconstruction +0.4 to +1.1 dB on the five clips of 700 px to 1080p, about
+    # 3 steps: reconstruction +0.8 to +1.2 dB on the five clips of 700 px to 1080p, about
     # 8 ms a step at 1280x720 and 18 at 1920x1080 on two cores; the face-led map of the edit
     # is not changed by it
     sigma_window: int = 9  # px (at work size): box filter estimating the Laplace scale

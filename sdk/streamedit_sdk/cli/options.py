@@ -94,7 +94,7 @@ def add_correspondence_options(p) -> None:
                    "generic model shipped in the package)")
     p.add_argument("--full-refine", type=int, default=EditorConfig().full_refine, metavar="N",
                    help="frames larger than the work size: N Lucas-Kanade steps of the "
-                   "correspondence at the frame's own resolution (default %(default)s: 0.4-1.1 "
+                   "correspondence at the frame's own resolution (default %(default)s: 0.8-1.2 "
                    "dB more reconstruction on 700 px-1080p clips, about 8 ms a step at 720p "
                    "on two cores; 0: none, fastest)")
 
