@@ -1,5 +1,7 @@
 """Write docs/benchmarks.md from the stored results (a generated page: edit this, not it).
 
+Newest: by the date a name starts with, then by when git last committed it.
+
 * bench table: the newest bench/results/*-pipeline-*.json (``streamedit bench --json``);
 * eval table: the newest bench/results/*-eval-*/ folder of ``streamedit eval --json`` files;
 * GPU table: every ``streamedit bench --json`` file of the newest bench/results/*-gpu-*/
@@ -12,6 +14,7 @@
 import argparse
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,19 +26,32 @@ RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
-def newest_bench() -> Path | None:
-    stored = sorted(RESULTS.glob("*-pipeline-*.json"))
+def _age(path: Path) -> tuple[str, float]:
+    """Sort key, newest last: the date the name starts with, then when git last committed
+    the path (several results of one day; not yet committed: newest of all)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct", "--", str(path)], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    return path.name[:10], float(out) if out else float("inf")
+
+
+def _newest(paths) -> Path | None:
+    stored = sorted(paths, key=_age)
     return stored[-1] if stored else None
+
+
+def newest_bench() -> Path | None:
+    return _newest(RESULTS.glob("*-pipeline-*.json"))
 
 
 def newest_eval() -> Path | None:
-    stored = sorted(p for p in RESULTS.glob("*-eval-*") if p.is_dir())
-    return stored[-1] if stored else None
+    return _newest(p for p in RESULTS.glob("*-eval-*") if p.is_dir())
 
 
 def newest_gpu() -> Path | None:
-    stored = sorted(p for p in RESULTS.glob("*-gpu-*") if p.is_dir())
-    return stored[-1] if stored else None
+    return _newest(p for p in RESULTS.glob("*-gpu-*") if p.is_dir())
 
 
 def merged_gpu_report(folder: Path) -> dict:
