@@ -50,6 +50,7 @@ void blend_row(const BlendEditArgs& a, int y) {
     const float* d_end = a.delta + int64_t(a.sample.h) * a.sample.w * C;
     GridSampleArgs<uint8_t> at_edit = a.sample;
     at_edit.map = a.edit_map;
+    const bool with_edit_map = a.sample.src != nullptr && a.edit_map != nullptr;
     for (int x_begin = 0; x_begin < a.sample.w; x_begin += kChunk) {
         const int n = a.sample.w - x_begin < kChunk ? a.sample.w - x_begin : kChunk;
         const int64_t first = row + x_begin;
@@ -58,7 +59,6 @@ void blend_row(const BlendEditArgs& a, int y) {
         } else {
             for (int i = 0; i < n * C; ++i) base[i] = as_float(a.sample.fallback[first * C + i]);
         }
-        const bool with_edit_map = a.sample.src != nullptr && a.edit_map != nullptr;
         if (with_edit_map) sample_chunk_float<uint8_t, C, HasValid>(at_edit, row, x_begin, n, led);
         for (int i = 0; i < n; ++i) {
             const float* l = with_edit_map ? led + i * C : nullptr;

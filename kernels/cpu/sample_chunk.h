@@ -99,7 +99,7 @@ inline float as_float(float p) { return p; }
 // element); the image's last pixel is copied first, so nothing past the image is read.
 inline __m128 pixel_lanes(const uint8_t* p, const uint8_t* end, int channels) {
     int32_t bits = 0;
-    if (p + 4 <= end)
+    if (end - p >= 4)
         std::memcpy(&bits, p, 4);  // one 32-bit load
     else
         std::memcpy(&bits, p, static_cast<size_t>(channels));
@@ -109,7 +109,7 @@ inline __m128 pixel_lanes(const uint8_t* p, const uint8_t* end, int channels) {
 }
 
 inline __m128 pixel_lanes(const float* p, const float* end, int channels) {
-    if (p + 4 <= end) return _mm_loadu_ps(p);
+    if (end - p >= 4) return _mm_loadu_ps(p);
     float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     std::memcpy(t, p, sizeof(float) * channels);
     return _mm_loadu_ps(t);
@@ -160,10 +160,10 @@ inline void sample_chunk_float(const GridSampleArgs<T>& a, int64_t row, int x_be
     float fxs[kChunk], fys[kChunk];
     classify<HasValid>(a.map + 2 * (row + x_begin), HasValid ? a.valid + row + x_begin : nullptr,
                        n, a.ws, a.hs, fast, x0s, y0s, fxs, fys);
+    const T* end = src_end<T, C>(a);
     for (int i = 0; i < n; ++i) {
         if (fast[i])
-            bilinear_fast<T, C>(a.src, a.ws, src_end<T, C>(a), x0s[i], y0s[i], fxs[i],
-                                fys[i], v + i * C);
+            bilinear_fast<T, C>(a.src, a.ws, end, x0s[i], y0s[i], fxs[i], fys[i], v + i * C);
         else
             sample_pixel_float<T, C>(a, row + x_begin + i, v + i * C);
     }

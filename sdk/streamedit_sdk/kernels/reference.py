@@ -133,11 +133,9 @@ def grid_sample(src: np.ndarray, map: np.ndarray, fallback: np.ndarray | None = 
     outside [-0.5, Ws-0.5] x [-0.5, Hs-0.5] -> fallback, or the border rule without one;
     otherwise bilinear, out-of-image neighbours replicated or zero; uint8 rounds half up.
     """
-    acc, take_fallback = sample_float(src, map, fallback, valid, border)
-    out = _rounded_u8(acc) if src.dtype == np.uint8 else acc.astype(src.dtype)
-    fill = fallback if fallback is not None else np.zeros(out.shape, src.dtype)
-    out[take_fallback] = fill[take_fallback]
-    return out
+    acc, _ = sample_float(src, map, fallback, valid, border)  # the fallback's pixels are
+    # exact in float32 and come back unchanged through the rounding
+    return _rounded_u8(acc) if src.dtype == np.uint8 else acc.astype(src.dtype)
 
 
 def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = None,
