@@ -9,6 +9,7 @@ import pytest
 import streamedit_sdk as se
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.inpaint import OpenCVInpainter, as_edit_inpainter
+from streamedit_sdk.correspondence import face_lead
 from streamedit_sdk.correspondence.face_lead import (INNER_LIPS, attached_edit, face_mask,
                                                      interocular, led_map, openings)
 from streamedit_sdk.correspondence.flow import FlowReference
@@ -78,6 +79,37 @@ def test_a_sticker_overhanging_the_face_follows_the_mesh_in_one_piece(face):
     far = np.zeros((H, W), bool)
     far[:8, :8] = True  # off the face and off the sticker: still the flow
     np.testing.assert_allclose(led[far], flow[far])
+
+
+def test_the_led_map_is_made_only_where_it_is_used_and_is_the_same(face):
+    """led_map makes the flow's detail only around the pixels of weight above 0: the result
+    is the one made over the whole grown box, to the bit (a noisy flow, so the detail is
+    taken in places, and an overhanging sticker, so the ring reaches off the face)."""
+    _, gray, landmarks = face
+    H, W = gray.shape
+    rng = np.random.default_rng(3)
+    mesh = identity_map(H, W)
+    flow = mesh + cv2.GaussianBlur(rng.normal(0, 12, (H, W, 2)).astype(np.float32), (0, 0), 4)
+    attached = attached_edit(_overhanging_sticker(landmarks, (H, W)), landmarks)
+    lead = se.FaceLead()
+    iod = interocular(landmarks)
+    reach = lead.ring * iod
+    y0, y1, x0, x1 = face_lead.grown_box(
+        landmarks, reach + face_lead.smoothing_reach(lead) * iod + 12.0, W, H)
+    crop = (slice(y0, y1), slice(x0, x1))
+    box = face_mask(landmarks - np.float32([x0, y0]), x1 - x0, y1 - y0)
+    near = face_lead.smooth_mesh(mesh[crop], lead.mesh_smooth * iod,
+                                 face_lead.pixel_grid(H, W)[crop])
+    ring, _ = face_lead._ring(box, reach, attached, near, flow[crop])
+    weight = np.maximum(face_lead._weight(lead, box, iod), ring)
+    led = face_lead._led(lead, flow[crop], near, gray[crop], gray, box.astype(np.float32), iod)
+    assert 0.0 < (weight > 0).mean() < 0.8  # the restriction has something to leave out
+    expected = flow.copy()
+    expected[crop] = flow[crop] + (led - flow[crop]) * weight[..., None]
+    out = led_map(lead, flow, mesh, gray, gray, landmarks, attached)
+    on = ~off_reference(out)
+    np.testing.assert_allclose(out[on], expected[on], rtol=0, atol=1e-5)
+    assert np.abs(out - flow)[on].max() > 1.0  # the face did lead
 
 
 def test_the_edit_on_the_face_never_lands_far_from_it(face):

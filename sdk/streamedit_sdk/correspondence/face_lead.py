@@ -77,7 +77,10 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     The mesh leads only on the face and within :attr:`FaceLead.ring` past it; everywhere
     else the flow's map is kept. So the work is done in the face's box grown by that reach
     and by what the smoothings read around a pixel (:func:`smoothing_reach`): a face of a
-    fifth of the frame costs a fifth of the frame.
+    fifth of the frame costs a fifth of the frame. Within that box the led map itself (the
+    flow's detail, :func:`_evidence`) is made only where it is used, on the pixels of
+    weight above 0 and :data:`_DETAIL_REACH` around them: on a close-up the ring's reach
+    spans the whole frame, the face a quarter of it.
     """
     h, w = gray.shape
     iod = interocular(landmarks)
@@ -87,19 +90,52 @@ def led_map(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np
     crop = (slice(y0, y1), slice(x0, x1))
     face = face_mask(landmarks - np.float32([x0, y0]), x1 - x0, y1 - y0)  # in the box
     flow_in = flow_map[crop]
-    led, weight, near = _led_in_box(lead, flow_in, mesh_map[crop], gray[crop], ref_gray,
-                                    face.astype(np.float32), iod, pixel_grid(h, w)[crop])
+    near = mesh_map[crop]
+    if lead.mesh_smooth > 0.0:
+        near = smooth_mesh(near, lead.mesh_smooth * iod, pixel_grid(h, w)[crop])
+    weight = _weight(lead, face, iod)
     if ring:
         ring_weight, stray_in = _ring(face, reach, attached, near, flow_in)
         weight = np.maximum(weight, ring_weight)
     out = flow_map.copy()
-    out[crop] = cv2.add(flow_in, cv2.multiply(cv2.subtract(led, flow_in),
-                                              cv2.merge([weight, weight])))
+    used = _support(weight, 0 if lead.bound > 0.0 else _DETAIL_REACH)
+    if used is not None:
+        (b0, b1, a0, a1), (u0, u1, v0, v1) = used  # the part read, and within it the part used
+        part = (slice(b0, b1), slice(a0, a1))
+        led = _led(lead, flow_in[part], near[part], gray[crop][part], ref_gray,
+                   face[part].astype(np.float32), iod)[u0:u1, v0:v1]
+        flow_used = flow_in[b0 + u0:b0 + u1, a0 + v0:a0 + v1]
+        kept = weight[b0 + u0:b0 + u1, a0 + v0:a0 + v1]
+        out[y0 + b0 + u0:y0 + b0 + u1, x0 + a0 + v0:x0 + a0 + v1] = cv2.add(
+            flow_used, cv2.multiply(cv2.subtract(led, flow_used), cv2.merge([kept, kept])))
     if ring:  # outside the box every pixel is farther than the reach from the face
         stray = _lands_on(attached, flow_map)
         stray[crop] = stray_in
         out[stray] = OFF_REFERENCE
     return out
+
+
+_DETAIL_REACH = 12  # px around a pixel the flow's detail reads: the residual's and the
+# texture's 7 px windows (3), the gradient (1) and the acceptance's Gaussian of 2 px (8)
+
+
+def _support(weight: np.ndarray, reach: int) -> tuple[tuple[int, int, int, int],
+                                                      tuple[int, int, int, int]] | None:
+    """Where the led map is needed: the bounding box of ``weight`` > 0 ((h, w) float32),
+    grown by ``reach`` px within the frame, as (y0, y1, x0, x1); and the bounding box itself
+    relative to that, the same way. With ``reach`` 0 the first is the whole of ``weight``
+    (a correction fitted to the whole face, :func:`_affine_correction`, sees it all). None
+    where no weight is above 0."""
+    x, y, bw, bh = cv2.boundingRect((weight > 0.0).view(np.uint8))
+    if bw == 0:
+        return None
+    h, w = weight.shape
+    if reach:
+        y0, y1 = max(y - reach, 0), min(y + bh + reach, h)
+        x0, x1 = max(x - reach, 0), min(x + bw + reach, w)
+    else:
+        y0, y1, x0, x1 = 0, h, 0, w
+    return (y0, y1, x0, x1), (y - y0, y + bh - y0, x - x0, x + bw - x0)
 
 
 def smoothing_reach(lead: FaceLead) -> float:
@@ -125,14 +161,11 @@ def grown_box(points: np.ndarray, grow: float, width: int, height: int
     return y0, min(y1, height), x0, min(x1, width)
 
 
-def _led_in_box(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np.ndarray,
-                ref_gray: np.ndarray, face: np.ndarray, iod: float, grid: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """In one box of the frame: (the led map, the weight of the face in it, the smoothed
-    mesh map), from the box's flow and mesh maps (reference px), grey frame, face mask and
-    pixel positions (``grid``); ``ref_gray`` whole."""
-    if lead.mesh_smooth > 0.0:
-        mesh_map = smooth_mesh(mesh_map, lead.mesh_smooth * iod, grid)
+def _led(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray: np.ndarray,
+         ref_gray: np.ndarray, face: np.ndarray, iod: float) -> np.ndarray:
+    """The led map in one box of the frame, (h, w, 2) float32 reference px, from the box's
+    flow map and (smoothed) mesh map, grey frame and face mask ((h, w) float32 0 or 1);
+    ``ref_gray`` whole."""
     led, energy = mesh_map, None
     if lead.bound > 0.0 or lead.detail:
         g = gray.astype(np.float32) * (1.0 / 255.0)
@@ -144,7 +177,7 @@ def _led_in_box(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, gray
         led = cv2.add(mesh_map, fit(lead, flow_map, mesh_map, face, energy, iod))
     if lead.detail:
         led = led + _evidence(lead, flow_map, led, gray, ref_gray, energy, iod) * (flow_map - led)
-    return led, _weight(lead, face, iod), mesh_map
+    return led
 
 
 def smooth_mesh(mesh_map: np.ndarray, sigma: float, grid: np.ndarray | None = None
@@ -248,17 +281,28 @@ def _correction(lead: FaceLead, flow_map: np.ndarray, mesh_map: np.ndarray, face
 def _weight(lead: FaceLead, face: np.ndarray, iod: float) -> np.ndarray:
     """(h, w) float32: 1 inside the face, falling to 0 at its outline over
     :attr:`feather` IOD (the outline itself, against hair or background, is the flow's).
-    ``face``: (h, w) float32 0 or 1; ``iod`` in its px.
+    ``face``: (h, w) uint8 0 or 1; ``iod`` in its px.
 
     The face eroded by the feather, then blurred by half of it. The erosion is a distance
     transform (an elliptic structuring element as wide as a close-up's feather, 10-15 px,
-    cost 8 ms at 512x512 on two cores; this costs under 1).
+    cost 8 ms at 512x512 on two cores; this costs under 1). Both run in the face's box grown
+    by the blur's reach (4 sigma, OpenCV's kernel) and a pixel: 0 beyond it.
     """
     r = int(round(lead.feather * iod))
+    sigma = max(r / 2, 0.5)
+    x, y, bw, bh = cv2.boundingRect(face)
+    out = np.zeros(face.shape, np.float32)
+    if bw == 0:
+        return out
+    grow = int(np.ceil(4 * sigma)) + 1
+    h, w = face.shape
+    y0, y1, x0, x1 = max(y - grow, 0), min(y + bh + grow, h), max(x - grow, 0), min(x + bw + grow, w)
+    part = face[y0:y1, x0:x1]
     if r >= 1:
-        inside = cv2.distanceTransform(face.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
-        face = (inside > r).astype(np.float32)
-    return cv2.GaussianBlur(face, (0, 0), max(r / 2, 0.5))
+        inside = cv2.distanceTransform(part, cv2.DIST_L2, cv2.DIST_MASK_5)
+        part = (inside > r).view(np.uint8)
+    out[y0:y1, x0:x1] = cv2.GaussianBlur(part.astype(np.float32), (0, 0), sigma)
+    return out
 
 
 def _ring(face: np.ndarray, reach: float, attached: np.ndarray, mesh_map: np.ndarray,
