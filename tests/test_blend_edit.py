@@ -38,6 +38,22 @@ def test_cpp_matches_the_numpy_reference_bit_for_bit(rng, channels, size):
         np.testing.assert_array_equal(cpp, ref)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_runs_where_the_maps_agree_or_nothing_is_edited_match_bit_for_bit(rng, channels):
+    """The kernel skips the edit's map on runs of pixels where it equals the correspondence
+    (off the face) or the edit is nil (around a sticker): the output is the reference's."""
+    h, w = 48, 300
+    src, frame, corr, edit_map, delta, valid = _inputs(rng, h, w, channels)
+    edit_map[h // 3:, : w // 2] = corr[h // 3:, : w // 2]  # off the face: the same map
+    edit_map[h // 3:, w // 2:w // 2 + 3] = corr[h // 3:, w // 2:w // 2 + 3]
+    delta[: h // 3, w // 4:] = 0.0  # no edit: the weight is 0
+    delta[: h // 3, w // 4 + 70] = 5.0  # an edited pixel inside an otherwise nil run
+    for v in (valid, None):
+        cpp = kernels.blend_edit(frame, delta, src, corr, edit_map, v, full=16.0)
+        ref = kernels.blend_edit(frame, delta, src, corr, edit_map, v, full=16.0, impl="numpy")
+        np.testing.assert_array_equal(cpp, ref)
+
+
 def test_the_last_pixel_of_a_tiny_image_is_sampled_exactly(rng):
     # a 1x2 and a 2x1 source: every fast-path read ends at the image's last element
     for hs, ws in ((1, 2), (2, 1), (2, 2)):

@@ -43,6 +43,13 @@ inline void blend_lanes(const float* base, const float* led, const float* d, con
 }
 #endif
 
+// True when all of d[0 .. n) are zero (no edit on these pixels).
+inline bool unedited(const float* d, int n) {
+    for (int i = 0; i < n; ++i)
+        if (d[i] != 0.0f) return false;
+    return true;
+}
+
 template <int C, bool HasValid>
 void blend_row(const BlendEditArgs& a, int y) {
     const int64_t row = int64_t(y) * a.sample.w;
@@ -59,9 +66,15 @@ void blend_row(const BlendEditArgs& a, int y) {
         } else {
             for (int i = 0; i < n * C; ++i) base[i] = as_float(a.sample.fallback[first * C + i]);
         }
-        if (with_edit_map) sample_chunk_float<uint8_t, C, HasValid>(at_edit, row, x_begin, n, led);
+        // the edit's map is sampled only where it can change a pixel: off the face it is the
+        // correspondence itself (the same sample), and where the edit is nil its weight is 0
+        // (base + 0 * (led - base) + 0 is base, as without it): bit-identical either way
+        const bool led_needed = with_edit_map && !unedited(a.delta + first * C, n * C) &&
+                                std::memcmp(a.sample.map + first * 2, a.edit_map + first * 2,
+                                            sizeof(float) * 2 * n) != 0;
+        if (led_needed) sample_chunk_float<uint8_t, C, HasValid>(at_edit, row, x_begin, n, led);
         for (int i = 0; i < n; ++i) {
-            const float* l = with_edit_map ? led + i * C : nullptr;
+            const float* l = led_needed ? led + i * C : nullptr;
 #if defined(__SSE2__)
             if (C > 1) {
                 blend_lanes<C>(base + i * C, l, a.delta + (first + i) * C, d_end, a.inv_full,
