@@ -387,16 +387,22 @@ def openings(landmarks: np.ndarray, ref_landmarks: np.ndarray, corr_map: np.ndar
     corr_map: (h, w, 2) float32 current -> reference px.
     """
     h, w = corr_map.shape[:2]
-    cur = np.zeros((h, w), np.uint8)
-    ref = np.zeros((h, w), np.uint8)
-    for poly in OPENINGS:
-        idx = list(poly)
-        cv2.fillPoly(cur, [np.round(landmarks[idx]).astype(np.int32)], 1)
-        cv2.fillPoly(ref, [np.round(ref_landmarks[idx]).astype(np.int32)], 1)
+    found = np.zeros((h, w), bool)
+    polys = [list(poly) for poly in OPENINGS]
+    # the current openings are drawn in their box only (grown by the slack and a pixel of
+    # rounding: every pixel the erosion keeps sees its whole neighbourhood in it)
+    y0, y1, x0, x1 = grown_box(landmarks[sum(polys, [])], 3.0, w, h)
+    cur = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for idx in polys:
+        cv2.fillPoly(cur, [np.round(landmarks[idx]).astype(np.int32) - [x0, y0]], 1)
     cur = cv2.erode(cur, _SLACK)  # two pixels of slack at the lips and lids, either side
     if not cur.any():
-        return cur.astype(bool)
+        return found
+    ref = np.zeros((h, w), np.uint8)
+    for idx in polys:
+        cv2.fillPoly(ref, [np.round(ref_landmarks[idx]).astype(np.int32)], 1)
     ref = cv2.dilate(ref, _SLACK)
-    seen = cv2.remap(ref, corr_map, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-                     borderValue=0)
-    return (cur > 0) & (seen == 0)
+    seen = cv2.remap(ref, np.ascontiguousarray(corr_map[y0:y1, x0:x1]), None,
+                     cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    found[y0:y1, x0:x1] = (cur > 0) & (seen == 0)
+    return found
