@@ -54,7 +54,7 @@ def test_flow_correspondence_refines_with_lk(rng):
 
 
 @pytest.mark.parametrize("shape", [(37, 53), (5, 3), (64, 64)])
-@pytest.mark.parametrize("window", [1, 5, 9])
+@pytest.mark.parametrize("window", [1, 3, 5, 7, 9])
 def test_cpp_matches_the_reference(rng, shape, window):
     h, w = shape
     ref = rng.random(shape).astype(np.float32)

@@ -63,7 +63,10 @@ void products_row(const float* wp, const float* cur, int h, int w, int y, float*
 // Sum over [x - r, x + r] along a row (replicated ends), for every x; the terms are added in
 // the order j = -r..r, as the reference does, with the interior free of clamping and summed
 // in registers, four pixels at a time with SSE2 (the same additions in the same order).
-void box_row(const float* in, float* out, int w, int r) {
+// R > 0: the radius known at compile time (r == R), so the window's loop unrolls.
+template <int R>
+void box_row(const float* in, float* out, int w, int r_runtime) {
+    const int r = R > 0 ? R : r_runtime;
     const int lo = std::min(r, w), hi = std::max(lo, w - r);  // interior: [lo, hi)
     auto clamped = [&](int x) {
         float sum = 0.0f;
@@ -87,8 +90,11 @@ void box_row(const float* in, float* out, int w, int r) {
     for (x = hi; x < w; ++x) out[x] = clamped(x);
 }
 
-// out[x] = the sum of rows[0..count)[x], added in that order (SSE2 as in box_row).
-void sum_rows(const float* const* rows, int count, int w, float* out) {
+// out[x] = the sum of rows[0..count)[x], added in that order (SSE2 as in box_row); R > 0:
+// count is 2R + 1, known at compile time.
+template <int R>
+void sum_rows(const float* const* rows, int count_runtime, int w, float* out) {
+    const int count = R > 0 ? 2 * R + 1 : count_runtime;
     int x = 0;
 #if defined(__SSE2__)
     for (; x + 4 <= w; x += 4) {
@@ -108,6 +114,7 @@ void sum_rows(const float* const* rows, int count, int w, float* out) {
 // box-summed along the row into a ring of the last 2r + 1 rows (all a box's column needs),
 // then each output row's column sums, the 2x2 solve and the map's step follow at once. The
 // float operations and their order are those of the whole-plane passes of the reference.
+template <int R>
 void refine_rows(const float* wp, const float* cur, int h, int w, int r, float norm,
                  float damping, float max_step, float* map, int ya, int yb, float* scratch) {
     const int slots = 2 * r + 1;
@@ -122,11 +129,11 @@ void refine_rows(const float* wp, const float* cur, int h, int w, int r, float n
     for (int y = ya; y < yb; ++y) {
         for (const int last = std::min(y + r, h - 1); next <= last; ++next) {
             products_row(wp, cur, h, w, next, products);
-            for (int k = 0; k < kPlanes; ++k) box_row(products + k * w, slot(next, k), w, r);
+            for (int k = 0; k < kPlanes; ++k) box_row<R>(products + k * w, slot(next, k), w, r);
         }
         for (int k = 0; k < kPlanes; ++k) {
             for (int j = -r; j <= r; ++j) rows[j + r] = slot(clampi(y + j, 0, h - 1), k);
-            sum_rows(rows.data(), slots, w, sums + k * w);
+            sum_rows<R>(rows.data(), slots, w, sums + k * w);
         }
         float* m = map + 2 * static_cast<int64_t>(y) * w;
         for (int x = 0; x < w; ++x) {
@@ -181,7 +188,10 @@ void lk_refine(const float* cur, const float* ref, int h, int w, float* map, int
             if (scratch.size() < scratch_size) scratch.resize(scratch_size);
             const int ya = static_cast<int>(static_cast<int64_t>(h) * t / threads);
             const int yb = static_cast<int>(static_cast<int64_t>(h) * (t + 1) / threads);
-            refine_rows(wp, cur, h, w, r, norm, damping, max_step, map, ya, yb, scratch.data());
+            // the windows the SDK uses (3 px at full resolution, 5 at work size) unrolled
+            auto rows = r == 1 ? refine_rows<1> : r == 2 ? refine_rows<2>
+                      : r == 3 ? refine_rows<3> : refine_rows<0>;
+            rows(wp, cur, h, w, r, norm, damping, max_step, map, ya, yb, scratch.data());
         }
     }
 }
