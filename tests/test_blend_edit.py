@@ -122,3 +122,29 @@ def test_bad_arguments_say_what_is_wrong(rng, bad, message):
         kwargs[key] = arrays[value] if isinstance(value, str) and value in arrays else value
     with pytest.raises(ValueError, match=message):
         kernels.blend_edit(**kwargs)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_edit_weight_matches_the_numpy_reference_bit_for_bit(rng, channels):
+    delta = rng.normal(0, 20, (37, 61, channels)).astype(np.float32)
+    delta[rng.uniform(size=(37, 61)) < 0.3] = 0.0
+    delta[0, :4] = -0.0
+    delta[1, :4] = 1e30
+    for full in (1.0, 16.0, 255.0):
+        cpp = kernels.edit_weight(delta, full)
+        ref = kernels.edit_weight(delta, full, impl="numpy")
+        assert cpp.dtype == np.float32 and cpp.shape == delta.shape[:2]
+        np.testing.assert_array_equal(cpp, ref)
+    w = kernels.edit_weight(delta, 16.0)
+    assert w.min() == 0.0 and w.max() == 1.0  # nil edits weigh 0, strong ones 1
+
+
+def test_edit_weight_checks_its_arguments():
+    with pytest.raises(ValueError, match="float32"):
+        kernels.edit_weight(np.zeros((4, 4, 3), np.float64))
+    with pytest.raises(ValueError, match="full"):
+        kernels.edit_weight(np.zeros((4, 4, 3), np.float32), 0.0)
+    with pytest.raises(ValueError, match="channels"):
+        kernels.edit_weight(np.zeros((4, 4, 5), np.float32))
+    with pytest.raises(ValueError, match="contiguous"):
+        kernels.edit_weight(np.zeros((4, 4, 4), np.float32)[..., :3])

@@ -155,6 +155,23 @@ void blend_edit(const py::array& frame, const py::array& delta, const std::optio
     cpu::blend_edit(a, static_cast<int>(c), num_threads);
 }
 
+// delta (H, W, C) float32, C in 1..4; out (H, W) float32.
+void edit_weight(const py::array& delta, py::array out, float full, int num_threads) {
+    require<float>(delta, "delta", 3);
+    require<float>(out, "out", 2);
+    const py::ssize_t h = delta.shape(0), w = delta.shape(1), c = delta.shape(2);
+    if (c < 1 || c > 4) throw py::value_error("delta: expected (H, W, C) with C in 1..4");
+    if (out.shape(0) != h || out.shape(1) != w)
+        throw py::value_error("out: expected delta's height and width");
+    if (!out.writeable()) throw py::value_error("out: must be writeable");
+    if (!(full > 0.0f)) throw py::value_error("full: must be > 0");
+    const float* d = static_cast<const float*>(delta.data());
+    float* o = static_cast<float*>(out.mutable_data());
+    py::gil_scoped_release release;
+    cpu::edit_weight(d, static_cast<int64_t>(h) * w, static_cast<int>(c), 1.0f / full, o,
+                     num_threads);
+}
+
 // cur, ref (H, W) float32; map (H, W, 2) float32, refined in place.
 void lk_refine(const py::array& cur, const py::array& ref, py::array map, int iterations,
                int window, float damping, float max_step, int num_threads) {
@@ -189,6 +206,8 @@ void register_cpu(py::module_& m) {
     m.def("blend_edit", &blend_edit, py::arg("frame"), py::arg("delta"), py::arg("src"),
           py::arg("map"), py::arg("edit_map"), py::arg("valid"), py::arg("out"), py::arg("full"),
           py::arg("num_threads") = 0, "C++ blend-edit into `out`");
+    m.def("edit_weight", &edit_weight, py::arg("delta"), py::arg("out"), py::arg("full"),
+          py::arg("num_threads") = 0, "C++ edit weight of each pixel into `out`");
     m.def("default_num_threads", &cpu::default_num_threads,
           "Threads the C++ kernels use when num_threads <= 0");
 }

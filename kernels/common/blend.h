@@ -27,6 +27,18 @@ struct BlendEditArgs {
     uint8_t* out;
 };
 
+// w = min(max_c |d[c]| * inv_full, 1): how much the edit d[C] changes its pixel (0..1).
+template <int C>
+SE_HD float edit_weight_value(const float* d, float inv_full) {
+    float m = 0.0f;
+    for (int c = 0; c < C; ++c) {
+        const float a = d[c] < 0.0f ? -d[c] : d[c];
+        m = a > m ? a : m;
+    }
+    const float p = m * inv_full;
+    return p < 1.0f ? p : 1.0f;
+}
+
 template <int C>
 SE_HD void blend_edit_value(const float* base, const float* led, const float* d, float inv_full,
                             uint8_t* o) {
@@ -34,13 +46,7 @@ SE_HD void blend_edit_value(const float* base, const float* led, const float* d,
         for (int c = 0; c < C; ++c) o[c] = from_float<uint8_t>(base[c] + d[c]);
         return;
     }
-    float m = 0.0f;
-    for (int c = 0; c < C; ++c) {
-        const float a = d[c] < 0.0f ? -d[c] : d[c];
-        m = a > m ? a : m;
-    }
-    const float p = m * inv_full;
-    const float w = p < 1.0f ? p : 1.0f;
+    const float w = edit_weight_value<C>(d, inv_full);
     for (int c = 0; c < C; ++c) o[c] = from_float<uint8_t>(base[c] + w * (led[c] - base[c]) + d[c]);
 }
 

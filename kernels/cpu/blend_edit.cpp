@@ -1,6 +1,6 @@
 // C++ blend-edit: the rule of common/blend.h, scheduled for a CPU a chunk of a row at a time
 // (the two samples through sample_chunk.h, then the blend), one pass over the output instead
-// of a pass per step (sample, sample, weight, mix, add).
+// of a pass per step (sample, sample, weight, mix, add). And the rule's edit weight alone.
 #include <cstring>
 #include <stdexcept>
 
@@ -108,7 +108,28 @@ void blend_edit_impl(const BlendEditArgs& args, int threads) {
     }
 }
 
+template <int C>
+void edit_weight_impl(const float* delta, int64_t n, float inv_full, float* out, int threads) {
+    (void)threads;
+#if defined(STREAMEDIT_HAVE_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+    for (int64_t i = 0; i < n; ++i) out[i] = edit_weight_value<C>(delta + i * C, inv_full);
+}
+
 }  // namespace
+
+void edit_weight(const float* delta, int64_t n, int channels, float inv_full, float* out,
+                 int num_threads) {
+    const int threads = num_threads > 0 ? num_threads : default_num_threads();
+    switch (channels) {
+        case 1: edit_weight_impl<1>(delta, n, inv_full, out, threads); break;
+        case 2: edit_weight_impl<2>(delta, n, inv_full, out, threads); break;
+        case 3: edit_weight_impl<3>(delta, n, inv_full, out, threads); break;
+        case 4: edit_weight_impl<4>(delta, n, inv_full, out, threads); break;
+        default: throw std::invalid_argument("edit_weight: channels must be 1..4");
+    }
+}
 
 void blend_edit(const BlendEditArgs& args, int channels, int num_threads) {
     const int threads = num_threads > 0 ? num_threads : default_num_threads();

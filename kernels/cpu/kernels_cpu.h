@@ -22,6 +22,9 @@ void grid_sample(const GridSampleArgs<T>& args, int channels, int num_threads);
 
 // Blend-edit (see common/blend.h): the edited uint8 frame in one pass. channels in 1..4.
 void blend_edit(const BlendEditArgs& args, int channels, int num_threads);
+// out[i] = edit_weight_value (common/blend.h) of the n pixels of delta (n x channels float32).
+void edit_weight(const float* delta, int64_t n, int channels, float inv_full, float* out,
+                 int num_threads);
 
 // Lucas-Kanade refinement of a map in place (rules in cpu/lk_refine.cpp).
 //   cur, ref: (h, w) float32 grey;  map: (h, w, 2) float32, reference px, updated in place

@@ -46,10 +46,11 @@ from streamedit_sdk.kernels.device import cuda_available
 from streamedit_sdk.kernels.device import ext as _ext
 from streamedit_sdk.kernels.device import require_cuda as _require_cuda
 from streamedit_sdk.kernels.device import stream_handle as _stream_handle
-from streamedit_sdk.kernels.blend import blend_edit
+from streamedit_sdk.kernels.blend import blend_edit, edit_weight
 from streamedit_sdk.kernels.refine import lk_refine
 
-__all__ = ["LandmarkWarp", "barycentric_warp", "blend_edit", "grid_sample", "lk_refine",
+__all__ = ["LandmarkWarp", "barycentric_warp", "blend_edit", "edit_weight", "grid_sample",
+           "lk_refine",
            "cuda_available", "build_info", "reference"]
 
 log = logging.getLogger(__name__)

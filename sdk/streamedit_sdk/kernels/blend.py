@@ -7,6 +7,8 @@ how much the edit changes the pixel, ``w = min(max_c |delta| / full, 1)``; the c
 ``delta`` is added once: ``out = round(base + w (led - base) + delta)`` (paper §3.3). One
 pass instead of five (two samples, the weight, the mix, the sum) and no uint8 rounding between
 them. CUDA arrays are not taken: a device side composes its own operations.
+
+:func:`edit_weight` is the rule's ``w`` alone, for the host's other uses of it.
 """
 
 from __future__ import annotations
@@ -70,4 +72,34 @@ def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = No
         return reference.blend_edit(frame, delta, src, map, edit_map, valid, full)
     out = np.empty((h, w, c), np.uint8)
     ext().blend_edit(frame, delta, src, map, edit_map, valid, out, float(full), num_threads)
+    return out
+
+
+def edit_weight(delta: np.ndarray, full: float = 16.0, *, impl: str = "auto",
+                num_threads: int = 0) -> np.ndarray:
+    """How much an edit changes each pixel, (H, W) float32 0..1: ``min(max_c |delta| / full,
+    1)``, the blend's ``w`` (one pass; numpy's maximum over the channel axis, or OpenCV's
+    split, take ten times as long).
+
+    Args:
+        delta: (H, W, C) float32, C in 1..4, the edit in intensity levels.
+        full: intensity levels (> 0) from which a pixel counts as wholly edited.
+        impl: "auto" or "cpp" (the C++ kernel), "numpy" (the reference, for tests).
+        num_threads: C++ threads (<= 0: default).
+    """
+    if impl not in ("auto", "cpp", "numpy"):
+        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy', got {impl!r}")
+    if is_device_array(delta):
+        raise ValueError("delta is a CUDA array: edit_weight runs on the host")
+    if not full > 0:
+        raise ValueError(f"full must be > 0, got {full!r}")
+    info = inspect(delta, "delta")
+    require(info, ("H", "W", "C"), ("float32",))
+    h, w, c = info.shape
+    if not 1 <= c <= 4:
+        raise ValueError(f"delta must have 1 to 4 channels, got {c}")
+    if impl == "numpy":
+        return reference.edit_weight(delta, full)
+    out = np.empty((h, w), np.float32)
+    ext().edit_weight(delta, out, float(full), num_threads)
     return out

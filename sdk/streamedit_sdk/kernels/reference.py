@@ -150,9 +150,14 @@ def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = No
     if edit_map is None:
         return _rounded_u8(base + delta)
     led, _ = sample_float(src, edit_map, frame, valid)
-    inv_full = _F1 / np.float32(full)
-    w = np.minimum(np.abs(delta).max(axis=2) * inv_full, _F1)[..., None]
+    w = edit_weight(delta, full)[..., None]
     return _rounded_u8(base + w * (led - base) + delta)
+
+
+def edit_weight(delta: np.ndarray, full: float) -> np.ndarray:
+    """Reference edit weight (kernels/common/blend.h): delta (H, W, C) float32 -> (H, W)
+    float32 ``min(max_c |delta| * (1 / full), 1)``."""
+    return np.minimum(np.abs(delta).max(axis=2) * (_F1 / np.float32(full)), _F1)
 
 
 def lk_refine(cur: np.ndarray, ref: np.ndarray, map: np.ndarray, iterations: int, window: int,
