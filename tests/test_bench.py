@@ -128,6 +128,19 @@ def test_low_latency_bench_times_the_deferred_swaps():
         assert "landmarks" not in f["stages"] and "process_ms" in f
 
 
+def test_bench_times_the_flow_beside_the_face_mesh_and_from_it(tmp_path):
+    out = tmp_path / "bench.json"
+    for start in ("previous", "mesh"):
+        assert main(["bench", "--size", "128x96", "--frames", "4", "-q", "--flow-start", start,
+                     "--json", str(out)]) == 0
+        r = json.loads(out.read_text())["results"][0]
+        assert r["flow_start"] == start
+        waited = r["stages"].get("landmarks_wait", {}).get("count", 0)
+        assert (waited > 0) == (start == "previous")  # beside the mesh: the frame waits for it
+        assert report._engine(r) == ("ort-cpu flow" if start == "previous"
+                                     else "ort-cpu flow, flow from the mesh")
+
+
 def test_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert main(["bench", "--size", "128x96", "--frames", "3", "-q", "--json", str(out)]) == 0

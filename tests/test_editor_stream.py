@@ -50,6 +50,32 @@ def test_pipelined_stream_on_a_real_clip_with_replacements(clips):
     _assert_same(plain, _results(clip, se.EditorConfig(), pipelined=True)[0])
 
 
+def test_the_flow_begins_beside_the_face_mesh_and_gives_the_same_frames(frames):
+    """process() starts DIS from the previous frame's map while the face mesh measures the
+    frame on its thread; a frame whose reference changes meanwhile (a replacement) is
+    matched afresh. The frames are those of the pipelined stream, which measures first."""
+    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=5))
+    timer = StageTimer()
+    plain, stats = _results(frames[:14], config, timer=timer)
+    _assert_same(plain, _results(frames[:14], config, pipelined=True)[0])
+    assert stats.reference_ids == [0, 5, 10]
+    # every frame with a prior map waited for its mesh: all but the first on each reference
+    assert timer.summary()["landmarks_wait"].count == 14 - 3
+
+
+def test_the_flow_may_start_from_the_face_mesh_on_every_frame(frames):
+    mesh = se.EditorConfig(flow_start="mesh")
+    timer = StageTimer()
+    from_mesh, _ = _results(frames[:8], mesh, timer=timer)
+    assert "landmarks_wait" not in timer.summary()  # the mesh first, then the flow
+    previous, _ = _results(frames[:8], se.EditorConfig())
+    assert np.array_equal(from_mesh[0].frame, previous[0].frame)  # no prior: the same start
+    for a, b in zip(from_mesh[1:], previous[1:]):  # two starts of one flow: close frames
+        assert np.abs(a.frame.astype(int) - b.frame).mean() < 1.5
+    with pytest.raises(ValueError, match="flow_start"):
+        se.EditorConfig(flow_start="landmarks")
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_stream_handles_a_size_change(frames, threads):
     small = [f[::2, ::2].copy() for f in frames[4:8]]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from streamedit_sdk.apps.progress import track
 from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
+                                        add_flow_start_option,
                                         add_low_latency_option, editor_config, editor_defaults,
                                         fail, fraction, positive_int, size)
 from streamedit_sdk.config import BACKENDS, EditorConfig, placement
@@ -84,7 +85,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             correspondences=tuple(correspondences),
                             model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
                             landmark_threads=args.landmark_threads,
-                            low_latency=args.low_latency, full_refine=args.full_refine)
+                            low_latency=args.low_latency, full_refine=args.full_refine,
+                            flow_start=args.flow_start)
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -164,6 +166,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full-refine", type=int, default=EditorConfig().full_refine, metavar="N",
                    help="sizes larger than the work size: Lucas-Kanade steps at the frame's own "
                    "resolution (default %(default)s, the editor's; 0 to time without them)")
+    add_flow_start_option(p)
     p.add_argument("--json", metavar="FILE", help="write the results and machine as JSON")
     p.add_argument("--plot", metavar="PNG", help="bar chart of fps and stage latencies")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

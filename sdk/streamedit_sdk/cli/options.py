@@ -97,6 +97,16 @@ def add_correspondence_options(p) -> None:
                    "correspondence at the frame's own resolution (default %(default)s: 0.8-1.2 "
                    "dB more reconstruction on 700 px-1080p clips, about 8 ms a step at 720p "
                    "on two cores; 0: none, fastest)")
+    add_flow_start_option(p)
+
+
+def add_flow_start_option(p) -> None:
+    """``--flow-start`` (edit, eval, bench): :attr:`EditorConfig.flow_start`."""
+    p.add_argument("--flow-start", choices=("previous", "mesh"),
+                   default=EditorConfig().flow_start,
+                   help="correspondence flow: where DIS starts; previous (default): from the "
+                   "last frame's map, so the face mesh runs beside it on another core; mesh: "
+                   "from the face mesh's warp on every frame, after the mesh (slower)")
 
 
 def add_low_latency_option(p) -> None:
@@ -114,7 +124,7 @@ _EDITOR, _REPLACEMENT = EditorConfig(), ReplacementConfig()
 EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITOR.work_side,
                    "correspondence": _EDITOR.correspondence, "model_dir": _EDITOR.model_dir,
                    "face_lead": _EDITOR.face_lead is not None,
-                   "full_refine": _EDITOR.full_refine,
+                   "full_refine": _EDITOR.full_refine, "flow_start": _EDITOR.flow_start,
                    "replace_above": _REPLACEMENT.replace_above, "replace_every": None,
                    "no_replace": not _REPLACEMENT.enabled, "low_latency": False}
 
@@ -131,6 +141,7 @@ def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> Edi
         backend=args.backend, mode=mode, work_side=args.work_side,
         correspondence=args.correspondence, model_dir=args.model_dir,
         face_lead=FaceLead() if args.face_lead else None, full_refine=args.full_refine,
+        flow_start=args.flow_start,
         replacement=ReplacementConfig(enabled=not args.no_replace,
                                       interval=args.replace_every or 0,
                                       replace_above=args.replace_above,

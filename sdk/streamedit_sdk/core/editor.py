@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -19,7 +20,7 @@ from streamedit_sdk.core import ops
 from streamedit_sdk.core.guard import SingleThreadGuard
 from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
                                          as_edit_inpainter)
-from streamedit_sdk.core.match import FrameMatch, match_frame
+from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previous
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
@@ -30,6 +31,16 @@ from streamedit_sdk.sides.base import Array
 from streamedit_sdk.timing import NullTimer, Timer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """A frame's correspondence begun beside its face mesh: against ``reference`` from
+    ``prior`` (valid while both are still the editor's), the model's ``begun``."""
+
+    reference: ops.Reference
+    prior: Array
+    begun: object
 
 
 class StreamEditor:
@@ -71,6 +82,8 @@ class StreamEditor:
                                 cfg.face_lead)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
         self._prev_map: Array | None = None  # the last frame's map: the next one's prior
+        # process() starts the correspondence from the prior while the face mesh measures
+        self._begins_beside_mesh = starts_from_previous(cfg) and not cfg.lagged_landmarks
         self._index = 0
         self.stats = EditorStats()
         self._closed = False
@@ -116,7 +129,22 @@ class StreamEditor:
                 rgb = to_rgb(frame, self.config.color_order)
             if rgb.shape != self._refs.host[0].shape:
                 self._reinitialize(rgb.shape)
+            if self._begins_beside_mesh and self._prev_map is not None:
+                return self._edit(*self._begin_beside_mesh(rgb))
             return self._edit(self._observer.next(rgb))
+
+    def _begin_beside_mesh(self, rgb: np.ndarray) -> tuple[Observation, _Begun]:
+        """Measure the frame on the mesh thread while its correspondence starts here from the
+        previous frame's map (two cores: the face mesh uses one)."""
+        work, measured = self._observer.begin(rgb)
+        try:
+            ref, prior = self._refs.current, self._prev_map
+            begun = _Begun(ref, prior, self._model.begin(work, ref.features, prior))
+        except BaseException:
+            wait([measured])  # the face mesh is never left running past this frame
+            raise
+        with self._timer.stage("landmarks_wait"):
+            return measured.result(), begun
 
     def stream(self, frames: Iterable[np.ndarray], *,
                pipelined: bool = True) -> Iterator[EditResult]:
@@ -210,16 +238,20 @@ class StreamEditor:
         self.close()
 
     # -- sequencing -------------------------------------------------------------------------
-    def _edit(self, obs: Observation) -> EditResult:
+    def _edit(self, obs: Observation, begun: _Begun | None = None) -> EditResult:
         with self._guard("stream"):
-            return self._edit_unguarded(obs)
+            return self._edit_unguarded(obs, begun)
 
-    def _edit_unguarded(self, obs: Observation) -> EditResult:
-        """Match the observed frame to the reference, carry the edit, decide on ARR."""
+    def _edit_unguarded(self, obs: Observation, begun: _Begun | None = None) -> EditResult:
+        """Match the observed frame to the reference, carry the edit, decide on ARR.
+        ``begun``: its correspondence begun beside the face mesh, or None."""
         self._took(self._refs.swap(self._index))
         self._took(self._refs.face_returns(obs.landmarks))
+        if begun is not None and (begun.reference is not self._refs.current
+                                  or begun.prior is not self._prev_map):
+            begun = None  # the reference changed meanwhile: matched afresh against the new one
         match = match_frame(self._xp, self._model, self._refs.current, obs, self._prev_map,
-                            self.config, self._timer)
+                            self.config, self._timer, None if begun is None else begun.begun)
         if obs.landmarks is None:
             self.stats.faces_lost += 1
         if not match.finite:

@@ -54,13 +54,23 @@ class FrameMatch:
     finite: bool
 
 
+def starts_from_previous(config: EditorConfig) -> bool:
+    """Whether the correspondence starts from the previous frame's map when there is one
+    (:attr:`EditorConfig.flow_start`, the weight-free estimator), so it needs no landmarks
+    and may run beside the face mesh (:meth:`CorrespondenceModel.begin`)."""
+    return config.estimator == "flow" and config.flow_start == "previous"
+
+
 def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
                 obs: Observation, prior: Array | None, config: EditorConfig,
-                timer: Timer) -> FrameMatch:
+                timer: Timer, begun: object | None = None) -> FrameMatch:
     """Match ``obs`` against ``ref`` and carry the edit (paper §3.1 and §3.3).
 
-    ``prior``: the previous frame's map (work size), the landmark warp's fallback where no
-    triangle covers a pixel and the whole initial map without landmarks; None: identity.
+    ``prior``: the previous frame's map (work size) against ``ref``, the landmark warp's
+    fallback where no triangle covers a pixel and the whole initial map without landmarks,
+    and where the correspondence starts with :func:`starts_from_previous`; None: identity
+    (and the landmark warp is the start). ``begun``: the model's :meth:`begin` of this frame
+    against ``ref`` from ``prior`` (run beside the face mesh), or None.
     Timer stages: upload, landmark_warp, the model's own, full_refine (frames larger than the
     work size, with :attr:`EditorConfig.full_refine`), propagation, uncertainty, download
     (the frame's one wait for the device).
@@ -69,6 +79,7 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
     ww, wh = obs.size
     with timer.stage("upload"):
         frame, work = xp.upload_frame(obs.rgb, obs.size if obs.work is None else obs.work)
+    previous = prior if starts_from_previous(config) else None
     prior = prior if prior is not None else xp.identity_map(wh, ww)
     lead = None
     with timer.stage("landmark_warp"):
@@ -81,7 +92,8 @@ def match_frame(xp: ArrayOps, model: CorrespondenceModel, ref: ops.Reference,
                                      init, xp, ref.attached)
         else:
             init = prior
-    corr = model.predict(work, ref.features, init, obs.landmarks, lead)
+    start = init if previous is None else previous
+    corr = model.predict(work, ref.features, start, obs.landmarks, lead, begun)
     full_map = xp.resize_map(corr.map, w, h)
     if config.full_refine and (w, h) != (ww, wh):
         with timer.stage("full_refine"):

@@ -1,9 +1,10 @@
 """What is measured on a frame before it meets the reference: landmarks and the ARR region.
 
 A :class:`FrameObserver` owns one stream's face meshes (one per landmark thread), the person
-segmenter and the worker threads they run on: the segmentation thread (beside the mesh), and
-with lagged landmarks the lookahead thread that meshes frame t while frame t is matched with
-frame t-1's landmarks. The editor asks it for an :class:`Observation` per frame.
+segmenter and the worker threads they run on: the segmentation thread (beside the mesh), the
+mesh thread that measures frame t while its correspondence starts (:meth:`FrameObserver.begin`),
+and with lagged landmarks the lookahead thread that meshes frame t while frame t is matched
+with frame t-1's landmarks. The editor asks it for an :class:`Observation` per frame.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class FrameObserver:
         # lagged landmarks: frame t's face mesh runs here while frame t is matched
         self._lookahead = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-lookahead")
                            if config.lagged_landmarks else None)
+        # beside: frame t's face mesh runs here while its correspondence starts (begin)
+        self._beside: ThreadPoolExecutor | None = None
         self._ahead: Future | None = None  # the last frame's measurement (lagged landmarks)
 
     def work(self, rgb: HostImage) -> HostImage:
@@ -103,6 +106,19 @@ class FrameObserver:
                                               work.copy() if work is rgb else work,
                                               self._tracker)
         return self._lagged(rgb, work, size, measured)
+
+    def begin(self, rgb: HostImage) -> tuple[HostImage, Future]:
+        """``rgb`` at work size, and its :class:`Observation` measured on the mesh thread
+        (landmarks and region) while the caller works on the frame (the correspondence's
+        :meth:`~CorrespondenceModel.begin`); the caller waits for it before the next frame.
+        Not with lagged landmarks, whose frames are measured ahead already."""
+        if self._lookahead is not None:
+            raise RuntimeError("begin: lagged landmarks measure frames on the lookahead thread")
+        with self._timer.stage("resize"):
+            work = self.work(rgb)
+        if self._beside is None:
+            self._beside = ThreadPoolExecutor(1, thread_name_prefix="streamedit-mesh")
+        return work, self._beside.submit(self.measure, rgb, work)
 
     def convert_observe(self, frame: np.ndarray,
                         tracker: LandmarkTracker | None = None) -> Observation:
@@ -168,6 +184,8 @@ class FrameObserver:
         self.settle()
         if self._lookahead is not None:
             self._lookahead.shutdown()
+        if self._beside is not None:
+            self._beside.shutdown()
         for tracker in self.trackers:
             tracker.close()
         if self._segmenter is not None:

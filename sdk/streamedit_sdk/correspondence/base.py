@@ -42,13 +42,21 @@ class CorrespondenceModel(Protocol):
     def encode_reference(self, rgb: np.ndarray) -> ReferenceFeatures:
         """What the estimator keeps of a reference: ``rgb`` (h, w, 3) uint8 at work size."""
 
+    def begin(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray
+              ) -> object | None:
+        """The part of :meth:`predict` that needs no landmarks, run while the frame's face
+        mesh is still measuring (on another core); None where the estimator has no such part.
+        What it returns goes to :meth:`predict` (``begun``) with the same frame, reference and
+        ``init_map``."""
+
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                landmarks: np.ndarray | None = None, lead: Lead | None = None
-                ) -> Correspondence:
+                landmarks: np.ndarray | None = None, lead: Lead | None = None,
+                begun: object | None = None) -> Correspondence:
         """Map and sigma at work size; ``landmarks``: (478, 2) work px of the current frame,
         or None where no face was found; ``lead``: makes the edit's map from the estimated
         one (:attr:`Correspondence.edit_map`; pixels it sends off the reference get the largest
-        sigma); None: the edit travels by the estimated map."""
+        sigma); None: the edit travels by the estimated map. ``begun``: what :meth:`begin`
+        made of this frame, or None."""
 
     def close(self) -> None:
         """Release what the model holds (sessions, engines); idempotent."""

@@ -28,6 +28,15 @@ class FlowReference(ReferenceFeatures):
     gray: np.ndarray
 
 
+@dataclass(frozen=True)
+class FlowBegun:
+    """:meth:`FlowCorrespondence.begin` of a frame: map (h, w, 2) float32 reference px, DIS
+    and Lucas-Kanade's; sigma (h, w) float32, its residual's Laplace scale."""
+
+    map: np.ndarray
+    sigma: np.ndarray
+
+
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
             "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -55,23 +64,35 @@ class FlowCorrespondence:
     def encode_reference(self, rgb: np.ndarray) -> FlowReference:
         return FlowReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
-    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
-                landmarks: np.ndarray | None = None, lead: Lead | None = None
-                ) -> Correspondence:
-        """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
-        ``landmarks`` are accepted for the interface and not used (the init map has them);
-        ``lead`` (timer stage ``face_lead``) makes the edit's map."""
+    def begin(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray
+              ) -> FlowBegun:
+        """DIS and Lucas-Kanade from ``init_map`` and the residual's sigma (none of them needs
+        landmarks): what :meth:`predict` would do first, run while the frame's face mesh
+        measures."""
         if not isinstance(reference, FlowReference):
             raise TypeError("reference was encoded by another correspondence model")
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         corr = self.refine(gray, reference.gray, init_map)
-        edit_map = None
-        if lead is not None:
-            with self._timer.stage("face_lead"):
-                edit_map = lead(corr)
         with self._timer.stage("sigma"):
             sigma = self.residual_sigma(gray, reference.gray, corr)
-            if edit_map is not None:
+        return FlowBegun(corr, sigma)
+
+    def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
+                landmarks: np.ndarray | None = None, lead: Lead | None = None,
+                begun: object | None = None) -> Correspondence:
+        """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref px.
+        ``landmarks`` are accepted for the interface and not used (the init map has them);
+        ``lead`` (timer stage ``face_lead``) makes the edit's map; ``begun``: :meth:`begin`
+        of this frame, reference and ``init_map`` (its flow is not run again), or None."""
+        if begun is None:
+            begun = self.begin(rgb, reference, init_map)
+        elif not isinstance(begun, FlowBegun):
+            raise TypeError("begun was made by another correspondence model")
+        corr, sigma = begun.map, begun.sigma
+        edit_map = None
+        if lead is not None:
+            with self._timer.stage("face_lead"):  # (with the largest sigma where it sends
+                edit_map = lead(corr)               # pixels off the reference)
                 sigma = np.where(off_reference(edit_map), np.float32(1.0), sigma)
         return Correspondence(corr, sigma, edit_map)
 

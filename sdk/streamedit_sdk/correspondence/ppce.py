@@ -91,9 +91,13 @@ class PPCECorrespondence:
         return PPCEReference(self._refiner.encode(rgb), xp.nchw(xp.gray(small)),
                              self._features(small, self._timer))
 
+    def begin(self, rgb: Array, reference: ReferenceFeatures, init_map: Array) -> None:
+        """None: the network reads the face mask, so nothing starts before the landmarks."""
+        return None
+
     def predict(self, rgb: Array, reference: ReferenceFeatures, init_map: Array,
-                landmarks: np.ndarray | None = None, lead: Lead | None = None
-                ) -> Correspondence:
+                landmarks: np.ndarray | None = None, lead: Lead | None = None,
+                begun: object | None = None) -> Correspondence:
         """rgb: (h, w, 3) uint8 current frame at work size; init_map: (h, w, 2) float32 ref
         px; landmarks: (478, 2) host work px of the current frame, or None. Map and sigma at
         work size, on the estimator's side. The head's face mask is the landmarks' hull drawn

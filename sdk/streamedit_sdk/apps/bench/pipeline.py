@@ -120,6 +120,7 @@ class BenchResult:
     backbone: str  # the PPCE model's backbone ("portrait", "dinov2_vits14"); "-" for flow
     low_latency: bool = False  # EditorConfig.low_latency(): lagged landmarks, deferred swaps
     full_refine: int = 0  # EditorConfig.full_refine (steps; they run where size > work size)
+    flow_start: str = "previous"  # EditorConfig.flow_start (correspondence "flow")
 
     @property
     def speedup(self) -> float:
@@ -144,7 +145,7 @@ class BenchResult:
                 "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
                 "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
                 "backbone": self.backbone, "low_latency": self.low_latency,
-                "full_refine": self.full_refine}
+                "full_refine": self.full_refine, "flow_start": self.flow_start}
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
@@ -152,10 +153,11 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
         correspondences: tuple[str, ...] = ("auto",),
         model_dir: str | Path | None = None, cuda_graphs: bool = True,
         landmark_threads: int = 1, low_latency: bool = False,
-        full_refine: int = EditorConfig.full_refine) -> list[BenchResult]:
+        full_refine: int = EditorConfig.full_refine,
+        flow_start: str = EditorConfig.flow_start) -> list[BenchResult]:
     """Bench every size x backend x correspondence; see the module docstring for what is
     timed. ``full_refine``: :attr:`EditorConfig.full_refine` (sizes larger than the work
-    size)."""
+    size); ``flow_start``: :attr:`EditorConfig.flow_start`."""
     results = []
     for width, height in sizes:
         clip = source.frames(width, height)
@@ -163,7 +165,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
                                   correspondence=corr, model_dir=model_dir,
                                   cuda_graphs=cuda_graphs, landmark_threads=landmark_threads,
-                                  full_refine=full_refine,
+                                  full_refine=full_refine, flow_start=flow_start,
                                   replacement=ReplacementConfig(interval=replace_every))
             if low_latency:
                 config = config.low_latency()
@@ -182,7 +184,8 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                  lat.p99_ms, steady.p99_ms, live.p50_ms, live.p99_ms, slowest,
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
-                                 _backbone(corr, model_dir), low_latency, config.full_refine)
+                                 _backbone(corr, model_dir), low_latency, config.full_refine,
+                                 config.flow_start)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)

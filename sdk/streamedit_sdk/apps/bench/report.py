@@ -23,9 +23,11 @@ RESULT_KEYS: tuple[str, ...] = (
     "live_p50_ms", "live_p99_ms", "live_slowest", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
     "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency",
-    "full_refine")
+    "full_refine", "flow_start")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
-# stages that run on the editor's worker threads in low-latency mode (lagged landmarks)
+# stages that run on the editor's worker threads: the person mask always; the landmarks in
+# low-latency mode (lagged) and beside the flow (flow_start "previous": the frame's thread
+# waits for them only where they outlast the flow)
 WORKER_STAGES: tuple[str, ...] = ("landmarks", "segmentation")
 
 
@@ -102,10 +104,19 @@ def _engine(result: dict) -> str:
         label += ", no CUDA graphs"
     if result.get("low_latency"):
         label += ", low latency"
+    if result.get("correspondence") == "flow" and result.get("flow_start") == "mesh":
+        label += ", flow from the mesh"
     refine = result.get("full_refine")  # only where the size is larger than the work size
     if refine is not None and "full_refine" in result.get("stages", {}):
         label += f", full refine {refine}"
     return label
+
+
+def _beside(result: dict) -> bool:
+    """Whether the landmarks ran on a worker thread beside the frame's own work (lagged, or
+    beside the flow)."""
+    return bool(result.get("low_latency")) or (result.get("correspondence") == "flow" and
+                                               result.get("flow_start") == "previous")
 
 
 def plot(report: dict, path: str | Path) -> None:
@@ -134,14 +145,14 @@ def plot(report: dict, path: str | Path) -> None:
     colours = plt.get_cmap("tab20").colors
     for k, name in enumerate(_stage_names(report)):
         values = np.array([_per_frame_ms(r, name) for r in results])
-        aside = [r.get("low_latency", False) and name in WORKER_STAGES for r in results]
+        aside = [name in WORKER_STAGES and _beside(r) for r in results]
         ax2.bar(x, values, 0.5, bottom=bottom, label=name, color=colours[k % len(colours)],
                 hatch=["//" if a else None for a in aside])
         bottom += values
     ax2.set_xticks(x, labels)
     ax2.set_ylabel("mean ms per frame")
     ax2.set_title("where the time goes (without pipelining; hatched: on a worker thread, "
-                  "off the frame's path)" if any(r.get("low_latency") for r in results)
+                  "beside the frame's path)" if any(_beside(r) for r in results)
                   else "where the time goes (without pipelining)")
     ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     m = report["machine"]
