@@ -160,10 +160,10 @@ def test_a_second_thread_inside_the_editor_gets_a_clear_error(editor, photo, mon
     inside, release = threading.Event(), threading.Event()
     real = editor._edit_unguarded
 
-    def slow(obs):
+    def slow(obs, *begun):
         inside.set()
         release.wait(10)
-        return real(obs)
+        return real(obs, *begun)
     monkeypatch.setattr(editor, "_edit_unguarded", slow)
     a = threading.Thread(target=editor.process, args=(photo,))
     a.start()
