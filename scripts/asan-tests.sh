@@ -12,4 +12,4 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_barycentric_warp.py \
     tests/test_grid_sample.py tests/test_blend_edit.py tests/test_kernel_properties.py \
-    tests/test_kernel_arguments.py
+    tests/test_kernel_arguments.py tests/test_correspondence.py

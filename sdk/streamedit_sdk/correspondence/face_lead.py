@@ -296,7 +296,8 @@ def _weight(lead: FaceLead, face: np.ndarray, iod: float) -> np.ndarray:
         return out
     grow = int(np.ceil(4 * sigma)) + 1
     h, w = face.shape
-    y0, y1, x0, x1 = max(y - grow, 0), min(y + bh + grow, h), max(x - grow, 0), min(x + bw + grow, w)
+    y0, y1 = max(y - grow, 0), min(y + bh + grow, h)
+    x0, x1 = max(x - grow, 0), min(x + bw + grow, w)
     part = face[y0:y1, x0:x1]
     if r >= 1:
         inside = cv2.distanceTransform(part, cv2.DIST_L2, cv2.DIST_MASK_5)
