@@ -190,8 +190,9 @@ class EditorConfig:
     flow_start: FlowStart = "previous"  # correspondence="flow": where DIS starts. previous:
     # the last frame's map against the same reference (the landmark warp on a reference's
     # first frame), so the face mesh runs beside DIS and Lucas-Kanade on the other core (the
-    # mesh uses one): 0.0 to +0.24 dB of reconstruction on five of six clips, -0.11 on d11;
-    # mesh: the landmark warp on every frame, after the face mesh (one core idles meanwhile)
+    # mesh uses one): reconstruction -0.11 (d11) to +0.80 dB (s13_fullbody) on the 13 clips,
+    # stickers unchanged; mesh: the landmark warp on every frame, after the face mesh (one
+    # core idles meanwhile)
     lk_iterations: int = 3  # correspondence="flow": Lucas-Kanade steps after DIS (0: none;
     # 3 gain 2 dB of reconstruction on d11 at about 10 ms a step at 512x512 on two cores)
     full_refine: int = 3  # frames larger than the work size: Lucas-Kanade steps of the

@@ -50,8 +50,7 @@ from streamedit_sdk.kernels.blend import blend_edit, edit_weight
 from streamedit_sdk.kernels.refine import lk_refine
 
 __all__ = ["LandmarkWarp", "barycentric_warp", "blend_edit", "edit_weight", "grid_sample",
-           "lk_refine",
-           "cuda_available", "build_info", "reference"]
+           "lk_refine", "cuda_available", "build_info", "reference"]
 
 log = logging.getLogger(__name__)
 

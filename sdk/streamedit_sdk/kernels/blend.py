@@ -20,6 +20,19 @@ from streamedit_sdk.kernels.arrays import inspect, is_device_array, require, req
 from streamedit_sdk.kernels.device import ext
 
 
+def _check_host(kernel: str, impl: str, full: float, given: dict) -> None:
+    """The checks the host-only kernels share: ``impl``, no CUDA array among ``given`` (name
+    -> array), ``full`` > 0."""
+    if impl not in ("auto", "cpp", "numpy"):
+        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy', got {impl!r}")
+    device = [k for k, v in given.items() if is_device_array(v)]
+    if device:
+        raise ValueError(f"{device[0]} is a CUDA array: {kernel} runs on the host; on a device "
+                         "compose it from the array library's operations (and grid_sample)")
+    if not full > 0:
+        raise ValueError(f"full must be > 0, got {full!r}")
+
+
 def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = None,
                map: np.ndarray | None = None, edit_map: np.ndarray | None = None,
                valid: np.ndarray | None = None, *, full: float = 16.0, impl: str = "auto",
@@ -37,21 +50,14 @@ def blend_edit(frame: np.ndarray, delta: np.ndarray, src: np.ndarray | None = No
         impl: "auto" or "cpp" (the C++ kernel), "numpy" (the reference, for tests).
         num_threads: C++ threads (<= 0: default).
     """
-    if impl not in ("auto", "cpp", "numpy"):
-        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy', got {impl!r}")
     given = {"frame": frame, "delta": delta, "src": src, "map": map, "edit_map": edit_map,
              "valid": valid}
     given = {k: v for k, v in given.items() if v is not None}
-    device = [k for k, v in given.items() if is_device_array(v)]
-    if device:
-        raise ValueError(f"{device[0]} is a CUDA array: blend_edit runs on the host; on a device "
-                         "compose grid_sample and the array library's operations")
+    _check_host("blend_edit", impl, full, given)
     if (src is None) != (map is None):
         raise ValueError("src and map go together: give both (replace) or neither (residual)")
     if edit_map is not None and src is None:
         raise ValueError("edit_map needs src and map")
-    if not full > 0:
-        raise ValueError(f"full must be > 0, got {full!r}")
     infos = {k: inspect(v, k) for k, v in given.items()}
     require(infos["frame"], ("H", "W", "C"), ("uint8",))
     h, w, c = infos["frame"].shape
@@ -87,12 +93,7 @@ def edit_weight(delta: np.ndarray, full: float = 16.0, *, impl: str = "auto",
         impl: "auto" or "cpp" (the C++ kernel), "numpy" (the reference, for tests).
         num_threads: C++ threads (<= 0: default).
     """
-    if impl not in ("auto", "cpp", "numpy"):
-        raise ValueError(f"impl must be 'auto', 'cpp' or 'numpy', got {impl!r}")
-    if is_device_array(delta):
-        raise ValueError("delta is a CUDA array: edit_weight runs on the host")
-    if not full > 0:
-        raise ValueError(f"full must be > 0, got {full!r}")
+    _check_host("edit_weight", impl, full, {"delta": delta})
     info = inspect(delta, "delta")
     require(info, ("H", "W", "C"), ("float32",))
     h, w, c = info.shape
