@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,26 @@ def test_device_array_on_a_host_impl_is_refused():
     with pytest.raises(ValueError, match="lm_cur is a CUDA array but impl='cpp' runs on the host"):
         kernels.barycentric_warp(FakeDeviceArray((3, 2), "<f4"), np.zeros((3, 2)),
                                  [[0, 1, 2]], 4, 4, impl="cpp")
+
+
+def _unpickled(a: np.ndarray) -> np.ndarray:
+    """``a`` as Ray and multiprocessing hand it over: pickled with out-of-band buffers, its
+    dtype unpickled as a new object equal to numpy's own (not the same object)."""
+    buffers = []
+    out = pickle.loads(pickle.dumps(a, protocol=5, buffer_callback=buffers.append),
+                       buffers=buffers)
+    assert out.dtype == a.dtype and out.dtype is not a.dtype
+    return out
+
+
+def test_kernels_take_arrays_unpickled_from_shared_memory(rng):
+    frame = rng.integers(0, 256, (16, 20, 3), dtype=np.uint8)
+    delta = rng.normal(0, 20, (16, 20, 3)).astype(np.float32)
+    at = (np.stack(np.meshgrid(np.arange(20), np.arange(16)), -1) + 0.5).astype(np.float32)
+    np.testing.assert_array_equal(kernels.blend_edit(_unpickled(frame), _unpickled(delta)),
+                                  kernels.blend_edit(frame, delta))
+    for src in (frame, delta):
+        np.testing.assert_array_equal(kernels.grid_sample(_unpickled(src), _unpickled(at)),
+                                      kernels.grid_sample(src, at))
+    with pytest.raises(ValueError, match="delta"):  # equal dtypes only: byte order counts
+        kernels.blend_edit(frame, delta.astype(">f4"))

@@ -15,7 +15,10 @@ namespace {
 
 template <typename T>
 void require(const py::array& a, const char* name, int ndim) {
-    if (!py::isinstance<py::array_t<T>>(a) || !py::dtype::of<T>().is(a.dtype()))
+    // isinstance compares the dtypes by equivalence (PyArray_EquivTypes: kind, size, byte order),
+    // not by identity: arrays unpickled from shared memory (Ray, multiprocessing) carry an
+    // equal dtype object that is not numpy's own.
+    if (!py::isinstance<py::array_t<T>>(a))
         throw py::value_error(std::string(name) + ": wrong dtype");
     if (a.ndim() != ndim) throw py::value_error(std::string(name) + ": wrong number of dimensions");
     if (!(a.flags() & py::array::c_style))
@@ -72,8 +75,8 @@ void grid_sample_typed(const py::array& src, const py::array& map,
 void grid_sample(const py::array& src, const py::array& map,
                  const std::optional<py::array>& fallback, const std::optional<py::array>& valid,
                  py::array out, int border, int num_threads) {
-    const bool is_u8 = py::dtype::of<uint8_t>().is(src.dtype());
-    const bool is_f32 = py::dtype::of<float>().is(src.dtype());
+    const bool is_u8 = py::isinstance<py::array_t<uint8_t>>(src);  // equivalence, see require
+    const bool is_f32 = py::isinstance<py::array_t<float>>(src);
     if (!is_u8 && !is_f32) throw py::value_error("src: dtype must be uint8 or float32");
     if (src.ndim() != 3 || src.shape(2) < 1 || src.shape(2) > 4)
         throw py::value_error("src: expected (Hs, Ws, C) with C in 1..4");
@@ -81,7 +84,9 @@ void grid_sample(const py::array& src, const py::array& map,
     require<float>(map, "map", 3);
     if (map.shape(2) != 2) throw py::value_error("map: expected (H, W, 2)");
     auto same_as_out = [&](const py::array& a, const char* name) {
-        if (!a.dtype().is(src.dtype()) || a.ndim() != 3 || a.shape(0) != map.shape(0) ||
+        const bool same_dtype = is_u8 ? py::isinstance<py::array_t<uint8_t>>(a)
+                                       : py::isinstance<py::array_t<float>>(a);
+        if (!same_dtype || a.ndim() != 3 || a.shape(0) != map.shape(0) ||
             a.shape(1) != map.shape(1) || a.shape(2) != src.shape(2) ||
             !(a.flags() & py::array::c_style))
             throw py::value_error(std::string(name) + ": expected C-contiguous (H, W, C) like src");
