@@ -21,3 +21,8 @@ class VideoError(ValueError):
 
 class UnsafeOutputError(ValueError):
     """An output would overwrite an input or another output of the same run."""
+
+
+class EditorLost(RuntimeError):
+    """A remote editor (a Ray actor) died: the stream goes on with a new one, which needs a
+    new reference (the live loop takes the next frame that shows a face)."""

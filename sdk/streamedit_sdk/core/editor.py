@@ -7,6 +7,7 @@ match_frame` matches it against the current reference and carries the edit, and
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -15,7 +16,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.config import EditorConfig, Mode
 from streamedit_sdk.core import ops
 from streamedit_sdk.core.guard import SingleThreadGuard
 from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
@@ -90,15 +91,21 @@ class StreamEditor:
         self._guard = SingleThreadGuard("StreamEditor")
 
     # -- public API -------------------------------------------------------------------------
-    def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0) -> None:
+    def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0,
+                      mode: Mode | None = None) -> None:
         """Take ``frame`` as the reference and ``edited`` as its edit.
 
         Both (H, W, 3) uint8 in the configured channel order, same size. ``index`` is the stream
-        index of ``frame`` (reported as ``reference_id``). Raises :class:`NoFaceError` when the
-        frame shows no face, and ``ValueError`` when the sizes differ.
+        index of ``frame`` (reported as ``reference_id``). ``mode``: the propagation mode
+        (:attr:`EditorConfig.mode`) from this edit on, e.g. a live stream switching from a
+        style (replace) to a sticker (residual); None keeps the editor's. Raises
+        :class:`NoFaceError` when the frame shows no face, and ``ValueError`` when the sizes
+        differ or the mode is unknown; either way the editor keeps its reference and mode.
         """
         with self._guard("set_reference"):
+            config = self.config if mode is None else dataclasses.replace(self.config, mode=mode)
             self._set_reference(frame, edited, index)
+            self.config = config
 
     def _set_reference(self, frame: np.ndarray, edited: np.ndarray, index: int) -> None:
         self._check_open()

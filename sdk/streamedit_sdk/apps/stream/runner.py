@@ -34,7 +34,7 @@ from streamedit_sdk.apps.signals import StopSignals
 from streamedit_sdk.apps.stream.control import EditRequest
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
-from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.errors import EditorLost, NoFaceError
 from streamedit_sdk.io.streams import RawSource, Sink, Source
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
@@ -76,8 +76,11 @@ class StreamStats:
     frames_out: int = 0
     dropped: int = 0  # by the drop policy
     abandoned: int = 0  # queued at a stop but not edited within the drain timeout
-    passed_through: int = 0  # written unedited: no face seen yet
+    passed_through: int = 0  # written unedited: no face seen yet (or since the editor was lost)
+    restarts: int = 0  # remote editors lost mid-stream (the edit restarted on a new one)
     edit_changes: int = 0  # control requests applied
+    references: int = 0  # references the edit has had (the first, ARR's, edit changes)
+    face_tracked: bool = False  # the last edited frame's face mesh found the face
     stopped_by: str | None = None  # signal name when one ended the stream
     started: float = field(default_factory=time.perf_counter)
     latencies: deque = field(default_factory=lambda: deque(maxlen=100_000))
@@ -89,7 +92,9 @@ class StreamStats:
         return {"frames_in": self.frames_in, "frames_out": self.frames_out,
                 "dropped": self.dropped, "abandoned": self.abandoned,
                 "passed_through": self.passed_through,
-                "edit_changes": self.edit_changes, "seconds": round(seconds, 2),
+                "edit_changes": self.edit_changes, "restarts": self.restarts,
+                "references": self.references,
+                "face_tracked": self.face_tracked, "seconds": round(seconds, 2),
                 "fps": round(self.frames_out / seconds, 2) if seconds > 0 else 0.0,
                 "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99),
                                "max": round(float(lat.max()), 2) if lat.size else None},
@@ -112,12 +117,17 @@ class StreamRunner:
 
     ``control``: an object whose ``poll()`` returns an :class:`EditRequest` or None, asked
     between frames. ``report``: where SIGUSR1 and the end write the statistics line.
+    ``follow_mode``: each edit sets the editor's propagation mode to the one its kind wants
+    (:attr:`EditSpec.default_mode`: a sticker residual, a style replace); False keeps the
+    editor's (``--mode`` given).
     """
 
     def __init__(self, source: Source, sink: Sink, editor: StreamEditor, spec: EditSpec,
                  options: StreamOptions | None = None, control=None,
-                 report: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None] | None = None, follow_mode: bool = False
+                 ) -> None:
         self.source, self.sink, self.editor, self.spec = source, sink, editor, spec
+        self.follow_mode = follow_mode
         self.options = options or StreamOptions()
         self.control = control
         self.stats = StreamStats()
@@ -256,21 +266,39 @@ class StreamRunner:
             self._change_edit(request, frame)
         if not self._started:
             self._start(frame)
-        if self._started:
-            out = self.editor.process(frame).frame
-        else:
+        out = self._process(frame) if self._started else None
+        if out is None:
             out = frame
             self.stats.passed_through += 1
         self.sink.write(out, seconds)
         self.stats.frames_out += 1
         self.stats.latencies.append(time.perf_counter() - t_read)
 
+    def _process(self, frame: np.ndarray) -> np.ndarray | None:
+        """The edited frame; None when the editor was lost (a remote editor's process died):
+        the edit then restarts on the next frame that shows a face."""
+        try:
+            result = self.editor.process(frame)
+        except EditorLost as exc:
+            log.warning("frame %d: %s; the edit restarts from the next frame with a face",
+                        self.stats.frames_out, exc)
+            self.stats.restarts += 1
+            self._started = False
+            return None
+        self.stats.face_tracked = result.face_found
+        self.stats.references = self.editor.stats.references
+        return result.frame
+
     def _start(self, frame: np.ndarray) -> None:
         if self._finder is None:  # one face mesh for every try until a face shows
             self._finder = LandmarkTracker()
         try:
             self.editor.set_reference(frame, self.spec.apply(frame, self._finder),
-                                      index=self.stats.frames_out)
+                                      index=self.stats.frames_out, mode=self._mode(self.spec))
+        except EditorLost as exc:  # a remote editor died while taking it: the next frame
+            log.warning("%s; trying again on the next frame", exc)
+            self.stats.restarts += 1
+            return
         except NoFaceError:  # not yet: this frame passes through
             if self.stats.passed_through + 1 == NO_FACE_HINT_FRAMES and \
                     isinstance(self.source, RawSource):
@@ -291,7 +319,8 @@ class StreamRunner:
         try:
             reference = request.reference_frame(frame)
             self.editor.set_reference(reference, request.spec.apply(reference),
-                                      index=self.stats.frames_out)
+                                      index=self.stats.frames_out,
+                                      mode=self._mode(request.spec))
         except (ValueError, OSError) as exc:
             log.error("edit change refused: %s; the edit is unchanged", exc)
             return
@@ -299,6 +328,9 @@ class StreamRunner:
         self._started = True
         self.stats.edit_changes += 1
         log.info("frame %d: new edit", self.stats.frames_out)
+
+    def _mode(self, spec: EditSpec) -> str | None:
+        return spec.default_mode if self.follow_mode else None
 
     # -- signals ----------------------------------------------------------------------------
     def _install_usr1(self) -> Callable[[], None]:
