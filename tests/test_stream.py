@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,8 +25,10 @@ from streamedit_sdk import edits
 from streamedit_sdk.apps import synthetic
 from streamedit_sdk.apps.stream import (EditRequest, HttpControl, RawSource, StreamOptions,
                                         StreamRunner, VirtualCamSink, WatchedFile)
+from streamedit_sdk.apps.stream.control import check_control
 from streamedit_sdk.cli import main
 from streamedit_sdk.edits.spec import EditSpec
+from streamedit_sdk.errors import EditorLost
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 FFMPEG = shutil.which("ffmpeg")
@@ -230,6 +233,62 @@ def test_http_control_switches_the_edit_without_a_glitch(frames):
     assert 12 - 5 <= switch <= 13
 
 
+class _Requests:
+    def __init__(self, at: int, request: EditRequest):
+        self.at, self.request, self.polls = at, request, 0
+
+    def poll(self):
+        self.polls += 1
+        return self.request if self.polls == self.at else None
+
+
+@pytest.mark.parametrize("follow", [True, False])
+def test_the_mode_follows_the_edit_unless_it_was_given(frames, follow):
+    sticker = EditRequest(EditSpec(sticker="star"))
+    with se.StreamEditor() as editor:
+        assert editor.config.mode == "replace"
+        runner = StreamRunner(ListSource(frames[:8]), ListSink(), editor,
+                              EditSpec(style="cartoon"), control=_Requests(4, sticker),
+                              report=lambda line: None, follow_mode=follow)
+        stats = runner.run()
+        assert stats.edit_changes == 1 and stats.references == 2
+        assert editor.config.mode == ("residual" if follow else "replace")
+        with pytest.raises(ValueError, match="mode"):
+            editor.set_reference(frames[0], frames[0], mode="sideways")
+        assert editor.config.mode == ("residual" if follow else "replace")
+
+
+class _LosingEditor:
+    """An editor whose process dies once, at frame ``lose_at`` (as a Ray actor's can)."""
+
+    def __init__(self, lose_at: int):
+        self.lose_at, self.calls, self.references = lose_at, 0, []
+        self.stats = type("Stats", (), {"references": 0})()
+
+    def set_reference(self, frame, edited, *, index=0, mode=None):
+        self.references.append(index)
+        self.stats.references = 1
+
+    def process(self, frame):
+        self.calls += 1
+        if self.calls == self.lose_at:
+            raise EditorLost("the actor died")
+        return type("Result", (), {"frame": frame, "face_found": True})()
+
+
+def test_a_lost_editor_restarts_the_edit_on_the_next_frame(frames):
+    editor = _LosingEditor(lose_at=5)
+    sink = ListSink()
+    runner = StreamRunner(ListSource(frames[:12]), sink, editor, EditSpec(style="cartoon"),
+                          report=lambda line: None)
+    stats = runner.run()
+    # the 5th process call (frame 4) lost the editor: frame 4 went out unedited, frame 5 is
+    # the new reference
+    assert stats.restarts == 1 and stats.passed_through == 1 and stats.frames_out == 12
+    assert editor.references == [0, 5]
+    assert len(sink.frames) == 12
+
+
 def test_watched_file_changes_the_edit(frames, tmp_path):
     path = tmp_path / "edit.json"
     control = WatchedFile(path)
@@ -282,6 +341,47 @@ def test_http_control_answers_bad_requests_with_400(tmp_path):
             assert err.value.code == 400, name
             assert reason in json.load(err.value)["error"], name
         assert control.poll() is None  # nothing was accepted
+    finally:
+        control.close()
+
+
+CONTROL_TOKEN = "a-control-token-24-chars"
+
+
+def _status(url: str, body: bytes | None = None, token: str | None = None) -> int:
+    """The HTTP status of a GET (``body`` None) or POST to the control endpoint."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    req = urllib.request.Request(url, data=body, headers=headers,
+                                 method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_http_control_off_loopback_needs_its_token_on_every_request():
+    with pytest.raises(ValueError, match="--control-token"):
+        HttpControl(0, lambda: {}, host="0.0.0.0")
+    with pytest.raises(ValueError, match="at least 16"):
+        HttpControl(0, lambda: {}, host="0.0.0.0", token="short")
+    check_control("http://192.0.2.7:8765", CONTROL_TOKEN)  # allowed with a token
+    for target in ("http://0.0.0.0:8765", "http://example.com:80"):
+        with pytest.raises(ValueError, match="--control-token"):
+            check_control(target)
+    control = HttpControl(0, lambda: {"frames_out": 1}, token=CONTROL_TOKEN)
+    try:
+        style = b'{"style": "cartoon"}'
+        assert _status(control.url + "/stats") == 401
+        assert _status(control.url + "/stats", token="wrong-token-of-24-chars!") == 401
+        assert _status(control.url + "/edit", style) == 401
+        assert control.poll() is None  # refused without the token: nothing changes
+        assert _status(control.url + f"/stats?token={CONTROL_TOKEN}") == 200
+        assert _status(control.url + "/edit", b"{", CONTROL_TOKEN) == 400
+        assert _status(control.url + "/edit", b" " * (1 << 17), CONTROL_TOKEN) == 413
+        assert control.poll() is None
+        assert _status(control.url + "/edit", style, CONTROL_TOKEN) == 202
+        assert control.poll().spec.style == "cartoon"
     finally:
         control.close()
 
@@ -433,7 +533,11 @@ def test_raw_input_of_the_wrong_size_is_pointed_out(frames, caplog, given, warne
     (["--input", "-", "--output", "-"], "needs --size"),
     (["--input", "INPUT", "--output", "ftp://127.0.0.1/x"], "no container known"),
     (["--input", "INPUT", "--output", "o.mp4", "--control", "http://example.com:80"],
-     "only http://127.0.0.1"),
+     "--control-token"),
+    (["--input", "INPUT", "--output", "o.mp4", "--control", "http://0.0.0.0:8765",
+      "--control-token", "short"], "at least 16"),
+    (["--input", "INPUT", "--output", "o.mp4", "--control-token", "a-control-token-24-chars"],
+     "give --control http://HOST:PORT"),
     (["--input", "/no/such.mp4", "--output", "o.mp4"], "does not exist"),
 ])
 def test_cli_errors(clip_file, tmp_path, capsys, args, message, monkeypatch):

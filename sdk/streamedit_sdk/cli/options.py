@@ -119,6 +119,25 @@ def add_low_latency_option(p) -> None:
                    "detector runs only when the face is lost)")
 
 
+def add_token_options(p, flag: str, purpose: str) -> None:
+    """``--FLAG`` and ``--FLAG-file`` (serve's token, stream's control token), exclusive."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(f"--{flag}", help=f"{purpose} (at least 16 characters; required to "
+                       "bind anything but loopback)")
+    group.add_argument(f"--{flag}-file", metavar="FILE",
+                       help=f"read the {flag.replace('-', ' ')} from FILE's first line (keeps "
+                       "it out of the process list)")
+
+
+def token_from(args: argparse.Namespace, flag: str) -> str | None:
+    """The value of ``--FLAG``, or the first line of ``--FLAG-file`` (ValueError if empty)."""
+    from streamedit_sdk.apps.access import read_token_file
+
+    dest = flag.replace("-", "_")
+    path = getattr(args, f"{dest}_file")
+    return getattr(args, dest) if path is None else read_token_file(path)
+
+
 # What a command that has no such option runs with: the configuration's own defaults.
 _EDITOR, _REPLACEMENT = EditorConfig(), ReplacementConfig()
 EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITOR.work_side,

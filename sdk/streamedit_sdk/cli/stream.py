@@ -9,9 +9,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from streamedit_sdk.apps.signals import exit_status
-from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, editor_config,
-                                        editor_defaults, fail, os_error_message, positive_float,
-                                        positive_int, size)
+from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, add_token_options,
+                                        editor_config, editor_defaults, fail, os_error_message,
+                                        positive_float, positive_int, size, token_from)
 from streamedit_sdk.config import BACKENDS, MODES
 
 
@@ -27,8 +27,12 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     try:
         check_outputs([("--input", args.input)], [("--output", args.output),
                                                   ("--stats-json", args.stats_json)])
+        token = token_from(args, "control-token")
+        if token is not None and not (args.control or "").startswith("http"):
+            raise ValueError("--control-token guards an HTTP control endpoint: give "
+                             "--control http://HOST:PORT too")
         if args.control:
-            check_control(args.control)
+            check_control(args.control, token)
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
                         sticker_at=args.sticker_at)
         options = StreamOptions(policy=args.policy, queue_size=args.queue,
@@ -56,9 +60,10 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     try:
         with StreamEditor(config) as editor:
             runner = StreamRunner(source, sink, editor, spec, options,
-                                  report=lambda line: print(line, file=sys.stderr, flush=True))
+                                  report=lambda line: print(line, file=sys.stderr, flush=True),
+                                  follow_mode=args.mode is None)
             if args.control:
-                control = open_control(args.control, runner.stats.summary)
+                control = open_control(args.control, runner.stats.summary, token)
                 runner.control = control
                 print(f"control: {getattr(control, 'url', args.control)}", file=sys.stderr,
                       flush=True)
@@ -155,7 +160,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="a URL input silent for S seconds has ended (default 10)")
     p.add_argument("--control", metavar="FILE|URL",
                    help="change the edit while streaming: a JSON file to watch, or "
-                   "http://127.0.0.1:PORT to serve POST /edit and GET /stats")
+                   "http://127.0.0.1:PORT to serve POST /edit and GET /stats (another "
+                   "address needs --control-token)")
+    add_token_options(p, "control-token", "a secret every control request must carry as "
+                      "'Authorization: Bearer TOKEN'")
     p.add_argument("--stats-json", metavar="FILE", help="also write the statistics as JSON")
     editor_defaults(p)
     p.set_defaults(func=_cmd_stream)

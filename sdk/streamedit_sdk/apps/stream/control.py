@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from streamedit_sdk.apps.access import check_access, given_token, token_matches
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.io.images import check_image, read_image
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 16  # bytes: requests are small JSON documents
-LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -111,20 +111,31 @@ class WatchedFile:
 
 
 class HttpControl:
-    """``POST /edit`` (a JSON request) and ``GET /stats`` on 127.0.0.1:``port`` (0: any free
-    port; ``url`` says which). Bound to the loopback interface only."""
+    """``POST /edit`` (a JSON request) and ``GET /stats`` on ``host``:``port`` (0: any free
+    port; ``url`` says which). The rules of :mod:`streamedit_sdk.apps.access`: loopback by
+    default, any other address only with ``token``, which every request must then carry
+    (401 without it). 400 for a malformed request, 413 for a body over :data:`MAX_BODY`."""
 
-    def __init__(self, port: int, stats: Callable[[], dict]) -> None:
+    def __init__(self, port: int, stats: Callable[[], dict], host: str = "127.0.0.1",
+                 token: str | None = None) -> None:
+        check_access(host, token, "the control endpoint (--control-token)")
         self._requests: queue.Queue[EditRequest] = queue.Queue()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                if self.path != "/edit":
-                    return self._reply(404, {"error": "POST /edit"})
-                length = int(self.headers.get("Content-Length") or 0)
-                if not 0 < length <= MAX_BODY:
-                    return self._reply(400, {"error": f"body of 1..{MAX_BODY} bytes needed"})
+                if not self._allowed("/edit"):
+                    return
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if length > MAX_BODY:
+                    return self._reply(413, {"error": f"the body is {length} bytes; at most "
+                                                      f"{MAX_BODY}"})
+                if length <= 0:
+                    return self._reply(400, {"error": "a JSON body with its Content-Length "
+                                                      "is needed"})
                 try:
                     request = EditRequest.parse(self.rfile.read(length).decode("utf-8"))
                 except (ValueError, UnicodeDecodeError) as exc:
@@ -133,9 +144,23 @@ class HttpControl:
                 self._reply(202, {"accepted": True})
 
             def do_GET(self) -> None:  # noqa: N802
-                if self.path != "/stats":
-                    return self._reply(404, {"error": "GET /stats"})
-                self._reply(200, stats())
+                if self._allowed("/stats"):
+                    self._reply(200, stats())
+
+            def _allowed(self, path: str) -> bool:
+                """Answer 401 / 404 and return False unless the request may go on."""
+                url = urlparse(self.path)
+                query = parse_qs(url.query).get("token", [None])[0]
+                if not token_matches(given_token(self.headers.get("Authorization"), query),
+                                     token):
+                    self.close_connection = True  # its body, if any, is not read
+                    self._reply(401, {"error": "this endpoint needs its token: send "
+                                               "'Authorization: Bearer TOKEN'"})
+                    return False
+                if url.path != path:
+                    self._reply(404, {"error": "POST /edit or GET /stats"})
+                    return False
+                return True
 
             def _reply(self, code: int, body: dict) -> None:
                 data = json.dumps(body).encode()
@@ -148,12 +173,14 @@ class HttpControl:
             def log_message(self, fmt: str, *args) -> None:
                 log.debug("control: " + fmt, *args)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="streamedit-control", daemon=True)
         self._thread.start()
-        log.info("control endpoint %s (POST /edit, GET /stats)", self.url)
+        log.info("control endpoint %s (POST /edit, GET /stats%s)", self.url,
+                 "; token required" if token else "")
 
     def poll(self) -> EditRequest | None:
         try:
@@ -167,19 +194,23 @@ class HttpControl:
         self._thread.join(timeout=5)
 
 
-def check_control(target: str) -> None:
-    """ValueError unless ``target`` is a path or ``http://127.0.0.1:PORT``."""
+def check_control(target: str, token: str | None = None) -> None:
+    """ValueError unless ``target`` is a path or ``http://HOST:PORT`` that ``token`` allows
+    (any host but loopback needs one; see :func:`~streamedit_sdk.apps.access.check_access`)."""
     if "://" not in target:
         return
     url = urlparse(target)
-    if url.scheme != "http" or url.hostname not in LOCAL_HOSTS:
-        raise ValueError(f"control endpoint {target}: only http://127.0.0.1:PORT is served "
-                         "(the loopback interface), or give a file to watch")
+    if url.scheme != "http" or not url.hostname or url.path not in ("", "/"):
+        raise ValueError(f"control endpoint {target}: give http://HOST:PORT (e.g. "
+                         "http://127.0.0.1:8765), or a file to watch")
+    check_access(url.hostname, token, f"control endpoint {target} (--control-token)")
 
 
-def open_control(target: str, stats: Callable[[], dict]) -> WatchedFile | HttpControl:
-    """``http://127.0.0.1:PORT`` (loopback only) or a path to watch."""
-    check_control(target)
+def open_control(target: str, stats: Callable[[], dict],
+                 token: str | None = None) -> WatchedFile | HttpControl:
+    """``http://HOST:PORT`` (loopback, or any address with ``token``) or a path to watch."""
+    check_control(target, token)
     if "://" not in target:
         return WatchedFile(target)
-    return HttpControl(urlparse(target).port or 0, stats)
+    url = urlparse(target)
+    return HttpControl(url.port or 0, stats, host=url.hostname, token=token)
