@@ -13,6 +13,7 @@ from streamedit_sdk import __version__
 from streamedit_sdk.cli import build as cli_build
 from streamedit_sdk.cli import edit as cli_edit
 from streamedit_sdk.cli import evaluate as cli_eval
+from streamedit_sdk.cli import serve as cli_serve
 from streamedit_sdk.cli import stream as cli_stream
 from streamedit_sdk.cli.options import positive_int, size
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_edit.add_commands(sub)
     cli_stream.add_commands(sub)
+    cli_serve.add_commands(sub)
     cli_eval.add_commands(sub)
     cli_build.add_commands(sub)
 
