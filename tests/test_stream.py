@@ -261,11 +261,16 @@ def test_the_mode_follows_the_edit_unless_it_was_given(frames, follow):
 class _LosingEditor:
     """An editor whose process dies once, at frame ``lose_at`` (as a Ray actor's can)."""
 
-    def __init__(self, lose_at: int):
+    def __init__(self, lose_at: int, lose_on_reference: int | None = None):
         self.lose_at, self.calls, self.references = lose_at, 0, []
+        self.lose_on_reference = lose_on_reference  # or lose it while taking this reference
         self.stats = type("Stats", (), {"references": 0})()
 
     def set_reference(self, frame, edited, *, index=0, mode=None):
+        if len(self.references) + 1 == self.lose_on_reference:
+            self.lose_on_reference = None
+            self.references.append(None)
+            raise EditorLost("the actor died")
         self.references.append(index)
         self.stats.references = 1
 
@@ -287,6 +292,20 @@ def test_a_lost_editor_restarts_the_edit_on_the_next_frame(frames):
     assert stats.restarts == 1 and stats.passed_through == 1 and stats.frames_out == 12
     assert editor.references == [0, 5]
     assert len(sink.frames) == 12
+
+
+def test_an_editor_lost_while_the_edit_changes_starts_the_new_edit(frames):
+    editor = _LosingEditor(lose_at=0, lose_on_reference=2)  # the change's reference is lost
+    sticker = EditRequest(EditSpec(sticker="star"))
+    runner = StreamRunner(ListSource(frames[:8]), ListSink(), editor,
+                          EditSpec(style="cartoon"), control=_Requests(4, sticker),
+                          report=lambda line: None)
+    stats = runner.run()
+    # the change at frame 3 (the 4th poll) lost the editor; the new one takes frame 3 itself
+    # as the sticker's reference, so no frame goes out unedited
+    assert editor.references == [0, None, 3]
+    assert stats.restarts == 1 and stats.edit_changes == 1 and stats.passed_through == 0
+    assert runner.spec.sticker == "star" and stats.frames_out == 8
 
 
 def test_watched_file_changes_the_edit(frames, tmp_path):

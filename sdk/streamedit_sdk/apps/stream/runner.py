@@ -324,8 +324,14 @@ class StreamRunner:
         except (ValueError, OSError) as exc:
             log.error("edit change refused: %s; the edit is unchanged", exc)
             return
+        except EditorLost as exc:  # the new edit starts on the next editor's first reference
+            log.warning("%s while changing the edit; it starts on the next frame with a face",
+                        exc)
+            self.stats.restarts += 1
+            self._started = False
+        else:
+            self._started = True
         self.spec = request.spec
-        self._started = True
         self.stats.edit_changes += 1
         log.info("frame %d: new edit", self.stats.frames_out)
 
