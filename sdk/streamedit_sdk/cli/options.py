@@ -7,6 +7,7 @@ import errno
 import re
 import sys
 
+from streamedit_sdk.apps.access import read_token_file
 from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import BackendUnavailableError
@@ -131,8 +132,6 @@ def add_token_options(p, flag: str, purpose: str) -> None:
 
 def token_from(args: argparse.Namespace, flag: str) -> str | None:
     """The value of ``--FLAG``, or the first line of ``--FLAG-file`` (ValueError if empty)."""
-    from streamedit_sdk.apps.access import read_token_file
-
     dest = flag.replace("-", "_")
     path = getattr(args, f"{dest}_file")
     return getattr(args, dest) if path is None else read_token_file(path)

@@ -31,7 +31,7 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from streamedit_sdk.apps.stream.control import EditRequest
+from streamedit_sdk.apps.stream.control import EditRequest, RequestQueue
 from streamedit_sdk.apps.stream.runner import StreamOptions, StreamRunner
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
@@ -170,22 +170,6 @@ class TrackSink:
             pass
 
 
-class _Requests:
-    """Edit requests from the event loop, polled by the runner between two frames."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[EditRequest] = queue.Queue()
-
-    def put(self, request: EditRequest) -> None:
-        self._queue.put(request)
-
-    def poll(self) -> EditRequest | None:
-        try:
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
-
-
 class StreamSession:
     """One connection's editing: start with :meth:`start`, change the edit with :meth:`edit`
     or :meth:`edit_image`, end with :meth:`close` (releases the editor, its thread and its
@@ -200,7 +184,7 @@ class StreamSession:
         self.track = EditedTrack()
         self.report: dict = {}  # the page's own measurements (latency in the browser, ...)
         self._make_editor, self._spec, self._loop = make_editor, spec, loop
-        self._requests = _Requests()
+        self._requests = RequestQueue()
         self._runner: StreamRunner | None = None
         self._failed: str | None = None
         self._files = tempfile.TemporaryDirectory(prefix=f"streamedit-serve-{sid}-")

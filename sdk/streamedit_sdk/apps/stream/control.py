@@ -110,7 +110,24 @@ class WatchedFile:
         pass
 
 
-class HttpControl:
+class RequestQueue:
+    """Edit requests put from any thread, taken by the runner between two frames (``poll``)."""
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[EditRequest] = queue.Queue()
+
+    def put(self, request: EditRequest) -> None:
+        self._requests.put(request)
+
+    def poll(self) -> EditRequest | None:
+        """The oldest request not yet taken, or None."""
+        try:
+            return self._requests.get_nowait()
+        except queue.Empty:
+            return None
+
+
+class HttpControl(RequestQueue):
     """``POST /edit`` (a JSON request) and ``GET /stats`` on ``host``:``port`` (0: any free
     port; ``url`` says which). The rules of :mod:`streamedit_sdk.apps.access`: loopback by
     default, any other address only with ``token``, which every request must then carry
@@ -119,7 +136,7 @@ class HttpControl:
     def __init__(self, port: int, stats: Callable[[], dict], host: str = "127.0.0.1",
                  token: str | None = None) -> None:
         check_access(host, token, "the control endpoint (--control-token)")
-        self._requests: queue.Queue[EditRequest] = queue.Queue()
+        super().__init__()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -140,7 +157,7 @@ class HttpControl:
                     request = EditRequest.parse(self.rfile.read(length).decode("utf-8"))
                 except (ValueError, UnicodeDecodeError) as exc:
                     return self._reply(400, {"error": str(exc)})
-                owner._requests.put(request)
+                owner.put(request)
                 self._reply(202, {"accepted": True})
 
             def do_GET(self) -> None:  # noqa: N802
@@ -181,12 +198,6 @@ class HttpControl:
         self._thread.start()
         log.info("control endpoint %s (POST /edit, GET /stats%s)", self.url,
                  "; token required" if token else "")
-
-    def poll(self) -> EditRequest | None:
-        try:
-            return self._requests.get_nowait()
-        except queue.Empty:
-            return None
 
     def close(self) -> None:
         self._server.shutdown()
