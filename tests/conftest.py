@@ -10,6 +10,10 @@ import pytest
 
 from streamedit_sdk.perception.geometry import delaunay, frame_anchors
 
+# the live-stream tests' frames, clip, list source / sink and runner (their modules import the
+# classes; the fixtures ``frames`` and ``clip_file`` come from here, and a module's own win)
+pytest_plugins = ("stream_helpers",)
+
 CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
                             Path(__file__).resolve().parents[1].parent / "shared" / "clips"))
 
