@@ -35,6 +35,10 @@ def test_json_has_the_documented_keys(results):
         assert r["correspondence"] == "ppce"
         assert r["fps"] > 0 and r["fps_pipelined"] > 0 and r["baseline_fps"] > 0
         assert r["speedup"] == pytest.approx(r["fps"] / r["baseline_fps"], rel=0.01)
+        # CPU per frame: some, and not more than every core for the whole frame
+        cores = data["machine"]["cores"]
+        for cpu, fps in ((r["cpu_ms"], r["fps"]), (r["baseline_cpu_ms"], r["baseline_fps"])):
+            assert 0 < cpu <= cores * 1000.0 / fps * 1.05 + 1.0
         assert 0 < r["p50_ms"] <= r["p99_ms"] and r["rss_mb"] > 50
         assert 0 < r["live_p50_ms"] <= r["live_p99_ms"]
         slowest = r["live_slowest"]

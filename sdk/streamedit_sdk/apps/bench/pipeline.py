@@ -121,6 +121,11 @@ class BenchResult:
     low_latency: bool = False  # EditorConfig.low_latency(): lagged landmarks, deferred swaps
     full_refine: int = 0  # EditorConfig.full_refine (steps; they run where size > work size)
     flow_start: str = "previous"  # EditorConfig.flow_start (correspondence "flow")
+    cpu_ms: float | None = None  # the process's CPU time (all threads, user + system) per
+    # frame of the frame-by-frame run: fps x cpu_ms / 1000 is the cores it kept busy (work
+    # an editor leaves running after process() returns, such as low latency's deferred
+    # references, counts in the interval it runs in)
+    baseline_cpu_ms: float | None = None  # the same for the DIS baseline's frames
 
     @property
     def speedup(self) -> float:
@@ -128,7 +133,8 @@ class BenchResult:
 
     def to_json(self) -> dict:
         return {"size": f"{self.size[0]}x{self.size[1]}", "backend": self.backend,
-                "correspondence": self.correspondence, "frames": self.frames, "fps": round(self.fps, 2),
+                "correspondence": self.correspondence, "frames": self.frames,
+                "fps": round(self.fps, 2),
                 "p50_ms": round(self.p50_ms, 3), "p99_ms": round(self.p99_ms, 3),
                 "p99_steady_ms": round(self.p99_steady_ms, 3),
                 "live_p50_ms": round(self.live_p50_ms, 3),
@@ -145,7 +151,12 @@ class BenchResult:
                 "rss_mb": round(self.rss_mb, 1), "gpu_mb": self.gpu_mb,
                 "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
                 "backbone": self.backbone, "low_latency": self.low_latency,
-                "full_refine": self.full_refine, "flow_start": self.flow_start}
+                "full_refine": self.full_refine, "flow_start": self.flow_start,
+                "cpu_ms": _rounded(self.cpu_ms), "baseline_cpu_ms": _rounded(self.baseline_cpu_ms)}
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], frames: int,
@@ -173,8 +184,8 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
             label = f"{width}x{height} {backend} {corr}"
             memory.reset_peak()
             gpu = memory.GpuPeak(config.placement)
-            fps, lat, steady, stages, base = _editor(clip, frames, config, work_side,
-                                                     _bar(progress, label, "sdk + baseline"))
+            fps, lat, steady, stages, base, cpu = _editor(
+                clip, frames, config, work_side, _bar(progress, label, "sdk + baseline"))
             base_fps, base_p50 = 1000.0 / base.mean_ms, base.p50_ms
             fps_pipe = _editor_pipelined(clip, frames, config,
                                          _bar(progress, label, "sdk pipelined"))
@@ -185,7 +196,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
                                  _backbone(corr, model_dir), low_latency, config.full_refine,
-                                 config.flow_start)
+                                 config.flow_start, *cpu)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)
@@ -204,14 +215,17 @@ def _edited(frame: np.ndarray) -> np.ndarray:
 
 
 def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int,
-            bar) -> tuple[float, StageStats, StageStats, dict[str, StageStats], StageStats]:
+            bar) -> tuple[float, StageStats, StageStats, dict[str, StageStats], StageStats,
+                          tuple[float, float]]:
     """The editor frame by frame, each frame followed by the baseline on the same frame.
 
     Returns the editor's fps, latency (all frames, and frames without a reference update) and
-    stages, and the baseline's per-frame latency.
+    stages, the baseline's per-frame latency, and the process's CPU ms per frame of each
+    (all threads: on a machine whose cores are all busy, fps follows CPU time, not waits).
     """
     timer = StageTimer(memory.device_sync(config.placement))
     latencies, steady, base_latencies = [], [], []
+    cpu = [0.0, 0.0]  # CPU seconds of the SDK's and the baseline's timed frames
     baseline = DisBaseline(work_side)
     edited = _edited(clip[0])
     base_ref = baseline.observe(clip[0])
@@ -220,12 +234,14 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
         for i, frame in enumerate(playback(clip, WARMUP + n)):
             if i == WARMUP:
                 timer.clear()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             replaced = editor.process(frame).replaced
-            middle = time.perf_counter()
+            middle, cpu_middle = time.perf_counter(), time.process_time()
             baseline.warp(baseline.observe(frame), base_ref, edited)
-            end = time.perf_counter()
+            end, cpu_end = time.perf_counter(), time.process_time()
             if i >= WARMUP:
+                cpu[0] += cpu_middle - cpu_start
+                cpu[1] += cpu_end - cpu_middle
                 latencies.append(middle - start)
                 if not replaced:
                     steady.append(middle - start)
@@ -233,7 +249,8 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
                 bar.update(1)
     bar.close()
     return (len(latencies) / sum(latencies), percentiles(latencies),
-            percentiles(steady or latencies), timer.summary(), percentiles(base_latencies))
+            percentiles(steady or latencies), timer.summary(), percentiles(base_latencies),
+            (cpu[0] * 1e3 / len(latencies), cpu[1] * 1e3 / len(latencies)))
 
 
 def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar) -> float:

@@ -7,7 +7,12 @@ JSON shape (stable; ``tests/test_bench.py`` checks it)::
                   "frames", "fps", "p50_ms", "p99_ms",
                   "stages": {name: {"p50_ms", "p99_ms", "mean_ms", "count"}},
                   "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup",
-                  "speedup_pipelined", "rss_mb", "gpu_mb"}, ...]}
+                  "speedup_pipelined", "rss_mb", "gpu_mb", ..., "cpu_ms",
+                  "baseline_cpu_ms"}, ...]}
+
+``cpu_ms`` / ``baseline_cpu_ms``: CPU time of the process (every thread) per frame of the
+SDK and of the baseline in the frame-by-frame run; ``cpu_ms / p50_ms`` is about the cores the
+SDK keeps busy. None in results from before 2026-12-03.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ RESULT_KEYS: tuple[str, ...] = (
     "live_p50_ms", "live_p99_ms", "live_slowest", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
     "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency",
-    "full_refine", "flow_start")
+    "full_refine", "flow_start", "cpu_ms", "baseline_cpu_ms")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 # stages that run on the editor's worker threads: the person mask always; the landmarks in
 # low-latency mode (lagged) and beside the flow (flow_start "previous": the frame's thread
@@ -73,11 +78,12 @@ def slowest_table(report: dict, top: int = 3) -> str:
 
 
 def markdown_table(report: dict) -> str:
-    """One row per size x backend: fps, latency, baseline and speedup, memory."""
+    """One row per size x backend: fps, latency, baseline and speedup, CPU time, memory."""
     rows = ["| size | backend | fps | fps pipelined | p50 ms | p99 ms | p99 ms without a "
             "reference update | live 60 fps p50 / p99 ms | DIS baseline fps | speedup | "
-            "peak RSS MB | peak GPU MB |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "CPU ms per frame, SDK / DIS | peak RSS MB | peak GPU MB |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: |"]
     for r in report["results"]:
         steady = r.get("p99_steady_ms")
         gpu = r.get("gpu_mb")
@@ -86,9 +92,18 @@ def markdown_table(report: dict) -> str:
         rows.append(f"| {r['size']} | {_engine(r)} | {r['fps']:.1f} | "
                     f"{r['fps_pipelined']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                     f"{'-' if steady is None else f'{steady:.1f}'} | {live} | "
-                    f"{r['baseline_fps']:.1f} | {r['speedup']:.2f} | {r['rss_mb']:.0f} | "
+                    f"{r['baseline_fps']:.1f} | {r['speedup']:.2f} | {_cpu(r)} | "
+                    f"{r['rss_mb']:.0f} | "
                     f"{'-' if gpu is None else f'{gpu:.0f}'} |")
     return "\n".join(rows)
+
+
+def _cpu(result: dict) -> str:
+    """"61.2 / 31.0": CPU ms per frame of the SDK and of the baseline ("-" before they were
+    measured)."""
+    if result.get("cpu_ms") is None:
+        return "-"
+    return f"{result['cpu_ms']:.1f} / {result['baseline_cpu_ms']:.1f}"
 
 
 def _engine(result: dict) -> str:
