@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from streamedit_sdk.config import EditorConfig, Mode
-from streamedit_sdk.core import ops
+from streamedit_sdk.core import heap, ops
 from streamedit_sdk.core.guard import SingleThreadGuard
 from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
                                          as_edit_inpainter)
@@ -75,6 +75,8 @@ class StreamEditor:
         stages rather than launches."""
         self.config = config or EditorConfig()
         cfg = self.config
+        if cfg.keep_frame_buffers:
+            heap.keep_frame_buffers()
         self._timer = timer or NullTimer()
         self._xp, self._model = open_correspondence(cfg, self._timer)
         inpaint = as_edit_inpainter(inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))

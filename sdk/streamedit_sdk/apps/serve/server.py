@@ -24,13 +24,10 @@ Routes (every one behind the token when the server has one, see :mod:`.guard`):
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import dataclasses
 import html
 import logging
-import os
 import secrets
-import sys
 from collections import deque
 from importlib import resources
 from urllib.parse import urlencode
@@ -40,6 +37,7 @@ from aiohttp import web
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from streamedit_sdk.core import heap
 from streamedit_sdk.apps.serve.config import ServeConfig
 from streamedit_sdk.apps.serve.guard import decode_image, read_json, refuse, token_middleware
 from streamedit_sdk.apps.serve.session import MAX_PROBE_ROWS, StreamSession
@@ -326,17 +324,8 @@ def serve(config: ServeConfig) -> None:
     grows over the first dozens of connections. Capping the heaps at :data:`MALLOC_ARENAS`
     (unless ``MALLOC_ARENA_MAX`` is set) keeps it flat after a few (docs/serving.md).
     """
-    _cap_malloc_arenas()
+    heap.cap_arenas(MALLOC_ARENAS)
     web.run_app(make_app(config), host=config.host, port=config.port, print=None,
                 handle_signals=True)
 
 
-def _cap_malloc_arenas() -> None:
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (musl): nothing to cap
-        return
-    m_arena_max = -8  # mallopt's M_ARENA_MAX
-    libc.mallopt(m_arena_max, MALLOC_ARENAS)
