@@ -2,6 +2,8 @@
 frame and whatever the current reference (issue 18, item 2), and stays opaque in residual mode.
 """
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -174,3 +176,40 @@ def test_the_editor_carries_a_sticker_through_replacements_in_one_piece():
             pieces = np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 20)
             assert pieces == 1, pieces
         assert len(editor.stats.reference_ids) > 2
+
+
+def test_where_the_origin_did_not_see_the_face_part_is_not_added_twice(face):
+    """A replaced reference with a style and a sticker: where its pixels were not traced to the
+    origin, the reference's own edit fills in for the style, less its sticker (the mesh carries
+    that); the same on the host and on torch tensors."""
+    frame, landmarks = face
+    h, w = frame.shape[:2]
+    sticker = _sticker(landmarks, (h, w))
+    style = np.zeros_like(sticker)
+    style[:40] = 25.0
+    origin = _origin(frame, landmarks, sticker + style)
+    known = np.full((h, w), 255, np.uint8)
+    known[:, : w // 2] = 0  # the left half, with the sticker's cheek, was inpainted
+    own = sticker * 0.9 + 7.0  # the reference's own edit there: its sticker and a tint
+    reference = ops.Reference(30, frame, frame, own, origin, identity_map(h, w), known,
+                              origin.mesh, origin.features)
+    ident = identity_map(h, w)
+    face_map = ops.face_to_origin(origin, landmarks, se.FaceLead(), (w, h))
+    carried = ops.carry_edit(reference, ident, ident, face_map=face_map)
+    on = sticker[..., 1] > 0
+    np.testing.assert_allclose(carried.delta[on], sticker[on], atol=1.0)  # the sticker once
+    left = ~on & (np.arange(w)[None, :] < w // 2 - 8)
+    left[:60] = False
+    assert np.allclose(carried.delta[left], 7.0, atol=0.01)  # the tint, where not traced
+    torch = pytest.importorskip("torch")
+    from streamedit_sdk.sides.torch import TorchOps
+    xp = TorchOps("cpu")
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in
+         {"own": own, "ident": ident, "known": known, "frame": frame,
+          "face": face_map}.items()}
+    origin_t = dataclasses.replace(origin, **{k: torch.from_numpy(getattr(origin, k)) for k in
+                                              ("delta", "attached_delta", "rest_delta")})
+    reference_t = ops.Reference(30, t["frame"], t["frame"], t["own"], origin_t, t["ident"],
+                                t["known"], origin.mesh, origin.features)
+    on_device = ops.carry_edit(reference_t, t["ident"], t["ident"], xp, face_map=t["face"])
+    np.testing.assert_allclose(on_device.delta.numpy(), carried.delta, atol=1e-3)

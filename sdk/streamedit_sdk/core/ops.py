@@ -312,8 +312,13 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
         # smear of the sticker off the face)
         return CarriedEdit(to_origin, known, on_face, to_origin_work, on_face)
     own = sample(reference.delta, full_map)
-    if on_face is not None:  # the reference's own edit holds the face's part as it was
-        own = xp.paste(own, own * 0.0, xp.edit_weight(on_face, 1.0) > 0.0)
+    if on_face is not None:  # the reference's own edit holds the face's part as it was:
+        face_part = xp.edit_weight(on_face, 1.0) > 0.0  # zeroed there, in the part's box
+        box = xp.box_where(face_part)
+        if box is not None:
+            part = xp.crop(own, *box)
+            y0, y1, x0, x1 = box
+            own[y0:y1, x0:x1] = xp.paste(part, part * 0.0, xp.crop(face_part, *box))
     carried = xp.grid_sample(rest, to_origin, fallback=own, valid=xp.as_uint8(known),
                              border="zero")
     return CarriedEdit(to_origin, known, plus_face(carried), to_origin_work, on_face)
