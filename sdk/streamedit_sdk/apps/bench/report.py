@@ -154,7 +154,9 @@ def plot(report: dict, path: str | Path) -> None:
         ax1.bar_label(bars, fmt="%.0f", fontsize=7)
     ax1.set_xticks(x, labels)
     ax1.set_ylabel("frames per second")
-    ax1.set_title("end to end (frames in memory)")
+    cpu = [f"{r['size']} {_cpu(r)}" for r in results if r.get("cpu_ms") is not None]
+    ax1.set_title("end to end (frames in memory)" + (
+        "\nCPU ms per frame, SDK / DIS: " + "; ".join(cpu) if cpu else ""), fontsize=10)
     ax1.legend(fontsize=8)
     bottom = np.zeros(len(results))
     colours = plt.get_cmap("tab20").colors
@@ -166,9 +168,9 @@ def plot(report: dict, path: str | Path) -> None:
         bottom += values
     ax2.set_xticks(x, labels)
     ax2.set_ylabel("mean ms per frame")
-    ax2.set_title("where the time goes (without pipelining; hatched: on a worker thread, "
-                  "beside the frame's path)" if any(_beside(r) for r in results)
-                  else "where the time goes (without pipelining)")
+    ax2.set_title("where the time goes (without pipelining)" + (
+        "\nhatched: on a worker thread, beside the frame's path"
+        if any(_beside(r) for r in results) else ""), fontsize=10)
     ax2.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     m = report["machine"]
     fig.suptitle(f"streamedit bench: {m['cpu']}, {m['cores']} cores, GPU {m.get('gpu') or 'none'}",
