@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,31 @@ def test_the_flow_begins_beside_the_face_mesh_and_gives_the_same_frames(frames):
     assert stats.reference_ids == [0, 5, 10]
     # every frame with a prior map waited for its mesh: all but the first on each reference
     assert timer.summary()["landmarks_wait"].count == 14 - 3
+
+
+def test_the_stream_begins_the_next_frame_while_this_one_is_edited(frames):
+    """stream() begins frame t + 1's flow on its flow thread from frame t's map while frame t
+    is edited; frames whose reference changed meanwhile are begun again on the frame's thread.
+    The frames are those of process()."""
+    config = se.EditorConfig(replacement=se.ReplacementConfig(interval=5))
+    plain, _ = _results(frames[:14], config)
+    threads = []
+    with se.StreamEditor(config) as ed:
+        begin = ed._model.begin
+
+        def recorded(*args):
+            threads.append(threading.current_thread().name)
+            return begin(*args)
+        ed._model.begin = recorded
+        ed.set_reference(frames[0], edits.apply_style("teal-orange", frames[0]))
+        _assert_same(plain, list(ed.stream(frames[:14])))
+        assert ed.stats.reference_ids == [0, 5, 10]
+    ahead = sum(name.startswith("streamedit-flow") for name in threads)
+    # frames 2-5, 8-10 and 13 follow a frame that was begun against the same reference:
+    # begun ahead (6 and 11, begun ahead against the reference replaced meanwhile, are matched
+    # again here, as are the first frames of each reference and the re-matches of a
+    # replacement)
+    assert ahead >= 8 and "MainThread" in threads, threads
 
 
 def test_the_flow_may_start_from_the_face_mesh_on_every_frame(frames):

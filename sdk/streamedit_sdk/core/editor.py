@@ -160,7 +160,9 @@ class StreamEditor:
         """Edit every frame of ``frames`` in order, one :class:`EditResult` each.
 
         ``pipelined``: measure the next frames (landmarks, person mask) on worker threads while
-        frame t is matched and propagated; faster on two or more cores. With one landmark thread
+        frame t is matched and propagated, and (the flow started from the previous frame's
+        map) begin frame t + 1's correspondence on another; faster on two or more cores.
+        With one landmark thread
         (the default) the results are those of :meth:`process` on each frame, and each output
         waits for the next input frame. ``EditorConfig.landmark_threads`` = k measures k frames
         at once (one face mesh each, frames dealt round-robin, so landmarks differ slightly from
@@ -176,7 +178,9 @@ class StreamEditor:
         k = len(observer.trackers)
         dealt = 0
         pending: deque[Future] = deque()
-        with ThreadPoolExecutor(k, thread_name_prefix="streamedit-observe") as pool:
+        ahead: Future | None = None  # the next frame's correspondence, begun on the flow thread
+        with ThreadPoolExecutor(k, thread_name_prefix="streamedit-observe") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="streamedit-flow") as flow:
 
             def submit() -> None:
                 nonlocal dealt
@@ -191,6 +195,8 @@ class StreamEditor:
             try:
                 while pending:
                     obs = pending.popleft().result()
+                    begun = None if ahead is None else ahead.result()
+                    ahead = None
                     if obs.rgb.shape != self._refs.host[0].shape:
                         # new frame size: let the workers finish, then redo their frames in
                         # order on this thread with the re-initialised trackers
@@ -204,10 +210,37 @@ class StreamEditor:
                             submit()
                         continue
                     submit()
-                    yield self._edit(observer.lagged_observed(obs))
+                    if self._begins_beside_mesh:
+                        begun = self._begun_for(obs, begun)
+                        prior = None if begun is None else self._model.begun_map(begun.begun)
+                        if prior is not None and pending:  # frame t + 1 begins meanwhile
+                            ahead = flow.submit(self._begin_from, pending[0], begun.reference,
+                                                prior)
+                    yield self._edit(observer.lagged_observed(obs), begun)
             finally:
                 for f in pending:  # the consumer stopped early; the pool waits for the rest
                     f.cancel()
+
+    def _begun_for(self, obs: Observation, begun: _Begun | None) -> _Begun | None:
+        """What :meth:`process` begins beside the face mesh for the frame ``obs``: ``begun``
+        (made ahead on the flow thread) while it is against the current reference from the
+        current prior, else made here; None where the frame has no prior map."""
+        ref, prior = self._refs.current, self._prev_map
+        if prior is None:
+            return None
+        if begun is not None and begun.reference is ref and begun.prior is prior:
+            return begun
+        return _Begun(ref, prior, self._model.begin(obs.work, ref.features, prior))
+
+    def _begin_from(self, measured: Future, ref: ops.Reference, prior: Array) -> _Begun | None:
+        """The correspondence of the frame being ``measured``, begun (on the flow thread)
+        against ``ref`` from ``prior``, the map of the frame before it once that one is
+        edited (unless a replacement or a swap comes between: it is then begun again).
+        None for a frame of another size (the stream re-initialises there)."""
+        obs = measured.result()
+        if obs.work.shape[:2] != prior.shape[:2]:
+            return None
+        return _Begun(ref, prior, self._model.begin(obs.work, ref.features, prior))
 
     @property
     def reference_edit(self) -> np.ndarray:

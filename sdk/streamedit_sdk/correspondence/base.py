@@ -49,6 +49,11 @@ class CorrespondenceModel(Protocol):
         What it returns goes to :meth:`predict` (``begun``) with the same frame, reference and
         ``init_map``."""
 
+    def begun_map(self, begun: object | None) -> np.ndarray | None:
+        """The map :meth:`predict` returns (:attr:`Correspondence.map`, the very array) for a
+        frame :meth:`begin` made ``begun`` of, so the next frame may begin from it before
+        this one is predicted; None where it is not known until then."""
+
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
                 landmarks: np.ndarray | None = None, lead: Lead | None = None,
                 begun: object | None = None) -> Correspondence:

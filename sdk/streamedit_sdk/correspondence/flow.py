@@ -10,6 +10,7 @@ eq. 2 learns to predict). The learned PPCE plugs in behind the same two calls.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -60,6 +61,9 @@ class FlowCorrespondence:
         self._floor = sigma_floor
         self._grid: np.ndarray | None = None
         self._timer = timer or NullTimer()
+        # the editor's stream() begins frame t + 1 on its flow thread while frame t is edited
+        # here, and an edit may match a new reference (DIS and the identity cache: one at once)
+        self._flow_lock = threading.Lock()
 
     def encode_reference(self, rgb: np.ndarray) -> FlowReference:
         return FlowReference(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -76,6 +80,11 @@ class FlowCorrespondence:
         with self._timer.stage("sigma"):
             sigma = self.residual_sigma(gray, reference.gray, corr)
         return FlowBegun(corr, sigma)
+
+    def begun_map(self, begun: object | None) -> np.ndarray | None:
+        """The map of a frame begun as ``begun``: :meth:`predict` returns it as it is (the
+        face lead makes only the edit's map)."""
+        return begun.map if isinstance(begun, FlowBegun) else None
 
     def predict(self, rgb: np.ndarray, reference: ReferenceFeatures, init_map: np.ndarray,
                 landmarks: np.ndarray | None = None, lead: Lead | None = None,
@@ -99,8 +108,8 @@ class FlowCorrespondence:
     def refine(self, gray: np.ndarray, ref_gray: np.ndarray, init_map: np.ndarray
                ) -> np.ndarray:
         """DIS from ``init_map``, then Lucas-Kanade. gray, ref_gray: (h, w) uint8 current and
-        reference frames. Returns (h, w, 2) float32 ref px."""
-        with self._timer.stage("flow"):
+        reference frames. Returns (h, w, 2) float32 ref px. Any thread (one DIS at a time)."""
+        with self._flow_lock, self._timer.stage("flow"):
             grid = self._identity(*gray.shape)
             flow = np.ascontiguousarray(init_map - grid)
             flow = self._dis.calc(gray, ref_gray, flow)  # gray(x) ~ ref(x + flow(x))

@@ -95,6 +95,10 @@ class PPCECorrespondence:
         """None: the network reads the face mask, so nothing starts before the landmarks."""
         return None
 
+    def begun_map(self, begun: object | None) -> None:
+        """None: nothing is begun (:meth:`begin`)."""
+        return None
+
     def predict(self, rgb: Array, reference: ReferenceFeatures, init_map: Array,
                 landmarks: np.ndarray | None = None, lead: Lead | None = None,
                 begun: object | None = None) -> Correspondence:
