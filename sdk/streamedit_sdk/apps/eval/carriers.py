@@ -3,6 +3,8 @@ of plain optical flow would run it; and the independent face mesh the probes are
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import chain
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -44,13 +46,21 @@ def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray, side: int,
 
 
 def sdk_propagator(config: EditorConfig) -> fidelity.Propagator:
-    """The SDK with ``config``, its reference frame 0 with the probes drawn."""
+    """The SDK with ``config``, its reference frame 0 with the probes drawn. Run as
+    ``streamedit edit`` runs it (``StreamEditor.stream``: the frames of ``process``, sooner)."""
     def run(first: np.ndarray, edited: np.ndarray, rest: Iterator[np.ndarray]):
+        given: deque[np.ndarray] = deque()  # the frames the stream has taken, not yet edited
+
+        def feed() -> Iterator[np.ndarray]:
+            for frame in chain([first], rest):
+                given.append(frame)
+                yield frame
         with StreamEditor(config) as editor:
             editor.set_reference(first, edited, index=0)
-            editor.process(first)
-            for frame in rest:
-                yield frame, editor.process(frame).frame
+            for index, result in enumerate(editor.stream(feed())):
+                frame = given.popleft()
+                if index:  # (frame 0 is the reference itself)
+                    yield frame, result.frame
     return run
 
 
