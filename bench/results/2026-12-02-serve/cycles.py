@@ -8,7 +8,8 @@ import os
 from serve_peers import ServerThread, stream_clip
 from streamedit_sdk.apps.bench.memory import status_kib
 from streamedit_sdk.apps.serve import ServeConfig
-from streamedit_sdk.apps.serve.server import _cap_malloc_arenas
+from streamedit_sdk.apps.serve.server import MALLOC_ARENAS
+from streamedit_sdk.core.heap import cap_arenas
 from streamedit_sdk.io.video import VideoReader
 
 
@@ -16,7 +17,7 @@ def rss_mb() -> float:
     return status_kib("VmRSS") / 1024
 
 
-_cap_malloc_arenas()
+cap_arenas(MALLOC_ARENAS)
 frames = [
     f for _, f in zip(range(40), VideoReader(os.environ.get("CLIP", "../shared/clips/d11.mp4")))
 ]

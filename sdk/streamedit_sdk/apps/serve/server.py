@@ -37,10 +37,10 @@ from aiohttp import web
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from streamedit_sdk.core import heap
 from streamedit_sdk.apps.serve.config import ServeConfig
 from streamedit_sdk.apps.serve.guard import decode_image, read_json, refuse, token_middleware
 from streamedit_sdk.apps.serve.session import MAX_PROBE_ROWS, StreamSession
+from streamedit_sdk.core import heap
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits import STYLES
 from streamedit_sdk.edits.sticker import STICKER_PLACES
