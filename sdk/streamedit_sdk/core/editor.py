@@ -163,9 +163,10 @@ class StreamEditor:
         frame t is matched and propagated, and (the flow started from the previous frame's
         map) begin frame t + 1's correspondence on another; faster on two or more cores. With
         one landmark thread (the default) the results are those of :meth:`process` on each
-        frame, and each output waits for the next input frame. ``EditorConfig.landmark_threads`` = k measures k frames
-        at once (one face mesh each, frames dealt round-robin, so landmarks differ slightly from
-        one mesh's); each output then waits for k further input frames.
+        frame, and each output waits for the next input frame.
+        ``EditorConfig.landmark_threads`` = k measures k frames at once (one face mesh each,
+        frames dealt round-robin, so landmarks differ slightly from one mesh's); each output
+        then waits for k further input frames.
         """
         self._check_started()
         if not pipelined:

@@ -12,6 +12,7 @@ from streamedit_sdk.edits.styles import STYLES
 if TYPE_CHECKING:  # diffusers loads only when a prompt edit is made
     from streamedit_sdk.generative.spec import PromptEdit
 
+
 @dataclass(frozen=True)
 class RaySettings:
     """Where stream editors run and what each reserves."""
