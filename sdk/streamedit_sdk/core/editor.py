@@ -43,6 +43,10 @@ class _Begun:
     prior: Array
     begun: object
 
+    def holds(self, reference: ops.Reference, prior: Array | None) -> bool:
+        """Whether it was begun against ``reference`` from ``prior`` (the editor's now)."""
+        return self.reference is reference and self.prior is prior
+
 
 class StreamEditor:
     """Edit propagation for one stream, in the MediaPipe manner.
@@ -228,7 +232,7 @@ class StreamEditor:
         ref, prior = self._refs.current, self._prev_map
         if prior is None:
             return None
-        if begun is not None and begun.reference is ref and begun.prior is prior:
+        if begun is not None and begun.holds(ref, prior):
             return begun
         return _Begun(ref, prior, self._model.begin(obs.work, ref.features, prior))
 
@@ -289,8 +293,7 @@ class StreamEditor:
         ``begun``: its correspondence begun beside the face mesh, or None."""
         self._took(self._refs.swap(self._index))
         self._took(self._refs.face_returns(obs.landmarks))
-        if begun is not None and (begun.reference is not self._refs.current
-                                  or begun.prior is not self._prev_map):
+        if begun is not None and not begun.holds(self._refs.current, self._prev_map):
             begun = None  # the reference changed meanwhile: matched afresh against the new one
         match = match_frame(self._xp, self._model, self._refs.current, obs, self._prev_map,
                             self.config, self._timer, None if begun is None else begun.begun)
