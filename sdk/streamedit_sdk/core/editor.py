@@ -124,7 +124,7 @@ class StreamEditor:
                 f"{rgb.shape[1]}x{rgb.shape[0]}: resize the edit to the frame size or pick the "
                 "frame it was made from (--ref-frame)")
         work = self._observer.work(rgb)
-        landmarks = self._observer.detect(work)
+        landmarks = self._observer.detect(rgb, work)
         if landmarks is None:
             raise NoFaceError(f"no face found in the reference frame (stream index {index}): "
                               "pick a frame that shows the face (--ref-frame N)")
@@ -359,7 +359,7 @@ class StreamEditor:
         """Fresh tracking and replacement state around a new origin reference."""
         self._forget_stream()
         work = self._observer.work(rgb)
-        self._begin(rgb, edited, index, work, self._observer.detect(work))
+        self._begin(rgb, edited, index, work, self._observer.detect(rgb, work))
 
     def _settle(self) -> None:
         """Let the worker threads finish the frame in hand and forget it: the lagged face mesh

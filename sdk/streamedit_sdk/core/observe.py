@@ -83,10 +83,11 @@ class FrameObserver:
         """``rgb`` at work size (itself when already small enough)."""
         return to_work(rgb, self._cfg.work_side)
 
-    def detect(self, work: HostImage) -> np.ndarray | None:
-        """Landmarks of a single image (a reference) as the stream's frames are measured
-        (:meth:`LandmarkTracker.reference`), (478, 2) work px, or None."""
-        return self._tracker.reference(work)
+    def detect(self, rgb: HostImage, work: HostImage) -> np.ndarray | None:
+        """Landmarks of a single image (a reference: ``rgb`` full size, ``work`` the same at
+        work size) as the stream's frames are measured (:meth:`LandmarkTracker.reference`),
+        (478, 2) work px, or None."""
+        return self._tracker.reference(work, rgb)
 
     def next(self, rgb: HostImage) -> Observation:
         """The observation :meth:`StreamEditor.process` edits ``rgb`` with: measured here, or
@@ -144,7 +145,7 @@ class FrameObserver:
         if self._segment_pool is not None:
             person = self._segment_pool.submit(self._person_mask, work)
         with self._timer.stage("landmarks"):
-            landmarks = (tracker or self._tracker).track(work)
+            landmarks = (tracker or self._tracker).track(work, rgb)
         mask = person.result() if person is not None else self._person_mask(work)
         return Observation(rgb, work, (work.shape[1], work.shape[0]), landmarks,
                            self._region(work, landmarks, mask))

@@ -39,6 +39,14 @@ class LandmarkTracker:
     no failing full-frame pass per frame) until it is lost. One tracker per stream: the video
     mode keeps state between frames. Not thread-safe.
 
+    ``full``, where given to ``track``, ``detect`` or ``reference``: the same frame at its own
+    size (the source of ``rgb``, the work frame). Where it is larger, a small face's crop is
+    taken from it: the landmarker sees the face's own pixels, not the work frame's (a face
+    40 px wide at work size is 85 px wide in a 1080-px frame), and its landmarks move a
+    third less under sub-pixel motion (s13_fullbody); they are returned in px of ``rgb``.
+    A face large enough for the short-range detector is meshed on ``rgb`` (the source's
+    pixels change nothing there: the landmarker sees such a face at 256 px either way).
+
     ``max_faces``: faces ``track`` follows (the largest is returned, then the one continuing
     the face returned on the last frame while there is one). While it follows fewer
     faces than that, MediaPipe runs its face detector on every frame to look for more; with 1
@@ -60,25 +68,25 @@ class LandmarkTracker:
                                        confidence=min_confidence)
         self._far = _mediapipe.FarFaces(confidence=min_confidence)
 
-    def track(self, rgb: np.ndarray) -> np.ndarray | None:
+    def track(self, rgb: np.ndarray, full: np.ndarray | None = None) -> np.ndarray | None:
         """Landmarks of the next frame of a stream (uses the previous frames)."""
         if self._small is not None:
-            self._small = self._in_crop(self._crop_video, rgb, _box_around(self._small))
+            self._small = self._in_crop(self._crop_video, rgb, _box_around(self._small), full)
             if self._small is not None:
                 return self._small
             self._new_crop_track()  # lost: the next small face starts a fresh track
         self._last = self._run(self._video, rgb, self._last)
         if self._last is not None:
             return self._last
-        self._small = self._small_face(rgb)
+        self._small = self._small_face(rgb, full)
         return self._small
 
-    def detect(self, rgb: np.ndarray) -> np.ndarray | None:
+    def detect(self, rgb: np.ndarray, full: np.ndarray | None = None) -> np.ndarray | None:
         """Landmarks of one image, independent of the stream (for references)."""
         pts = self._run(self._still, rgb)
-        return pts if pts is not None else self._small_face(rgb)
+        return pts if pts is not None else self._small_face(rgb, full)
 
-    def reference(self, rgb: np.ndarray) -> np.ndarray | None:
+    def reference(self, rgb: np.ndarray, full: np.ndarray | None = None) -> np.ndarray | None:
         """Landmarks of a reference image as a stream's ``track`` measures the same face.
 
         The face mesh places the points of a face found afresh (``detect``) differently from
@@ -91,7 +99,7 @@ class LandmarkTracker:
         face (a small face)."""
         found = self._run(self._still, rgb)
         if found is None:
-            return self._small_face(rgb)  # followed in a crop: as detected
+            return self._small_face(rgb, full)  # followed in a crop: as detected
         mesh = self._video_mesh()
         try:
             for _ in range(SETTLE_STEPS):
@@ -137,29 +145,38 @@ class LandmarkTracker:
                 return faces[int(np.argmax(overlap))]
         return max(faces, key=lambda f: float(np.prod(np.ptp(f, axis=0))))  # the largest
 
-    def _small_face(self, rgb: np.ndarray) -> np.ndarray | None:
+    def _small_face(self, rgb: np.ndarray, full: np.ndarray | None) -> np.ndarray | None:
         boxes = self._far.boxes(rgb)
         if not boxes:
             return None
-        return self._in_crop(self._still, rgb, boxes[0])
+        return self._in_crop(self._still, rgb, boxes[0], full)
 
-    def _in_crop(self, mesh, rgb: np.ndarray,
-                 box: tuple[float, float, float]) -> np.ndarray | None:
-        """Mesh a face of size ``box[2]`` px centred at ``box[:2]`` in a square crop around it
-        (~2.4 face sizes, :data:`CROP_SIDE` px, zero outside the frame); frame px out."""
-        cx, cy, size = box
-        half = size * 1.2
-        if not (np.isfinite(half) and half >= 4):
+    def _in_crop(self, mesh, rgb: np.ndarray, box: tuple[float, float, float],
+                 full: np.ndarray | None = None) -> np.ndarray | None:
+        """Mesh a face of size ``box[2]`` px centred at ``box[:2]`` (px of ``rgb``) in a square
+        crop around it (~2.4 face sizes, :data:`CROP_SIDE` px, zero outside the frame), taken
+        from ``full`` when given (the same frame, larger); px of ``rgb`` out.
+
+        Landmark px are the landmarker's (normalised x width: the frame's left edge is 0, a
+        pixel's centre at +0.5), so a resize scales them and the crop, which ``warpAffine``
+        maps between pixel centres, is undone with its half-pixel terms."""
+        if not (np.isfinite(box[2]) and box[2] * 1.2 >= 4):
             return None
-        s = CROP_SIDE / (2 * half)  # crop px per frame px
+        source, up = rgb, 1.0  # source px per rgb px
+        if full is not None and full.shape[1] > rgb.shape[1]:
+            source, up = full, full.shape[1] / rgb.shape[1]
+        cx, cy, size = (v * up for v in box)
+        half = size * 1.2
+        s = CROP_SIDE / (2 * half)  # crop px per source px
         x0, y0 = cx - half, cy - half
         to_crop = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float32)
-        crop = cv2.warpAffine(rgb, to_crop, (CROP_SIDE, CROP_SIDE), flags=cv2.INTER_LINEAR,
+        crop = cv2.warpAffine(source, to_crop, (CROP_SIDE, CROP_SIDE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT)
         pts = self._run(mesh, crop)
         if pts is None:
             return None
-        return pts / s + np.array([x0, y0], np.float32)
+        centres = 0.5 - 0.5 / s  # (pixel centres: crop index = s * source index - s * x0)
+        return (pts / s + np.array([x0 + centres, y0 + centres], np.float32)) / np.float32(up)
 
     def __enter__(self) -> "LandmarkTracker":
         return self

@@ -36,9 +36,9 @@ def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray, side: int,
     (``first``: a stream's first frame, measured as a reference is, as
     :class:`~streamedit_sdk.core.editor.StreamEditor` measures the frame it is given with)."""
     work = to_work(frame, side)
-    lm = tracker.track(work)
+    lm = tracker.track(work, frame)
     if first and lm is not None:  # (tracked too: the next frames are tracked from it)
-        lm = tracker.reference(work)
+        lm = tracker.reference(work, frame)
     if lm is None:
         return None
     return lm * np.array([frame.shape[1] / work.shape[1], frame.shape[0] / work.shape[0]],

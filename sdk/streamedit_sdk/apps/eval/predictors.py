@@ -119,7 +119,7 @@ class LandmarkMatcher:
 
     def observe(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         work = to_work(frame, self._side)
-        return work, self._tracker.track(work)
+        return work, self._tracker.track(work, frame)
 
     def warp(self, current, reference, reference_frame: np.ndarray) -> np.ndarray:
         work, landmarks = current
