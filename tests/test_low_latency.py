@@ -72,8 +72,8 @@ def _spy(monkeypatch, ed):
     tracked, warped = [], []
     track = ed._observer.trackers[0].track
 
-    def recording_track(work):
-        out = track(work)
+    def recording_track(work, full=None):
+        out = track(work, full)
         tracked.append(out)
         return out
 

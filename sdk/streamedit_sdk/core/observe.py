@@ -102,10 +102,10 @@ class FrameObserver:
         else:  # the frame's thread needs the work frame: resized once, here
             with self._timer.stage("resize"):
                 work = self.work(rgb)
-            # (the caller may reuse its buffer before the mesh has read it)
-            measured = self._lookahead.submit(self.measure, rgb,
-                                              work.copy() if work is rgb else work,
-                                              self._tracker)
+            # (the caller may reuse its buffer before the mesh has read it: the mesh reads
+            # the work frame, and a small face's crop is cut from the frame itself)
+            measured = self._lookahead.submit(self.measure, *(
+                (rgb, work.copy()) if work is rgb else (rgb.copy(), work)), self._tracker)
         return self._lagged(rgb, work, size, measured)
 
     def begin(self, rgb: HostImage) -> tuple[HostImage, Future]:
