@@ -19,7 +19,8 @@ from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 def mesh_truth(frames: Iterable[np.ndarray], side: int) -> list[np.ndarray | None]:
     """The independent face mesh of a clip: each frame's landmarks (478, 2) in its own px,
-    meshed at work size ``side`` in video mode, or None where no face is found.
+    meshed at work size ``side`` in video mode (a small face in a crop of the frame at its own
+    size, as the SDK meshes it), or None where no face is found.
 
     Frame 0 is measured as :meth:`LandmarkTracker.reference` measures a reference: the face
     mesh tracking an unchanged image settles up to ~4 px from where it first detects the face,
@@ -32,9 +33,10 @@ def mesh_truth(frames: Iterable[np.ndarray], side: int) -> list[np.ndarray | Non
 
 def full_size_landmarks(tracker: LandmarkTracker, frame: np.ndarray, side: int,
                         first: bool = False) -> np.ndarray | None:
-    """Landmarks of ``frame`` (478, 2) in its own px, meshed at work size ``side``
-    (``first``: a stream's first frame, measured as a reference is, as
-    :class:`~streamedit_sdk.core.editor.StreamEditor` measures the frame it is given with)."""
+    """Landmarks of ``frame`` (478, 2) in its own px, meshed at work size ``side`` (a small
+    face in a crop of ``frame`` itself) (``first``: a stream's first frame, measured as a
+    reference is, as :class:`~streamedit_sdk.core.editor.StreamEditor` measures the frame it
+    is given with)."""
     work = to_work(frame, side)
     lm = tracker.track(work, frame)
     if first and lm is not None:  # (tracked too: the next frames are tracked from it)
