@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from streamedit_sdk.apps import synthetic
+from streamedit_sdk.config import EditorConfig
+from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.frames import to_work
 from streamedit_sdk.perception.landmarks import NUM_LANDMARKS, LandmarkTracker
 
@@ -162,3 +164,24 @@ def test_the_face_being_followed_keeps_the_edit_when_a_larger_one_appears():
             assert tracker.track(frame)[:, 0].mean() < 60  # the small face, followed
         tracker._last = None  # (what reset() forgets, with the video graph)
         assert tracker.track(frame)[:, 0].mean() > 100  # nothing followed: the largest
+
+
+def test_the_editor_meshes_a_small_face_on_the_frame_it_is_given(monkeypatch):
+    """The editor hands its tracker the frame at its own size beside the work frame, for the
+    reference and for every frame (process and the stream's mesh thread)."""
+    frame = _small_face_frame()
+    given = []
+    with StreamEditor(EditorConfig(work_side=384)) as editor:
+        tracker = editor._observer.trackers[0]
+        for name in ("track", "reference"):
+            real = getattr(tracker, name)
+
+            def spy(work, full=None, _real=real, _name=name):
+                given.append((_name, work.shape, None if full is None else full.shape))
+                return _real(work, full)
+            monkeypatch.setattr(tracker, name, spy)
+        editor.set_reference(frame, frame)
+        assert editor.process(frame).face_found
+        assert all(r.face_found for r in editor.stream(iter([frame, frame])))
+    assert [name for name, *_ in given] == ["reference", "track", "track", "track"]
+    assert all(work == (384, 384, 3) and full == frame.shape for _, work, full in given)
