@@ -53,7 +53,8 @@ def track_canvas(tracker: LandmarkTracker, canvas: np.ndarray, from_source: bool
     """The canvas's landmarks, canvas px, meshed at work size (crop from the canvas or not)."""
     work = to_work(canvas, WORK_SIDE)
     lm = tracker.track(work, canvas if from_source else None)
-    return None if lm is None else lm * (canvas.shape[1] / work.shape[1])
+    return None if lm is None else lm * np.float32([canvas.shape[1] / work.shape[1],
+                                                    canvas.shape[0] / work.shape[0]])
 
 
 def clip_errors(path: Path, iod: float, frames: int) -> dict:

@@ -87,6 +87,17 @@ def test_a_small_face_is_meshed_on_the_source_frame_pixels():
     # the same face, in work px (meshing the source frame itself gives the source's px)
     scale = work.shape[1] / frame.shape[1]
     assert np.linalg.norm(on_work - on_source * scale, axis=1).mean() < 0.1
+    # a frame whose work size rounds its sides differently (730x1200 -> 311x512: x / 2.347,
+    # y / 2.344): each axis scaled by its own factor (one factor for both: 0.6 px off at the chin)
+    tall = np.full((1200, 730, 3), 200, np.uint8)
+    tall[700:1080, 170:550] = frame[300:680, 350:730]
+    work = to_work(tall, 512)
+    with LandmarkTracker() as a, LandmarkTracker() as b:
+        for _ in range(3):
+            on_work, on_source = a.track(work, tall), b.track(tall)
+    assert b._small is not None
+    scale = np.float32([work.shape[1] / tall.shape[1], work.shape[0] / tall.shape[0]])
+    assert np.linalg.norm(on_work - on_source * scale, axis=1).mean() < 0.1
     # a source no larger than the work frame changes nothing
     with LandmarkTracker() as a, LandmarkTracker() as b:
         np.testing.assert_array_equal(a.detect(work, work), b.detect(work))

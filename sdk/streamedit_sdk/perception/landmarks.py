@@ -162,11 +162,14 @@ class LandmarkTracker:
         maps between pixel centres, is undone with its half-pixel terms."""
         if not (np.isfinite(box[2]) and box[2] * 1.2 >= 4):
             return None
-        source, up = rgb, 1.0  # source px per rgb px
+        source, up = rgb, np.ones(2, np.float32)  # source px per rgb px, x and y (a work
+        # size is rounded per side: 720x1080 -> 341x512 scales x by 2.111, y by 2.109)
         if full is not None and full.shape[1] > rgb.shape[1]:
-            source, up = full, full.shape[1] / rgb.shape[1]
-        cx, cy, size = (v * up for v in box)
-        half = size * 1.2
+            source = full
+            up = np.array([full.shape[1] / rgb.shape[1], full.shape[0] / rgb.shape[0]],
+                          np.float32)
+        cx, cy = float(box[0] * up[0]), float(box[1] * up[1])
+        half = float(box[2] * up.mean()) * 1.2
         s = CROP_SIDE / (2 * half)  # crop px per source px
         x0, y0 = cx - half, cy - half
         to_crop = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float32)
@@ -176,7 +179,7 @@ class LandmarkTracker:
         if pts is None:
             return None
         centres = 0.5 - 0.5 / s  # (pixel centres: crop index = s * source index - s * x0)
-        return (pts / s + np.array([x0 + centres, y0 + centres], np.float32)) / np.float32(up)
+        return (pts / s + np.array([x0 + centres, y0 + centres], np.float32)) / up
 
     def __enter__(self) -> "LandmarkTracker":
         return self
