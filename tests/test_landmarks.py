@@ -74,31 +74,32 @@ def _spread_under_shifts(work_side: int, from_source: bool) -> float:
     return float(np.sqrt(((points - points.mean(0)) ** 2).sum(2).mean()))
 
 
+def _gap_to_source(frame: np.ndarray, work_side: int) -> float:
+    """Mean distance (work px) between a small face's landmarks tracked at work size with the
+    crop cut from ``frame`` and those of ``frame`` meshed itself, scaled to work px."""
+    work = to_work(frame, work_side)
+    with LandmarkTracker() as a, LandmarkTracker() as b:
+        for _ in range(3):
+            on_work, on_source = a.track(work, frame), b.track(frame)
+    assert b._small is not None  # the premise: the crop path
+    scale = np.float32([work.shape[1] / frame.shape[1], work.shape[0] / frame.shape[0]])
+    return float(np.linalg.norm(on_work - on_source * scale, axis=1).mean())
+
+
 def test_a_small_face_is_meshed_on_the_source_frame_pixels():
     """Given the frame at its own size, a small face's crop is taken from it: landmarks in
     work px as before, and steadier (a face ~25 px wide at work size: the landmarker sees it
     at 70 px instead)."""
     frame = _small_face_frame()
-    work = to_work(frame, 384)
-    with LandmarkTracker() as a, LandmarkTracker() as b:
-        for _ in range(3):
-            on_work, on_source = a.track(work, frame), b.track(frame)
-    assert b._small is not None  # the premise: the crop path
     # the same face, in work px (meshing the source frame itself gives the source's px)
-    scale = work.shape[1] / frame.shape[1]
-    assert np.linalg.norm(on_work - on_source * scale, axis=1).mean() < 0.1
+    assert _gap_to_source(frame, 384) < 0.1
     # a frame whose work size rounds its sides differently (730x1200 -> 311x512: x / 2.347,
     # y / 2.344): each axis scaled by its own factor (one factor for both: 0.6 px off at the chin)
     tall = np.full((1200, 730, 3), 200, np.uint8)
     tall[700:1080, 170:550] = frame[300:680, 350:730]
-    work = to_work(tall, 512)
-    with LandmarkTracker() as a, LandmarkTracker() as b:
-        for _ in range(3):
-            on_work, on_source = a.track(work, tall), b.track(tall)
-    assert b._small is not None
-    scale = np.float32([work.shape[1] / tall.shape[1], work.shape[0] / tall.shape[0]])
-    assert np.linalg.norm(on_work - on_source * scale, axis=1).mean() < 0.1
+    assert _gap_to_source(tall, 512) < 0.1
     # a source no larger than the work frame changes nothing
+    work = to_work(tall, 512)
     with LandmarkTracker() as a, LandmarkTracker() as b:
         np.testing.assert_array_equal(a.detect(work, work), b.detect(work))
     steady, jittery = _spread_under_shifts(384, True), _spread_under_shifts(384, False)
