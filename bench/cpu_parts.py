@@ -2,9 +2,12 @@
 
 On a machine whose cores are all busy, frames per second follow CPU time, not waits: this
 times ``StreamEditor.process`` (the frame-by-frame path ``streamedit bench`` times) over the
-same frames with the default configuration and with one part of it off at a time, and the
-face mesh and the DIS MEDIUM baseline alone. CPU time is the process's (every thread, user +
-system) per frame; wall time per frame beside it. The variants run in turns, ``--rounds``
+same frames with the default configuration and with one part of it off at a time, then with
+several off at once (the floors: what the editor costs without the parts the fidelity and
+reconstruction bars rest on), and the face mesh and the DIS MEDIUM baseline alone. Each
+row's ``speedup`` is the baseline's wall time over its own, as ``streamedit bench`` reports.
+CPU time is the process's (every thread, user + system) per frame; wall time per frame
+beside it. The variants run in turns, ``--rounds``
 times, so a slower spell of a shared machine falls on all of them.
 
     python bench/cpu_parts.py --video ../shared/clips/d11.mp4 --json out.json
@@ -33,7 +36,7 @@ from streamedit_sdk.perception.landmarks import LandmarkTracker
 WARMUP = 10
 DEFAULT = EditorConfig(mode="replace", correspondence="flow",
                        replacement=ReplacementConfig(interval=REPLACE_EVERY))
-# (name, what changes): each the default with one part off
+# (name, what changes): the default with one part off, then with several (the floors)
 VARIANTS: tuple[tuple[str, dict], ...] = (
     ("default", {}),
     ("no face lead (the flow's map carries the edit)", {"face_lead": None}),
@@ -43,6 +46,11 @@ VARIANTS: tuple[tuple[str, dict], ...] = (
     ("no Lucas-Kanade steps", {"lk_iterations": 0}),
     ("DIS preset ultrafast", {"flow_preset": "ultrafast"}),
     ("one face followed (max_faces 1)", {"max_faces": 1}),
+    ("floor: lean face lead (no detail, ring or smoothing), no Lucas-Kanade",
+     {"face_lead": FaceLead(detail=False, ring=0.0, mesh_smooth=0.0), "lk_iterations": 0}),
+    ("floor: no face lead, no Lucas-Kanade", {"face_lead": None, "lk_iterations": 0}),
+    ("floor: no face lead, no Lucas-Kanade, DIS ultrafast",
+     {"face_lead": None, "lk_iterations": 0, "flow_preset": "ultrafast"}),
 )
 
 
@@ -100,10 +108,13 @@ def main() -> None:
              "wall_ms_mean": round(float(np.mean([w for _, w in v])), 2)}
             for name, v in runs.items()]
     default = rows[0]["cpu_ms_mean"]
-    for r in rows:
+    baseline = runs["DIS MEDIUM baseline"]
+    for r in rows:  # the baseline's wall time over this run's, turn by turn, as bench's speedup
+        r["speedup"] = round(float(np.mean([b / w for (_, b), w in zip(baseline, r["wall_ms"])])),
+                             3)
         cpu = r["cpu_ms_mean"]
         print(f"{r['run']:48s} CPU {cpu:6.1f} ms/frame ({cpu - default:+6.1f})"
-              f"  wall {r['wall_ms_mean']:6.1f} ms/frame")
+              f"  wall {r['wall_ms_mean']:6.1f} ms/frame  speedup {r['speedup']:.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": describe(), "source": source.name,
                                      "size": args.size, "frames": args.frames, "rows": rows},

@@ -168,6 +168,24 @@ def test_the_benchmarks_page_is_made_from_the_stored_results(tmp_path):
     assert "](../bench/results/" in page  # links work from docs/
 
 
+def test_cpu_parts_times_every_variant_and_the_floors_against_the_baseline(tmp_path):
+    """bench/cpu_parts.py: a row per variant (the floors included), and the baseline's own
+    ``speedup`` 1 by construction (each row's is the baseline's wall time over its own)."""
+    out = tmp_path / "parts.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "cpu_parts.py"), "--size",
+                           "160x120", "--frames", "2", "--rounds", "1", "--json", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = {r["run"]: r for r in json.loads(out.read_text(encoding="utf-8"))["rows"]}
+    assert rows["DIS MEDIUM baseline"]["speedup"] == pytest.approx(1.0, abs=1e-3)
+    assert sum(name.startswith("floor:") for name in rows) == 3
+    for r in rows.values():
+        assert r["cpu_ms_mean"] > 0 and r["wall_ms_mean"] > 0 and r["speedup"] > 0
+        wall = r["wall_ms"][0]
+        base = rows["DIS MEDIUM baseline"]["wall_ms"][0]
+        assert r["speedup"] == pytest.approx(base / wall, rel=0.01)
+
+
 def test_compare_evals_ignores_timing_and_catches_a_changed_score(tmp_path):
     """bench/compare_evals.py: the check a refactor's eval results are held to."""
     report = {"video": "a.mp4", "frames": 3, "fps": 10.0, "sigma_spearman": 0.5,
