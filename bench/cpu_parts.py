@@ -110,8 +110,8 @@ def main() -> None:
     default = rows[0]["cpu_ms_mean"]
     baseline = runs["DIS MEDIUM baseline"]
     for r in rows:  # the baseline's wall time over this run's, turn by turn, as bench's speedup
-        r["speedup"] = round(float(np.mean([b / w for (_, b), w in zip(baseline, r["wall_ms"])])),
-                             3)
+        r["speedup"] = round(float(np.mean([b / w for (_, b), (_, w)
+                                            in zip(baseline, runs[r["run"]])])), 3)
         cpu = r["cpu_ms_mean"]
         print(f"{r['run']:48s} CPU {cpu:6.1f} ms/frame ({cpu - default:+6.1f})"
               f"  wall {r['wall_ms_mean']:6.1f} ms/frame  speedup {r['speedup']:.2f}")

@@ -162,7 +162,7 @@ def test_the_benchmarks_page_is_made_from_the_stored_results(tmp_path):
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     for title in ("`streamedit eval`", "`streamedit bench`", "--backend torch-cuda"):
-        assert f"## " in page and title in page
+        assert "## " in page and title in page
     assert "| **mean** |" in page  # the eval table's summary row
     assert page.count("| size | backend | fps |") == 2  # the CPU and GPU bench tables
     assert "](../bench/results/" in page  # links work from docs/
