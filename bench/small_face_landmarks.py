@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.apps.bench.machine import describe
+from streamedit_sdk.correspondence.face_lead import interocular
 from streamedit_sdk.frames import to_work
 from streamedit_sdk.io.video import VideoReader
 from streamedit_sdk.perception.landmarks import LandmarkTracker
@@ -31,7 +32,6 @@ from streamedit_sdk.perception.landmarks import LandmarkTracker
 CANVAS = (720, 1080)  # width, height: s13_fullbody's frame
 WORK_SIDE = 512
 MESH_POINTS = 468  # the iris points left out
-IRIS_LEFT, IRIS_RIGHT = 468, 473
 
 
 def shrink(frame: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def clip_errors(path: Path, iod: float, frames: int) -> dict:
     with LandmarkTracker() as big:
         truth = [big.track(f) for f in shots]
     seen = [t for t in truth if t is not None]
-    scale = iod / float(np.median([np.linalg.norm(t[IRIS_RIGHT] - t[IRIS_LEFT]) for t in seen]))
+    scale = iod / float(np.median([interocular(t) for t in seen]))
     out = {}
     for name, from_source in (("work_frame", False), ("source_frame", True)):
         errors, lost = [], 0

@@ -22,6 +22,7 @@ NOSE_TIP = 1
 
 
 CROP_SIDE = 256  # px: a small face is meshed in a square crop of this side around it
+CROP_REACH = 1.2  # half the crop's side, in face sizes (the crop spans ~2.4 of them)
 MAX_FACES = 3  # faces meshed per frame by default; the largest is the one edited (then the
 # same face, while it is tracked)
 SAME_FACE = 0.3  # box overlap (IoU) from which a face continues the last frame's face
@@ -160,7 +161,7 @@ class LandmarkTracker:
         Landmark px are the landmarker's (normalised x width: the frame's left edge is 0, a
         pixel's centre at +0.5), so a resize scales them and the crop, which ``warpAffine``
         maps between pixel centres, is undone with its half-pixel terms."""
-        if not (np.isfinite(box[2]) and box[2] * 1.2 >= 4):
+        if not (np.isfinite(box[2]) and box[2] * CROP_REACH >= 4):
             return None
         source, up = rgb, np.ones(2, np.float32)  # source px per rgb px, x and y (a work
         # size is rounded per side: 720x1080 -> 341x512 scales x by 2.111, y by 2.109)
@@ -169,7 +170,7 @@ class LandmarkTracker:
             up = np.array([full.shape[1] / rgb.shape[1], full.shape[0] / rgb.shape[0]],
                           np.float32)
         cx, cy = float(box[0] * up[0]), float(box[1] * up[1])
-        half = float(box[2] * up.mean()) * 1.2
+        half = float(box[2] * up.mean()) * CROP_REACH
         s = CROP_SIDE / (2 * half)  # crop px per source px
         x0, y0 = cx - half, cy - half
         to_crop = np.array([[s, 0, -s * x0], [0, s, -s * y0]], np.float32)
