@@ -11,8 +11,9 @@ import pytest
 from streamedit_sdk.perception.geometry import delaunay, frame_anchors
 
 # the live-stream tests' frames, clip, list source / sink and runner (their modules import the
-# classes; the fixtures ``frames`` and ``clip_file`` come from here, and a module's own win)
-pytest_plugins = ("stream_helpers",)
+# classes; the fixtures ``frames`` and ``clip_file`` come from here, and a module's own win);
+# the file tests' videos made with the real ffmpeg (``face_clip``, ``long_clip``)
+pytest_plugins = ("stream_helpers", "media_helpers")
 
 CLIPS = Path(os.environ.get("STREAMEDIT_CLIPS",
                             Path(__file__).resolve().parents[1].parent / "shared" / "clips"))

@@ -7,37 +7,19 @@ import errno
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from streamedit_sdk.apps import edit_file, synthetic
+from media_helpers import CLI
+from media_helpers import frames_in as _frames
+from media_helpers import partials as _leftovers
+
+from streamedit_sdk.apps import edit_file
 from streamedit_sdk.cli import main
 from streamedit_sdk.io.paths import check_outputs
 from streamedit_sdk.io.video import VideoReader, VideoWriter
-
-CLI = [sys.executable, "-m", "streamedit_sdk.cli"]
-
-
-@pytest.fixture(scope="module")
-def face_clip(tmp_path_factory) -> Path:
-    """40 frames of a moving face (no audio)."""
-    frames = synthetic.clip(40)[0]
-    path = tmp_path_factory.mktemp("clips") / "face.mp4"
-    with VideoWriter(path, 25) as w:
-        for f in frames:
-            w.write(f)
-    return path
-
-
-def _frames(path: Path) -> int:
-    return sum(1 for _ in VideoReader(path))
-
-
-def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
 
 
 @pytest.fixture
@@ -162,26 +144,4 @@ def test_sigterm_to_a_running_edit_leaves_a_playable_file(clips, tmp_path):
     reader = VideoReader(out)
     assert sum(1 for _ in reader) == n and not reader.truncated
     assert reader.info.has_audio
-    assert _leftovers(tmp_path) == []
-
-
-def test_a_second_ctrl_c_stops_at_once_and_keeps_the_frames(face_clip, tmp_path, monkeypatch,
-                                                             capsys):
-    real = edit_file.track
-
-    def track(items, *args, **kwargs):
-        for i, item in enumerate(real(items, *args, **kwargs)):
-            if i == 10:  # asked twice: the second raises KeyboardInterrupt
-                signal.raise_signal(signal.SIGINT)
-                with pytest.raises(KeyboardInterrupt):
-                    signal.raise_signal(signal.SIGINT)
-                raise KeyboardInterrupt  # as the second signal does in the loop
-            yield item
-    monkeypatch.setattr(edit_file, "track", track)
-    out = tmp_path / "o.mp4"
-    assert main(["edit", str(face_clip), "-o", str(out), "--sticker", "star", "-q"]) == 130
-    line = capsys.readouterr().out
-    n = int(line.split("interrupted at frame ")[1].split()[0])
-    assert 1 <= n <= 12 and _frames(out) == n
-    assert "1 reference (frame 0)" in line  # the editor's statistics survive the interrupt
     assert _leftovers(tmp_path) == []
