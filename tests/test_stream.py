@@ -154,6 +154,44 @@ def test_drop_policy_counts_every_dropped_frame(frames):
     assert len(sink.frames) == stats.frames_out
 
 
+class RawListSink(ListSink):
+    """A sink that keeps no times, as a raw pipe."""
+
+    keeps_time = False
+
+
+def test_drop_policy_keeps_every_slot_of_a_sink_without_times(frames):
+    sink = RawListSink(delay=0.05)
+    _, stats = run_stream(frames, EditSpec(style="cartoon"), sink=sink,
+                          options=StreamOptions(policy="drop", queue_size=1))
+    assert stats.dropped > 0 and stats.repeated == stats.dropped
+    assert len(sink.frames) == stats.frames_out + stats.repeated == len(frames)
+    assert f"their slots repeat the last frame: {stats.repeated} repeats" in stats.line()
+
+
+@needs_ffmpeg
+def test_drop_into_a_raw_pipe_keeps_the_length_and_the_clock(clip_file, tmp_path):
+    """ffmpeg decodes faster than the edit runs, so frames are dropped; the raw pipe's reader
+    counts frames, so each dropped frame's slot gets the last output frame again: 96 frames
+    in, 96 out, and 3.84 s of video stay 3.84 s (they were 0.70 s of 3 s before)."""
+    looped, raw, stats_file = tmp_path / "in.mp4", tmp_path / "out.rgb", tmp_path / "s.json"
+    subprocess.run([FFMPEG, "-v", "error", "-stream_loop", "3", "-i", str(clip_file), "-c",
+                    "copy", str(looped)], check=True)
+    cmd = (f"{FFMPEG} -loglevel error -i {looped} -f rawvideo -pix_fmt rgb24 - | "
+           f"{' '.join(CLI)} stream --input - --size 512x512 --output - --style cartoon "
+           f"--policy drop --queue 1 --stats-json {stats_file} > {raw}")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stats = json.loads(stats_file.read_text())
+    assert stats["frames_in"] == 96 and stats["dropped"] > 0
+    assert stats["repeated"] == stats["dropped"]
+    out = np.frombuffer(raw.read_bytes(), np.uint8).reshape(-1, 512, 512, 3)
+    assert len(out) == 96
+    repeats = sum(np.array_equal(a, b) for a, b in zip(out[:-1], out[1:]))
+    assert repeats >= stats["repeated"]  # the slots hold the frame before them
+
+
 def test_queue_policy_loses_nothing_behind_a_slow_sink(frames):
     sink = ListSink(delay=0.02)
     _, stats = run_stream(frames[:12], EditSpec(style="cartoon"), sink=sink,
@@ -180,6 +218,25 @@ def test_a_stop_drains_the_queue_within_its_timeout(frames, timeout, all_written
     assert stats.frames_out == len(sink.frames)
     assert stats.frames_out + stats.abandoned == stats.frames_in
     assert (stats.abandoned == 0) == all_written
+
+
+def test_a_second_signal_abandons_the_queue_and_still_closes_the_output(frames):
+    """The first signal drains the queue; a second (``abandon``) ends at once: the frames
+    still queued are counted as abandoned, the output is closed all the same."""
+    runner = None
+
+    def hook(i):
+        if i == 10:
+            runner.stop("SIGINT")
+            runner.abandon("SIGINT")
+    sink = ListSink(delay=0.05)
+    with se.StreamEditor() as editor:
+        runner = StreamRunner(ListSource(frames, hook), sink, editor, EditSpec(style="cartoon"),
+                              StreamOptions(queue_size=6), report=lambda line: None)
+        stats = runner.run()
+    assert stats.stopped_by == "SIGINT" and stats.abandoned > 0 and sink.closed
+    assert stats.frames_out == len(sink.frames)
+    assert stats.frames_out + stats.abandoned == stats.frames_in
 
 
 def test_a_file_to_file_stream_keeps_the_audio(clips, tmp_path):

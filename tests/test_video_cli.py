@@ -47,15 +47,50 @@ def test_reference_replacement_on_clips(clips, name, frames, replaced):
         assert (ed.stats.references > 1) == replaced, ed.stats.reference_ids
 
 
-def test_demo_writes_both_videos(tmp_path, capsys):
+def test_demo_writes_what_it_says(tmp_path, capsys):
+    """The demo writes four files and prints five lines, and the README and ``--help`` say
+    so; its frame strip shows the comparison at full size, each frame under its number."""
     assert main(["demo", "-o", str(tmp_path), "--frames", "12", "-q"]) == 0
-    for name in ("demo.mp4", "demo_compare.mp4", "demo_frames.png"):
+    names = ("demo_input.mp4", "demo.mp4", "demo_compare.mp4", "demo_frames.png")
+    for name in names:
         assert (tmp_path / name).is_file()
     n, _ = _count(tmp_path / "demo_compare.mp4")
     assert n == 12
     frame = next(iter(VideoReader(tmp_path / "demo_compare.mp4")))
     assert frame.shape == (512, 1024, 3)
-    assert "edited 12 frames" in capsys.readouterr().out
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5 and "edited 12 frames" in lines[0]
+    assert [line.split()[-1].rsplit("/", 1)[-1] for line in lines[1:]] == list(names)
+    import cv2
+    strip = cv2.imread(str(tmp_path / "demo_frames.png"))
+    band = strip.shape[0] // 4 - 512
+    assert strip.shape[1] == 1024 and 20 <= band <= 60  # four full-size frames, each banded
+    for k in range(4):  # a dark band with light text (the frame number), then the frame
+        top = strip[k * (512 + band): k * (512 + band) + band]
+        assert np.median(top) < 40 and top.max() > 200
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    demo = readme[readme.index("Install and run the demo"):readme.index("Install and run the "
+                                                                         "tests")]
+    assert "./streamedit-demo" in demo and "five lines" in demo
+    assert all(name in demo for name in names)
+    from streamedit_sdk.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    help_text = sub.choices["demo"].format_help()
+    assert "streamedit-demo" in help_text and "demo_input.mp4" in help_text
+
+
+def test_the_readme_says_what_the_runtime_installs():
+    """What ``pip install .`` brings besides the runtime's own needs is said as it is (the
+    README once claimed 'no protobuf' while onnxruntime brings it)."""
+    from importlib.metadata import requires
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    install = readme[readme.index("**Install.**"):readme.index("Extras:")]
+    assert "no protobuf" not in install
+    for dist, dep in (("onnxruntime", "protobuf"), ("mediapipe", "matplotlib")):
+        if any(r.split()[0].lower().startswith(dep) for r in requires(dist) or []
+               if "extra ==" not in r):
+            assert dep in install, f"{dist} installs {dep}: the README should say so"
 
 
 def _synthetic_video(path: Path, frames: int = 6) -> None:
@@ -150,12 +185,14 @@ def test_no_face_in_reference(tmp_path, capsys):
                  "-q"]) == 2
     assert "--ref-frame" in capsys.readouterr().err
     import cv2
-    edited = tmp_path / "edited.png"
+    assert not (tmp_path / "o.mp4").exists()
+    edited = tmp_path / "edited.png"  # an edit of the whole frame needs no face
     cv2.imwrite(str(edited), np.full((128, 128, 3), 30, np.uint8))
     assert main(["edit", str(video), "-o", str(tmp_path / "o.mp4"), "--edited-ref", str(edited),
-                 "-q"]) == 2
-    assert "no face found in the reference frame" in capsys.readouterr().err
-    assert not (tmp_path / "o.mp4").exists()
+                 "-q"]) == 0
+    assert "no face in the reference frame: the edit is carried by optical flow" in \
+        capsys.readouterr().out
+    assert _count(tmp_path / "o.mp4")[0] == 3
 
 
 def test_replace_every_sets_a_fixed_schedule(tmp_path, capsys):

@@ -44,6 +44,35 @@ def from_rgb(rgb: np.ndarray, color_order: str) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if color_order == "bgr" else rgb
 
 
+def red_blue_matches(frame: np.ndarray, edit: np.ndarray, tolerance: int = 12,
+                     step: int = 4) -> tuple[float, float] | None:
+    """How ``edit`` matches ``frame`` as it is and with its red and blue swapped.
+
+    Both (H, W, 3) uint8 in one channel order. Only pixels of ``frame`` whose red and blue
+    differ by more than 2 ``tolerance`` can tell (on grey pixels a swap changes nothing);
+    every ``step``-th row and column is looked at. Returns (share of those pixels that
+    ``edit`` reproduces within ``tolerance`` on every channel, the same share with its red and
+    blue swapped), or None when fewer than 2 % of the pixels can tell.
+    """
+    f = frame[::step, ::step].astype(np.int16)
+    e = edit[::step, ::step].astype(np.int16)
+    telling = np.abs(f[..., 0] - f[..., 2]) > 2 * tolerance
+    n = int(telling.sum())
+    if n < 0.02 * telling.size:
+        return None
+    same = (np.abs(e - f).max(axis=2) <= tolerance) & telling
+    swapped = (np.abs(e[..., ::-1] - f).max(axis=2) <= tolerance) & telling
+    return float(same.sum()) / n, float(swapped.sum()) / n
+
+
+def looks_red_blue_swapped(frame: np.ndarray, edit: np.ndarray) -> bool:
+    """Whether ``edit`` is ``frame`` with red and blue swapped where it is unedited (an RGB
+    image saved by OpenCV as BGR, or the reverse): most of its telling pixels match swapped,
+    and at least four times as many as match as they are."""
+    shares = red_blue_matches(frame, edit)
+    return shares is not None and shares[1] >= 0.5 and shares[1] >= 4 * shares[0]
+
+
 def _to_uint8(a: np.ndarray, name: str) -> np.ndarray:
     if a.dtype == np.uint8:
         return a

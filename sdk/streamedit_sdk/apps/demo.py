@@ -12,6 +12,7 @@ from streamedit_sdk.apps import synthetic
 from streamedit_sdk.apps.edit_file import EditSummary, edit_video
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.edits.spec import EditSpec
+from streamedit_sdk.io.images import write_image
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 
@@ -20,13 +21,14 @@ class DemoOutputs:
     input: Path  # the synthetic clip
     output: Path  # demo.mp4, the edited clip
     compare: Path  # demo_compare.mp4, input | output
-    strip: Path  # demo_frames.png, a few frames of the comparison
+    strip: Path  # demo_frames.png, four frames of the comparison at full size, numbered
     summary: EditSummary
 
 
 def run_demo(out_dir: str | Path, frames: int = 90, fps: int = 30,
              progress: bool = True) -> DemoOutputs:
-    """Make the astronaut clip, pin the built-in star to her cheek, write the videos."""
+    """Make the astronaut clip (``demo_input.mp4``), pin the built-in star to her cheek and
+    write ``demo.mp4``, ``demo_compare.mp4`` and ``demo_frames.png`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     clip_path = out / "demo_input.mp4"
@@ -42,9 +44,24 @@ def run_demo(out_dir: str | Path, frames: int = 90, fps: int = 30,
 
 
 def _write_strip(video: Path, path: Path, picks: int) -> None:
-    """Stack ``picks`` evenly spaced frames of ``video`` into one PNG (half size)."""
+    """Stack ``picks`` evenly spaced frames of ``video`` (input | edited, at full size) into
+    one PNG, each under a band that names its frame."""
     frames = list(VideoReader(video))
     idx = np.linspace(0, len(frames) - 1, picks).round().astype(int)
-    rows = [cv2.resize(frames[i], None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-            for i in idx]
-    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+    rows = [_labelled(frames[i], f"frame {i}", ("input", "edited")) for i in idx]
+    write_image(path, np.concatenate(rows, axis=0))
+
+
+def _labelled(frame: np.ndarray, title: str, halves: tuple[str, str], band: int = 36
+              ) -> np.ndarray:
+    """``frame`` (a side-by-side pair) under a dark band: ``title`` on the left, each half's
+    name over it."""
+    h, w = frame.shape[:2]
+    top = np.full((band, w, 3), 24, np.uint8)
+    font, scale, ink = cv2.FONT_HERSHEY_SIMPLEX, band / 48, (235, 235, 235)
+    cv2.putText(top, title, (10, band - 11), font, scale, ink, 2, cv2.LINE_AA)
+    for k, name in enumerate(halves):
+        (tw, _), _ = cv2.getTextSize(name, font, scale, 2)
+        x = k * w // 2 + (w // 2 - tw) // 2
+        cv2.putText(top, name, (x, band - 11), font, scale, ink, 2, cv2.LINE_AA)
+    return np.concatenate([top, frame], axis=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,8 @@ from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import VideoError
-from streamedit_sdk.io.paths import check_outputs
+from streamedit_sdk.io.images import write_image
+from streamedit_sdk.io.paths import check_outputs, check_video_output
 from streamedit_sdk.io.video import VideoReader, VideoWriter
 
 log = logging.getLogger(__name__)
@@ -31,35 +33,59 @@ class EditSummary:
     input: Path
     output: Path
     frames: int
-    reference_ids: tuple[int, ...]
+    reference_ids: tuple[int, ...]  # stream index of each reference put in use, in order
     faces_lost: int
     reinitialized: int
     seconds: float  # wall time of the per-frame loop (decode + edit + encode)
     audio: bool
     truncated: bool
     edited_reference: Path | None = None  # the edited reference saved beside the output
-    interrupted_by: str | None = None  # 'SIGINT' / 'SIGTERM' when a signal ended the run
+    interrupted_by: str | None = None  # 'SIGINT' / 'SIGTERM' / 'SIGHUP' when a signal ended it
+    returns: tuple[tuple[int, int], ...] = ()  # (frame, reference): the face came back and
+    # the user's edited frame was the reference again (also in reference_ids)
+    damaged: str | None = None  # frames that could not be decoded, and where (None: none)
+    faceless_reference: bool = False  # the reference frame shows no face: flow carried it
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
+    def references_text(self) -> str:
+        """``3 references (frames 0, 15, 50; back to reference 0 at frame 100)``."""
+        returns = list(self.returns)
+        new: list[int] = []
+        for ref in self.reference_ids:  # a return is in reference_ids too, in its place
+            if ref in new and returns and ref == returns[0][1]:
+                returns.pop(0)
+                continue
+            new.append(ref)
+        n = len(new)
+        text = (f"{n} reference{'' if n == 1 else 's'} (frame{'' if n == 1 else 's'} "
+                f"{', '.join(str(i) for i in new)}")
+        if self.returns:
+            backs = ", ".join(f"at frame {at}" for at, _ in self.returns)
+            refs = {ref for _, ref in self.returns}
+            ref = f"reference {refs.pop()}" if len(refs) == 1 else "the edited frame"
+            text += f"; back to {ref} {backs}, when the face returned"
+        return text + ")"
+
     def line(self) -> str:
-        refs = ", ".join(str(i) for i in self.reference_ids)
         extra = [f"face lost in {self.faces_lost} frames"]
         if self.interrupted_by:
             extra.insert(0, f"interrupted at frame {self.frames} by {self.interrupted_by}")
+        if self.faceless_reference:
+            extra.append("no face in the reference frame: the edit is carried by optical flow")
         if self.reinitialized:
             extra.append(f"{self.reinitialized} size changes")
+        if self.damaged:
+            extra.append(self.damaged)
         if self.truncated:
             extra.append("input ended early (truncated)")
         extra.append("audio copied" if self.audio else "no audio")
         if self.edited_reference is not None:
             extra.append(f"edited reference {self.edited_reference}")
-        n = len(self.reference_ids)
         return (f"edited {self.frames} frames of {self.input.name} -> {self.output} in "
-                f"{self.seconds:.1f} s ({self.fps:.1f} fps): {n} "
-                f"reference{'' if n == 1 else 's'} (frame{'' if n == 1 else 's'} {refs}), "
+                f"{self.seconds:.1f} s ({self.fps:.1f} fps): {self.references_text()}, "
                 + ", ".join(extra))
 
 
@@ -72,15 +98,22 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
     and, with ``compare``, a side-by-side video input | output; ``pix_fmt``: "yuv420p" (odd
     sizes padded by a pixel) or "yuv444p" (any size kept exactly), see :class:`VideoWriter`.
-    A prompt edit also writes the edited reference beside the output (``<output>_reference.png``) for a person to check, and
-    inpaints with the prompt at reference replacements when it names inpainting weights.
+    A prompt edit also writes the edited reference beside the output
+    (``<output>_reference.png``) for a person to check, and inpaints with the prompt at
+    reference replacements when it names inpainting weights. Packets that cannot be decoded
+    are skipped (the summary says how many and where). An edit that needs no face (a style,
+    an edited frame, a prompt) is taken on a reference frame without one and carried by
+    optical flow.
 
     Outputs are written under temporary names and renamed when complete; an output that is
     the input (or the other output) is refused with :class:`UnsafeOutputError`. SIGINT /
-    SIGTERM stop after the frames in hand: the outputs are finalised with every frame edited
-    so far (and the audio up to there) and the summary says ``interrupted_by``.
+    SIGTERM / SIGHUP stop after the frames in hand (a second signal: at once): the outputs are
+    finalised with every frame edited so far (and the audio up to there), no signal
+    interrupts that, and the summary says ``interrupted_by``.
     """
     check_outputs([("input", input)], [("--output", output), ("--compare", compare)])
+    check_video_output("--output", output)
+    check_video_output("--compare", compare)
     reader = VideoReader(input)
     reference = reader.frame(ref_frame)
     edited = spec.apply(reference)
@@ -89,56 +122,78 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     if spec.prompt is not None:
         saved = out_path.with_name(out_path.stem + "_reference.png")
         check_outputs([("input", input)], [("the edited reference", saved)])
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(saved), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
+        write_image(saved, edited)
     inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
-    total = reader.info.frames or None
-    writers = [VideoWriter(out_path, reader.info.fps, audio_from=reader.path, pix_fmt=pix_fmt)]
+    start = time.perf_counter()
+    with StopSignals(notice=f"stopping at once; {out_path.name} is being finished with the "
+                     "frames edited so far (a moment)") as stop:
+        writers = _open_writers(reader, out_path, compare, pix_fmt)
+        editor = None
+        try:
+            editor = StreamEditor(config, inpainter=inpainter)
+            editor.set_reference(reference, edited, index=ref_frame,
+                                 needs_face=spec.needs_face)
+            _edit_frames(editor, reader, writers, stop=stop, label=Path(input).name,
+                         total=reader.info.frames or None, progress=progress)
+        except BaseException:
+            for w in writers:
+                w.abort()
+            if editor is not None:
+                editor.close()
+            raise
+        frames = writers[0].frames
+        try:
+            _finish(writers, keep=frames > 0)
+        finally:
+            editor.close()
+    seconds = time.perf_counter() - start
+    if frames == 0 and stop.reason is None:
+        raise VideoError(f"{reader.path} holds no decodable video frames")
+    stats = editor.stats
+    return EditSummary(Path(input), out_path, frames, tuple(stats.reference_ids),
+                       stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
+                       reader.truncated, saved, interrupted_by=stop.reason,
+                       returns=tuple(stats.returns),
+                       damaged=reader.damage.describe() if reader.damage.count else None,
+                       faceless_reference=not editor.reference_has_face)
+
+
+def _open_writers(reader: VideoReader, output: Path, compare: str | Path | None,
+                  pix_fmt: str) -> list[VideoWriter]:
+    """The output's writer, and the side-by-side one with ``compare`` (none left open when
+    the second fails)."""
+    writers = [VideoWriter(output, reader.info.fps, audio_from=reader.path, pix_fmt=pix_fmt)]
     if compare is not None:
         try:
             writers.append(VideoWriter(compare, reader.info.fps, audio_from=reader.path,
                                        pix_fmt=pix_fmt))
         except BaseException:
-            writers[0].abort()  # leave no partial file of the first behind
+            writers[0].abort()
             raise
-    start = time.perf_counter()
-    editor = None
-    with StopSignals() as stop:
-        try:
-            editor = StreamEditor(config, inpainter=inpainter)
-            editor.set_reference(reference, edited, index=ref_frame)
-            _edit_frames(editor, reader, writers, stop=stop, label=Path(input).name,
-                         total=total, progress=progress)
-        except KeyboardInterrupt:  # a second Ctrl-C: keep what was written, stop now
-            stop.reason = stop.reason or "SIGINT"
-        except BaseException:
-            for w in writers:
-                w.abort()
-            raise
-        finally:
-            if editor is not None:
-                editor.close()
-    frames = writers[0].frames
-    for w in writers:  # finalise: playable, with the audio up to the last frame, renamed
-        if frames:
-            w.close()
-        else:  # nothing edited: leave no empty file behind
+    return writers
+
+
+def _finish(writers: list[VideoWriter], keep: bool) -> None:
+    """Finalise every writer (playable, with the audio up to the last frame, renamed), or
+    with ``keep`` False (nothing edited) remove them all; when one fails (a full disk), the
+    others are removed too and the error raised."""
+    for i, w in enumerate(writers):
+        if not keep:
             w.abort()
-    seconds = time.perf_counter() - start
-    if frames == 0 and stop.reason is None:
-        raise VideoError(f"{reader.path} holds no decodable video frames")
-    stats = editor.stats if editor is not None else None  # (kept by an interrupted loop too)
-    return EditSummary(Path(input), out_path, frames,
-                       tuple(stats.reference_ids) if stats else (),
-                       stats.faces_lost if stats else 0, stats.reinitialized if stats else 0,
-                       seconds, reader.info.has_audio, reader.truncated, saved,
-                       interrupted_by=stop.reason)
+            continue
+        try:
+            w.close()
+        except BaseException:
+            for other in writers[i + 1:]:
+                other.abort()
+            raise
 
 
 def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoWriter], *,
                  stop: StopSignals, label: str, total: int | None, progress: bool) -> None:
     """The per-frame loop: frames in order through the editor into the writers, until the
-    video ends or ``stop`` is asked (the frames already handed to the editor are finished)."""
+    video ends or ``stop`` is asked (the frames already handed to the editor are finished;
+    asked again, they are dropped)."""
     # inputs handed to the editor, not yet written, with their presentation times
     fed: deque[tuple[np.ndarray, Fraction | None]] = deque()
 
@@ -149,11 +204,14 @@ def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoW
             fed.append((frame, seconds))
             yield frame
 
-    for result in editor.stream(feed(), pipelined=True):
-        frame, seconds = fed.popleft()
-        writers[0].write(result.frame, seconds)  # (variable frame rates keep their timing)
-        if len(writers) > 1:
-            writers[1].write(_side_by_side(frame, result.frame), seconds)
+    with closing(editor.stream(feed(), pipelined=True)) as results:
+        for result in results:
+            frame, seconds = fed.popleft()
+            writers[0].write(result.frame, seconds)  # (variable frame rates keep their timing)
+            if len(writers) > 1:
+                writers[1].write(_side_by_side(frame, result.frame), seconds)
+            if stop.again:
+                return
 
 
 def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:

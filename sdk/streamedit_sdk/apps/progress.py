@@ -18,7 +18,8 @@ WIDTH = 20  # characters of the bar itself
 class Progress:
     """Counts frames; draws ``desc``, the count (of ``total`` when known), the rate and the
     time left. Draws nothing with ``enabled=False`` (``-q``) or when ``stream`` (default
-    stderr) is not a terminal, so logs stay clean."""
+    stderr) is not a terminal, so logs stay clean, and stops drawing when the terminal goes
+    away."""
 
     def __init__(self, desc: str, total: int | None = None, *, enabled: bool = True,
                  stream: TextIO | None = None) -> None:
@@ -38,9 +39,17 @@ class Progress:
     def close(self) -> None:
         """Erase the bar."""
         if self._enabled and self._width:
-            self._out.write("\r" + " " * self._width + "\r")
-            self._out.flush()
+            self._write("\r" + " " * self._width + "\r")
             self._width = 0
+
+    def _write(self, text: str) -> None:
+        """Draw; a terminal that is gone (SIGHUP, a closed pipe) turns the bar off instead of
+        failing the work it reports on."""
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except (OSError, ValueError):
+            self._enabled = False
 
     def _draw(self, now: float) -> None:
         rate = self.count / max(now - self._start, 1e-9)
@@ -53,8 +62,7 @@ class Progress:
                      f"{rate:.1f} frame/s  {int(left // 60)}:{int(left % 60):02d} left")
         else:
             text += f" frames  {rate:.1f} frame/s"
-        self._out.write("\r" + text.ljust(self._width))
-        self._out.flush()
+        self._write("\r" + text.ljust(self._width))
         self._width = len(text)
 
 

@@ -11,7 +11,7 @@ from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_correspondence_options,
                                         add_low_latency_option, editor_config, editor_defaults,
                                         fail, fraction, frame_index, os_error_message,
-                                        positive_int)
+                                        positive_int, say)
 from streamedit_sdk.cli.prompt import add_prompt_options, prompt_edit
 from streamedit_sdk.config import BACKENDS, MODES
 from streamedit_sdk.io.video import PIX_FMTS
@@ -35,10 +35,10 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     except OSError as exc:  # a read-only folder, a full disk: nothing was left half-written
         return fail("edit", os_error_message(exc))
     if summary.frames == 0:
-        print(f"interrupted by {summary.interrupted_by} before the first frame: nothing "
-              "written", file=sys.stderr)
+        say(f"interrupted by {summary.interrupted_by} before the first frame: nothing "
+            "written", sys.stderr)
     else:
-        print(summary.line())
+        say(summary.line())
     return exit_status(summary.interrupted_by)
 
 
@@ -49,10 +49,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         out = run_demo(args.output, frames=args.frames, progress=not args.quiet)
     except USER_ERRORS as exc:
         return fail("demo", str(exc))
-    print(out.summary.line())
-    print(f"edited clip:  {out.output.resolve()}")
-    print(f"side by side: {out.compare.resolve()}")
-    print(f"frame strip:  {out.strip.resolve()}")
+    say(out.summary.line())
+    say(f"input clip:   {out.input.resolve()}")
+    say(f"edited clip:  {out.output.resolve()}")
+    say(f"side by side: {out.compare.resolve()}")
+    say(f"frame strip:  {out.strip.resolve()}")
     return 0
 
 
@@ -104,9 +105,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_edit)
 
     p = sub.add_parser("demo", help="make a short clip, pin a sticker on it, write the videos "
-                       "(needs no input)")
+                       "(needs no input)",
+                       description="Animate a portrait photo into a short clip, pin the star "
+                       "sticker to her cheek and carry it through the clip. Writes, in the "
+                       "folder: demo_input.mp4 (the clip), demo.mp4 (edited), "
+                       "demo_compare.mp4 (input | edited) and demo_frames.png (four frames "
+                       "of the comparison, numbered); prints the summary line and the four "
+                       "paths.")
     p.add_argument("-o", "--output", type=Path, default=Path("streamedit-demo"), metavar="DIR",
-                   help="folder for demo.mp4 and demo_compare.mp4 (default ./streamedit-demo)")
+                   help="folder for the four files (default ./streamedit-demo)")
     p.add_argument("--frames", type=int, default=90, help="length of the clip (default 90)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)

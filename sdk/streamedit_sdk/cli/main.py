@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from streamedit_sdk.cli import edit as cli_edit
 from streamedit_sdk.cli import evaluate as cli_eval
 from streamedit_sdk.cli import serve as cli_serve
 from streamedit_sdk.cli import stream as cli_stream
-from streamedit_sdk.cli.options import positive_int, size
+from streamedit_sdk.apps.signals import STOP_SIGNALS, exit_status
+from streamedit_sdk.cli.options import positive_int, say, size
 
 log = logging.getLogger("streamedit")
 
@@ -83,8 +85,37 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    _quiet_ffmpeg(args.verbose)
+    try:
+        status = int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C outside the guarded loops (loading, a prompt edit):
+        # no output is open there (edit and stream open theirs under StopSignals)
+        say(f"streamedit {args.command}: interrupted", sys.stderr)
+        status = exit_status("SIGINT")
+    return status
+
+
+def run() -> None:
+    """The ``streamedit`` executable: :func:`main`, then exit with its status. After a stop
+    by a signal, one more Ctrl-C while the interpreter shuts down changes nothing (it would
+    turn exit status 130 into a death by SIGINT, the file already complete)."""
+    status = main()
+    if status > 128:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+    sys.exit(status)
+
+
+def _quiet_ffmpeg(verbose: bool) -> None:
+    """FFmpeg's own log lines (a damaged packet's 'error while decoding MB ...') stay off
+    the terminal: the commands report what they mean (skipped frames, a truncated file);
+    ``-v`` shows FFmpeg's warnings and errors."""
+    try:
+        import av.logging
+    except ImportError:
+        return
+    av.logging.set_libav_level(av.logging.WARNING if verbose else av.logging.FATAL)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

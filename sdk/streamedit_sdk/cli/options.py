@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import re
 import sys
+from typing import TextIO
 
 from streamedit_sdk.apps.access import read_token_file
 from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig
@@ -18,8 +20,29 @@ USER_ERRORS = (ValueError, FileNotFoundError, ImportError, BackendUnavailableErr
 
 def fail(command: str, message: str) -> int:
     """Print ``streamedit COMMAND: error: MESSAGE`` on stderr; the exit status to return (2)."""
-    print(f"streamedit {command}: error: {message}", file=sys.stderr)
+    say(f"streamedit {command}: error: {message}", sys.stderr)
     return 2
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """Print a line for the user on ``stream`` (default stdout). A terminal that is gone
+    (SIGHUP: a closed terminal or ssh session) or a closed pipe is not an error once the
+    work is done: the line is dropped, and the stream is pointed at /dev/null so that
+    nothing later (Python's flush at exit) fails over it either."""
+    out = stream or sys.stdout
+    try:
+        print(text, file=out, flush=True)
+    except (OSError, ValueError):  # EIO / EPIPE; ValueError: the stream was closed
+        _to_devnull(out)
+
+
+def _to_devnull(stream: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def os_error_message(exc: OSError) -> str:

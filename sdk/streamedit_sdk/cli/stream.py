@@ -11,7 +11,8 @@ from pathlib import Path
 from streamedit_sdk.apps.signals import exit_status
 from streamedit_sdk.cli.options import (USER_ERRORS, add_low_latency_option, add_token_options,
                                         editor_config, editor_defaults, fail, os_error_message,
-                                        positive_float, positive_int, size, token_from)
+                                        positive_float, positive_int, say, size,
+                                        token_from)
 from streamedit_sdk.config import BACKENDS, MODES
 
 
@@ -21,12 +22,14 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     from streamedit_sdk.apps.stream.control import check_control
     from streamedit_sdk.core.editor import StreamEditor
     from streamedit_sdk.edits.spec import EditSpec
-    from streamedit_sdk.io.paths import check_outputs
+    from streamedit_sdk.io.paths import check_outputs, check_video_output
 
     source = sink = None
     try:
         check_outputs([("--input", args.input)], [("--output", args.output),
                                                   ("--stats-json", args.stats_json)])
+        if args.output != "virtualcam":
+            check_video_output("--output", args.output)
         token = token_from(args, "control-token")
         if token is not None and not (args.control or "").startswith("http"):
             raise ValueError("--control-token guards an HTTP control endpoint: give "
@@ -60,13 +63,12 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     try:
         with StreamEditor(config) as editor:
             runner = StreamRunner(source, sink, editor, spec, options,
-                                  report=lambda line: print(line, file=sys.stderr, flush=True),
+                                  report=lambda line: say(line, sys.stderr),
                                   follow_mode=args.mode is None)
             if args.control:
                 control = open_control(args.control, runner.stats.summary, token)
                 runner.control = control
-                print(f"control: {getattr(control, 'url', args.control)}", file=sys.stderr,
-                      flush=True)
+                say(f"control: {getattr(control, 'url', args.control)}", sys.stderr)
             stats = runner.run()
     except USER_ERRORS as exc:
         return fail("stream", str(exc))
@@ -123,10 +125,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "stream", help="edit a live stream: ffmpeg pipes, URLs, files, a virtual camera",
         description="Read frames from --input, carry the edit of the first frame with a face "
         "onto every frame, write them to --output in order. Statistics on stderr at the end "
-        "and on SIGUSR1. SIGINT / SIGTERM stop reading: the frames already queued are "
-        "still edited and written (for at most 10 s), the output is finalised (a file "
-        "stays playable) and the exit status is 130 / 143. A file input's audio is copied "
-        "into a file output.")
+        "and on SIGUSR1. SIGINT / SIGTERM / SIGHUP stop reading: the frames already queued "
+        "are still edited and written (for at most 10 s; a second signal abandons them), the "
+        "output is finalised (a file stays playable) and the exit status is 130 / 143 / "
+        "129. A file input's audio is copied into a file output.")
     p.add_argument("--input", required=True, metavar="SRC",
                    help="'-' (raw rgb24 frames on stdin, needs --size), a video file, or a URL "
                    "FFmpeg reads (udp://, srt://, rtmp://, http://)")
@@ -149,7 +151,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_low_latency_option(p)
     p.add_argument("--policy", choices=("queue", "drop"), default="queue",
                    help="when editing falls behind: queue (bounded, back-pressure, no frame "
-                   "lost) or drop (drop the oldest waiting frame; counted) (default queue)")
+                   "lost) or drop (drop the oldest waiting frame; counted; a file or URL keeps "
+                   "the gap in time, a raw pipe gets the last frame again in its slot) "
+                   "(default queue)")
     p.add_argument("--queue", type=positive_int, default=4, metavar="N",
                    help="frames that may wait (default 4)")
     p.add_argument("--realtime", action="store_true",

@@ -27,7 +27,7 @@ from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
-from streamedit_sdk.frames import from_rgb, resize_to, to_rgb
+from streamedit_sdk.frames import from_rgb, looks_red_blue_swapped, resize_to, to_rgb
 from streamedit_sdk.sides.base import Array
 from streamedit_sdk.timing import NullTimer, Timer
 
@@ -88,6 +88,7 @@ class StreamEditor:
         self._refs = References(self._xp, self._model, inpaint, cfg.replacement, self._timer,
                                 cfg.face_lead)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
+        self._initial_face = False  # the user's reference frame showed a face
         self._prev_map: Array | None = None  # the last frame's map: the next one's prior
         # process() starts the correspondence from the prior while the face mesh measures
         self._begins_beside_mesh = starts_from_previous(cfg) and not cfg.lagged_landmarks
@@ -98,22 +99,33 @@ class StreamEditor:
 
     # -- public API -------------------------------------------------------------------------
     def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0,
-                      mode: Mode | None = None) -> None:
+                      mode: Mode | None = None, needs_face: bool = True) -> None:
         """Take ``frame`` as the reference and ``edited`` as its edit.
 
         Both (H, W, 3) uint8 in the configured channel order, same size. ``index`` is the stream
         index of ``frame`` (reported as ``reference_id``). ``mode``: the propagation mode
         (:attr:`EditorConfig.mode`) from this edit on, e.g. a live stream switching from a
-        style (replace) to a sticker (residual); None keeps the editor's. Raises
-        :class:`NoFaceError` when the frame shows no face, and ``ValueError`` when the sizes
-        differ or the mode is unknown; either way the editor keeps its reference and mode.
+        style (replace) to a sticker (residual); None keeps the editor's. ``needs_face``:
+        False takes a frame without a face too (an edit of the whole frame, such as a style,
+        is then carried by optical flow alone; :attr:`reference_has_face` tells). Raises
+        :class:`NoFaceError` when the frame shows no face and ``needs_face``, and
+        ``ValueError`` when the sizes differ or the mode is unknown; either way the editor
+        keeps its reference and mode. An edit whose unedited pixels match the frame only with
+        red and blue swapped (a BGR image given as RGB) is logged as a warning.
         """
         with self._guard("set_reference"):
             config = self.config if mode is None else dataclasses.replace(self.config, mode=mode)
-            self._set_reference(frame, edited, index)
+            self._set_reference(frame, edited, index, needs_face)
             self.config = config
 
-    def _set_reference(self, frame: np.ndarray, edited: np.ndarray, index: int) -> None:
+    @property
+    def reference_has_face(self) -> bool:
+        """Whether the frame given to :meth:`set_reference` showed a face (kept after
+        :meth:`close`)."""
+        return self._initial_face
+
+    def _set_reference(self, frame: np.ndarray, edited: np.ndarray, index: int,
+                       needs_face: bool = True) -> None:
         self._check_open()
         self._settle()
         rgb = to_rgb(frame, self.config.color_order, name="reference frame")
@@ -123,12 +135,20 @@ class StreamEditor:
                 f"edited reference is {edit.shape[1]}x{edit.shape[0]} but the reference frame is "
                 f"{rgb.shape[1]}x{rgb.shape[0]}: resize the edit to the frame size or pick the "
                 "frame it was made from (--ref-frame)")
+        if looks_red_blue_swapped(rgb, edit):
+            log.warning("the edited reference looks like the frame with red and blue swapped "
+                        "(a BGR image given as RGB?): the output will show it so; pass both "
+                        "in one channel order (EditorConfig.color_order)")
         work = self._observer.work(rgb)
         landmarks = self._observer.detect(rgb, work)
-        if landmarks is None:
+        if landmarks is None and needs_face:
             raise NoFaceError(f"no face found in the reference frame (stream index {index}): "
                               "pick a frame that shows the face (--ref-frame N)")
+        if landmarks is None:
+            log.info("no face in the reference frame %d: the edit is carried by optical "
+                     "flow alone", index)
         self._initial = (rgb, edit, index)
+        self._initial_face = landmarks is not None
         self._begin(rgb, edit, index, work, landmarks)
 
     def process(self, frame: np.ndarray) -> EditResult:
@@ -292,7 +312,10 @@ class StreamEditor:
         """Match the observed frame to the reference, carry the edit, decide on ARR.
         ``begun``: its correspondence begun beside the face mesh, or None."""
         self._took(self._refs.swap(self._index))
-        self._took(self._refs.face_returns(obs.landmarks))
+        back = self._refs.face_returns(obs.landmarks)
+        if back is not None:
+            self.stats.returns.append((self._index, back))
+        self._took(back)
         if begun is not None and not begun.holds(self._refs.current, self._prev_map):
             begun = None  # the reference changed meanwhile: matched afresh against the new one
         match = match_frame(self._xp, self._model, self._refs.current, obs, self._prev_map,

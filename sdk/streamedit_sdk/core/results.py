@@ -51,6 +51,9 @@ class EditorStats:
     engine_faults: int = 0  # frames passed through because the map or sigma was not finite
     reinitialized: int = 0  # frame-size changes that re-initialised the reference
     reference_ids: list[int] = field(default_factory=list)  # stream index of every reference
+    # put in use, in order (a return below is listed again)
+    returns: list[tuple[int, int]] = field(default_factory=list)  # (frame, reference id): the
+    # face came back and the user's edited frame became the reference again
 
     @property
     def references(self) -> int:

@@ -12,6 +12,7 @@ from streamedit_sdk.edits.sticker import (STICKER_PLACES, default_sticker, load_
                                           place_sticker)
 from streamedit_sdk.edits.styles import apply_style, style
 from streamedit_sdk.errors import NoFaceError
+from streamedit_sdk.frames import looks_red_blue_swapped, red_blue_matches
 from streamedit_sdk.io.images import check_image, read_image
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
@@ -64,6 +65,13 @@ class EditSpec:
         whole-frame edits (styles, edited images, prompts) carry the pixels."""
         return "residual" if self.sticker is not None else "replace"
 
+    @property
+    def needs_face(self) -> bool:
+        """Whether the reference frame must show a face: a sticker is pinned to one; a style,
+        an edited frame or a prompt edit the whole frame and travel by optical flow where
+        there is no face."""
+        return self.sticker is not None
+
     def apply(self, reference: np.ndarray, tracker: LandmarkTracker | None = None
               ) -> np.ndarray:
         """The edited reference, RGB uint8 like ``reference``. ``tracker``: a face mesh to
@@ -84,5 +92,19 @@ class EditSpec:
             if landmarks is None:
                 raise NoFaceError("no face found in the reference frame to pin the sticker on: "
                                   "pick a frame that shows the face (--ref-frame N)")
-            return place_sticker(reference, landmarks, sticker, self.sticker_at)
-        return read_image(self.edited_ref, reference.shape)
+            edited = place_sticker(reference, landmarks, sticker, self.sticker_at)
+            if np.array_equal(edited, reference):
+                raise ValueError(f"the sticker {self.sticker} changes no pixel of the reference "
+                                 "frame (it lands outside the frame): pick a frame where the "
+                                 "face is fully in view (--ref-frame N)")
+            return edited
+        edited = read_image(self.edited_ref, reference.shape)
+        shares = red_blue_matches(reference, edited)
+        if looks_red_blue_swapped(reference, edited):
+            raise ValueError(
+                f"edited reference {self.edited_ref} looks like the frame with red and blue "
+                f"swapped: {shares[1]:.0%} of its coloured pixels match the frame swapped, "
+                f"{shares[0]:.0%} as they are. It was probably saved from an RGB array with "
+                "cv2.imwrite, which expects BGR: save cv2.cvtColor(img, cv2.COLOR_RGB2BGR) "
+                "instead (or the image with another tool)")
+        return edited

@@ -47,6 +47,9 @@ def load_sticker(path: str | Path) -> np.ndarray:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGBA)
     if img.shape[2] == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGBA)
+    if not img[..., 3].any():
+        raise ValueError(f"sticker {p} is fully transparent (its alpha is 0 everywhere), so "
+                         "it would draw nothing: export it with the sticker's pixels opaque")
     return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
 
 

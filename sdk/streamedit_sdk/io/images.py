@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from streamedit_sdk.io.paths import partial_path
 
 
 def read_image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -20,6 +23,21 @@ def read_image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
             f"edited reference is {bgr.shape[1]}x{bgr.shape[0]} but frames are "
             f"{shape[1]}x{shape[0]}: resize it or pass --ref-frame for the frame it was made from")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def write_image(path: Path, rgb: np.ndarray) -> None:
+    """Write an RGB uint8 image (format from the extension) as the outputs are written: under
+    a hidden temporary name in the same folder, renamed when complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(path)
+    try:
+        if not cv2.imwrite(str(partial), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise ValueError(f"cannot write {path}: OpenCV does not know its format "
+                             "(use .png or .jpg)")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def check_image(path: Path, what: str) -> None:

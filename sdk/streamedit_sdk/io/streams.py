@@ -12,7 +12,9 @@ import numpy as np
 
 from streamedit_sdk.errors import VideoError
 from streamedit_sdk.io.paths import is_file_target
-from streamedit_sdk.io.video import VideoWriter, frame_seconds, load_av, quarter_turns, upright
+from streamedit_sdk.io.video import (Damage, VideoWriter, check_input_file, decode_video,
+                                     ffmpeg_reason, frame_seconds, load_av, quarter_turns,
+                                     upright)
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +88,13 @@ class AVSource:
         self.target = target
         self.read_timeout = read_timeout
         self.live = is_url(target)
-        if not self.live and not Path(target).is_file():
-            raise VideoError(f"input {target} does not exist")
+        if not self.live:
+            check_input_file(Path(target), "input")
         try:
             self._container = av.open(target, timeout=(OPEN_TIMEOUT_S, read_timeout))
         except (av.error.FFmpegError, OSError) as exc:
-            raise VideoError(f"cannot open {target} ({exc}): is it a video, and is the "
-                             "sender running?") from exc
+            raise VideoError(f"cannot open {target} ({ffmpeg_reason(exc)}): is it a video, "
+                             "and is the sender running?") from exc
         if not self._container.streams.video:
             self._container.close()
             raise VideoError(f"{target} holds no video stream")
@@ -101,6 +103,7 @@ class AVSource:
         self.fps = Fraction(rate) if rate else None
         self.size = (vs.codec_context.width, vs.codec_context.height)
         self.truncated = False
+        self.damage = Damage()  # packets that could not be decoded (skipped)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for rgb, _ in self.timed():
@@ -108,13 +111,14 @@ class AVSource:
 
     def timed(self) -> Iterator[tuple[np.ndarray, Fraction | None]]:
         """Each frame, upright (a display rotation is applied), with its presentation time
-        in seconds (None when the stream has none)."""
+        in seconds (None when the stream has none). A packet that cannot be decoded is
+        skipped (``damage``)."""
         av = load_av()
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         turns = None
         try:
-            for frame in self._container.decode(stream):
+            for frame in decode_video(self._container, stream, self.damage):
                 if turns is None:
                     turns = quarter_turns(frame)
                 yield upright(frame, turns), frame_seconds(frame)
@@ -123,8 +127,8 @@ class AVSource:
                      self.read_timeout)
         except (av.error.FFmpegError, OSError) as exc:  # a cut stream or a corrupt tail
             self.truncated = True
-            log.warning("%s: decoding stopped (%s); the frames before are kept", self.target,
-                        exc)
+            log.warning("%s: reading stopped (%s); the frames before are kept", self.target,
+                        ffmpeg_reason(exc))
 
     def close(self) -> None:
         self._container.close()
@@ -133,7 +137,11 @@ class AVSource:
 class Sink(Protocol):
     """Frames out, in order; ``close`` finalises (a file is playable after it). ``seconds``: the
     frame's presentation time in seconds where the source gave one (files and URLs keep it:
-    dropped frames and variable frame rates keep their timing); None: the next frame period."""
+    dropped frames and variable frame rates keep their timing); None: the next frame period.
+    ``keeps_time``: False for a sink whose reader counts frames instead (a raw pipe): the
+    runner then fills a dropped frame's slot by repeating the last frame."""
+
+    keeps_time: bool
 
     def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None: ...
 
@@ -141,7 +149,10 @@ class Sink(Protocol):
 
 
 class RawSink:
-    """rgb24 frames to a binary stream (stdout into ffmpeg ``-f rawvideo``)."""
+    """rgb24 frames to a binary stream (stdout into ffmpeg ``-f rawvideo``). Raw frames carry
+    no times: the reader counts them (``keeps_time`` False)."""
+
+    keeps_time = False
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
@@ -157,6 +168,8 @@ class RawSink:
 class AVSink:
     """A file (H.264 in its container) or a URL (``URL_FORMATS``: MPEG-TS over UDP/SRT, FLV
     over RTMP; low-latency x264) written by PyAV."""
+
+    keeps_time = True
 
     def __init__(self, target: str, fps: Fraction, audio_from: str | None = None) -> None:
         """``audio_from``: a video file whose audio is copied into a file target (skipped for
@@ -182,7 +195,10 @@ CameraFactory = Callable[..., object]
 class VirtualCamSink:
     """A virtual camera (pyvirtualcam: OBS Virtual Camera, v4l2loopback) that Zoom, OBS or a
     browser can open. ``camera``: a factory with pyvirtualcam.Camera's signature (tests pass a
-    fake one; these machines have no v4l2loopback)."""
+    fake one; these machines have no v4l2loopback). Shown as frames arrive: a dropped frame is
+    the last one held longer (``keeps_time``)."""
+
+    keeps_time = True
 
     def __init__(self, size: tuple[int, int], fps: Fraction,
                  camera: CameraFactory | None = None, device: str | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.errors import VideoError
-from streamedit_sdk.io.paths import is_file_target, partial_path
+from streamedit_sdk.io.paths import (PartialLock, check_video_output, is_file_target,
+                                     partial_path, remove_stale_partials)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,94 @@ def load_av():
     except ImportError as exc:
         raise ImportError("video files need PyAV: pip install av") from exc
     return av
+
+
+def ffmpeg_reason(exc: Exception) -> str:
+    """What an FFmpeg error says, without PyAV's ``[Errno 1094995529]`` prefix and path."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def check_input_file(path: Path, what: str = "input video") -> None:
+    """Raise :class:`VideoError` unless ``path`` is a file (a folder or a missing path is
+    named as such)."""
+    if path.is_dir():
+        raise VideoError(f"{what} {path} is a folder, not a video file: give the video's "
+                         "path")
+    if not path.is_file():
+        raise VideoError(f"{what} {path} does not exist")
+
+
+@dataclass
+class Damage:
+    """Packets of a video stream that could not be decoded and were skipped (zeroed or
+    overwritten bytes, a bad sector): decoding goes on after them, as players do."""
+
+    seconds: list = field(default_factory=list)  # presentation time of each, s (None: unknown)
+    packets: list = field(default_factory=list)  # index of each among the stream's packets
+    reason: str = ""  # FFmpeg's word for the first
+
+    @property
+    def count(self) -> int:
+        return len(self.packets)
+
+    def add(self, seconds: float | None, packet: int, reason: str) -> None:
+        self.seconds.append(seconds)
+        self.packets.append(packet)
+        self.reason = self.reason or reason
+
+    def places(self) -> list[tuple[int, float | None, float | None]]:
+        """Runs of consecutive skipped packets: (packets, first s, last s); times in
+        presentation order."""
+        runs: list[list] = []
+        last = None
+        for packet, sec in zip(self.packets, self.seconds):
+            if runs and packet == last + 1:
+                runs[-1][0] += 1
+                runs[-1][1].append(sec)
+            else:
+                runs.append([1, [sec]])
+            last = packet
+        out = []
+        for n, secs in runs:
+            known = [t for t in secs if t is not None]
+            out.append((n, min(known) if known else None, max(known) if known else None))
+        return out
+
+    def describe(self) -> str:
+        """``3 frames could not be decoded and were skipped (at 1.24-1.36 s)``."""
+        places = self.places()
+        parts = []
+        for n, first, last in places[:3]:
+            when = ("at an unknown time" if first is None else f"at {first:.2f} s"
+                    if last == first else f"at {first:.2f}-{last:.2f} s")
+            parts.append(when + (f": {n}" if len(places) > 1 else ""))
+        if len(places) > 3:
+            parts.append(f"{len(places) - 3} more places")
+        n = self.count
+        return (f"{n} frame{'' if n == 1 else 's'} could not be decoded and "
+                f"{'was' if n == 1 else 'were'} skipped ({'; '.join(parts)})")
+
+
+def decode_video(container, stream, damage: Damage) -> Iterator:
+    """The decoded frames of ``stream``, packet by packet: a packet the decoder refuses is
+    recorded in ``damage`` and skipped, and decoding goes on with the next one (so a file
+    with a damaged stretch keeps every frame FFmpeg can decode, as ``ffprobe -count_frames``
+    counts them). Errors of the demuxer itself (a file that ends, a source that times out)
+    are raised."""
+    av = load_av()
+    for index, packet in enumerate(container.demux(stream)):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            sec = (float(packet.pts * packet.time_base)
+                   if packet.pts is not None and packet.time_base is not None else None)
+            damage.add(sec, index, ffmpeg_reason(exc))
+            if damage.count == 1:
+                log.warning("%s: a damaged packet (%s) at %s could not be decoded: skipped, "
+                            "decoding goes on", getattr(container, "name", "video"),
+                            ffmpeg_reason(exc), "?" if sec is None else f"{sec:.2f} s")
+            continue
+        yield from frames
 
 
 @dataclass(frozen=True)
@@ -70,9 +159,11 @@ class VideoReader:
     """Decode a video file into RGB uint8 (H, W, 3) frames.
 
     Raises :class:`VideoError` when the file is missing, is not a video or has no video stream.
-    A file that ends early or holds a corrupt packet stops at the last good frame with a
-    warning, as does one that decodes fewer frames than its header lists (an index at the
-    front, ``+faststart``, survives a cut); ``truncated`` tells afterwards. Frames come as the
+    A packet that cannot be decoded (damaged bytes) is skipped and decoding goes on
+    (:func:`decode_video`; ``damage`` counts them and says where). A file that ends early
+    stops at the last good frame with a warning, as does one that decodes fewer frames than
+    its header lists (an index at the front, ``+faststart``, survives a cut); ``truncated``
+    tells afterwards. Frames come as the
     video is displayed: a display rotation (phone videos) is applied. :meth:`timed` also gives
     each frame's presentation time (variable frame rates keep their timing).
     """
@@ -80,13 +171,13 @@ class VideoReader:
     def __init__(self, path: str | Path) -> None:
         av = load_av()
         self.path = Path(path)
-        if not self.path.is_file():
-            raise VideoError(f"input video {self.path} does not exist")
+        check_input_file(self.path)
         try:
             container = av.open(str(self.path))
         except av.error.FFmpegError as exc:
-            raise VideoError(f"cannot read {self.path} as a video ({exc}): is it a video "
-                             "file, and complete?") from exc
+            raise VideoError(f"cannot read {self.path} as a video ({ffmpeg_reason(exc)}): is "
+                             "it a video file, and complete? (a copy or download that did "
+                             "not finish can lack the index a player needs)") from exc
         try:
             if not container.streams.video:
                 raise VideoError(f"{self.path} holds no video stream")
@@ -105,6 +196,7 @@ class VideoReader:
             log.info("%s is displayed rotated by %d degrees: its frames are turned upright",
                      self.path, self.info.rotation)
         self.truncated = False
+        self.damage = Damage()
 
     @staticmethod
     def _first_turns(container) -> int:
@@ -124,20 +216,21 @@ class VideoReader:
         """Each frame, upright, with its presentation time in seconds (None if unknown)."""
         av = load_av()
         self.truncated = False
+        self.damage = Damage()
         count = 0
         with av.open(str(self.path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
-                for frame in container.decode(stream):
+                for frame in decode_video(container, stream, self.damage):
                     yield upright(frame, self._turns), frame_seconds(frame)
                     count += 1
             except av.error.FFmpegError as exc:
                 self.truncated = True
-                log.warning("%s: decoding stopped early (%s); the frames before it are kept",
-                            self.path, exc)
+                log.warning("%s: reading stopped early (%s); the frames before it are kept",
+                            self.path, ffmpeg_reason(exc))
                 return
-        if self.info.frames and count < self.info.frames:
+        if self.info.frames and count + self.damage.count < self.info.frames:
             # an index written at the front (+faststart) outlives a cut: the data just ends
             self.truncated = True
             log.warning("%s: its header lists %d frames but only %d could be decoded: the "
@@ -168,9 +261,12 @@ class VideoWriter:
     copied without re-encoding and interleaved with the video by time; audio past the last
     video frame is kept up to the video's end.
 
-    A file is written under a hidden temporary name in its folder (:func:`partial_path`) and
-    renamed to ``path`` by :meth:`close` once it is complete and playable; :meth:`abort`
-    removes it instead, leaving whatever was at ``path`` untouched.
+    A file is written under a hidden temporary name in its folder (:func:`partial_path`),
+    locked while this writer lives (:class:`PartialLock`), and renamed to ``path`` by
+    :meth:`close` once it is complete and playable; :meth:`abort` removes it instead, leaving
+    whatever was at ``path`` untouched. Partial files of ``path`` that killed runs left behind
+    are removed when the writer opens (``removed_partials``; a live run's never). The output's
+    streams keep the order of ``audio_from``'s (video first when it had video first).
     """
 
     def __init__(self, path: str | Path, fps: Fraction | float, *,
@@ -185,19 +281,29 @@ class VideoWriter:
         self.target = target  # as given (a URL keeps its '//', which Path folds)
         self.path = Path(path)
         self._partial: Path | None = None
+        self._lock: PartialLock | None = None
+        self.removed_partials: list[Path] = []
         if is_file_target(target):
+            if format is None:
+                check_video_output("output", self.path)
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise VideoError(f"cannot create the folder {self.path.parent} "
                                  f"({exc.strerror}): choose another output") from exc
+            self.removed_partials = remove_stale_partials(self.path)
+            for stale in self.removed_partials:
+                log.warning("removed %s, the partial file of an earlier run to %s that was "
+                            "killed before it could finish", stale.name, self.path.name)
             self._partial = partial_path(self.path)
+            self._lock = PartialLock(self._partial)
             target = str(self._partial)
         self._fps = Fraction(fps).limit_denominator(100000)
         try:
             self._container = av.open(target, "w", format=format)
         except (av.error.FFmpegError, ValueError, OSError) as exc:
-            raise VideoError(f"cannot open {path} for writing ({exc})") from exc
+            self._drop_partial()
+            raise VideoError(f"cannot open {path} for writing ({ffmpeg_reason(exc)})") from exc
         self._live = live
         self._crf = crf
         self._video = None
@@ -214,11 +320,14 @@ class VideoWriter:
         self._audio_in = None
         self._audio_packets: Iterator | None = None
         self._audio_out = None
+        self._audio_first = False  # the source had its audio before its video
         self._pending = None
         if audio_from is not None:
             self._open_audio(Path(audio_from))
 
     def _open_audio(self, source: Path) -> None:
+        """Open the audio to copy; its stream is added beside the video's, in the source's
+        order, when the first frame fixes the video's size."""
         av = load_av()
         try:
             src = av.open(str(source))
@@ -228,8 +337,9 @@ class VideoWriter:
             src.close()
             return
         ain = src.streams.audio[0]
+        video = src.streams.video
         self._audio_in = src
-        self._audio_out = self._container.add_stream_from_template(ain)
+        self._audio_first = bool(video) and ain.index < video[0].index
         self._audio_packets = iter(src.demux(ain))
 
     def write(self, rgb: np.ndarray, seconds: Fraction | float | None = None) -> None:
@@ -300,6 +410,8 @@ class VideoWriter:
                 log.info("%s: %dx%d is odd, written as %dx%d (edge pixels repeated) for "
                          "yuv420p; yuv444p keeps the size exactly", self.target, w, h,
                          w + self._pad[0], h + self._pad[1])
+        if self._audio_in is not None and self._audio_first:
+            self._add_audio_stream()
         vs = self._container.add_stream("libx264", rate=self._fps)
         vs.width, vs.height = w + self._pad[0], h + self._pad[1]
         vs.pix_fmt = self._pix_fmt
@@ -309,9 +421,15 @@ class VideoWriter:
         if self._live:
             vs.options = {"crf": str(self._crf), "preset": "ultrafast", "tune": "zerolatency"}
         self._video = vs
+        if self._audio_in is not None and not self._audio_first:
+            self._add_audio_stream()
+
+    def _add_audio_stream(self) -> None:
+        self._audio_out = self._container.add_stream_from_template(
+            self._audio_in.streams.audio[0])
 
     def _mux_audio_until(self, seconds: Fraction | None) -> None:
-        if self._audio_packets is None:
+        if self._audio_packets is None or self._audio_out is None:
             return
         while True:
             packet = self._pending if self._pending is not None else next(self._audio_packets,
@@ -347,6 +465,9 @@ class VideoWriter:
             raise
         if self._partial is not None:
             os.replace(self._partial, self.path)
+            self._partial = None
+        if self._lock is not None:
+            self._lock.release()
 
     def abort(self) -> None:
         """Stop without finishing: the partial file is removed, ``path`` is left as it was."""
@@ -354,8 +475,14 @@ class VideoWriter:
             self._release()
         except Exception as exc:  # noqa: BLE001 - the file is being thrown away anyway
             log.debug("closing an aborted %s: %s", self.path, exc)
+        self._drop_partial()
+
+    def _drop_partial(self) -> None:
         if self._partial is not None:
             self._partial.unlink(missing_ok=True)
+            self._partial = None
+        if self._lock is not None:
+            self._lock.release()
 
     def _release(self) -> None:
         container, self._container = self._container, None

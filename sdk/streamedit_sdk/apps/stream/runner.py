@@ -5,13 +5,17 @@ Policies when editing falls behind the source (``StreamOptions.policy``):
 * ``queue`` (default): at most ``queue_size`` frames wait; the reader then blocks, which
   back-pressures a pipe or a file. Every input frame gives one output frame.
 * ``drop``: when ``queue_size`` frames wait, the oldest is dropped for the newest (live
-  sources: latency stays bounded). Every dropped frame is counted and reported.
+  sources: latency stays bounded). Every dropped frame is counted and reported. A sink that
+  keeps times (a file, a URL) shows a dropped frame as a gap in time; one that does not (a
+  raw pipe, whose reader counts frames) gets the last output frame again in its slot
+  (counted as ``repeated``), so the video keeps its length and its clock.
 
 Until a face is seen, frames pass through unedited (counted): the edit is made on the first
-frame with a face. SIGINT / SIGTERM stop reading; the frames already queued are still edited
-and written (for at most ``StreamOptions.drain_timeout_s``; any left then are counted as
-abandoned) and the output is closed (a file stays playable). A second signal stops at once.
-SIGUSR1 prints the statistics so far on stderr.
+frame with a face. SIGINT / SIGTERM / SIGHUP stop reading; the frames already queued are
+still edited and written (for at most ``StreamOptions.drain_timeout_s``; any left then are
+counted as abandoned) and the output is closed (a file stays playable). A second signal
+abandons the queued frames at once; no signal interrupts closing the output. SIGUSR1 prints
+the statistics so far on stderr.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class StreamStats:
     frames_in: int = 0  # frames accepted from the source
     frames_out: int = 0
     dropped: int = 0  # by the drop policy
+    repeated: int = 0  # output frames written again in dropped frames' slots (a raw pipe)
     abandoned: int = 0  # queued at a stop but not edited within the drain timeout
     passed_through: int = 0  # written unedited: no face seen yet (or since the editor was lost)
     restarts: int = 0  # remote editors lost mid-stream (the edit restarted on a new one)
@@ -90,7 +95,8 @@ class StreamStats:
         seconds = time.perf_counter() - self.started
         pct = (lambda q: round(float(np.percentile(lat, q)), 2)) if lat.size else (lambda q: None)
         return {"frames_in": self.frames_in, "frames_out": self.frames_out,
-                "dropped": self.dropped, "abandoned": self.abandoned,
+                "dropped": self.dropped, "repeated": self.repeated,
+                "abandoned": self.abandoned,
                 "passed_through": self.passed_through,
                 "edit_changes": self.edit_changes, "restarts": self.restarts,
                 "references": self.references,
@@ -104,7 +110,9 @@ class StreamStats:
         s = self.summary()
         lat = s["latency_ms"]
         return (f"streamed {s['frames_out']} of {s['frames_in']} frames in {s['seconds']} s "
-                f"({s['fps']} fps); dropped {s['dropped']}, "
+                f"({s['fps']} fps); dropped {s['dropped']}"
+                + (f" (their slots repeat the last frame: {s['repeated']} repeats)"
+                   if s["repeated"] else "") + ", "
                 + (f"abandoned at the stop {s['abandoned']}, " if s["abandoned"] else "")
                 + f"unedited before a face "
                 f"{s['passed_through']}, edit changes {s['edit_changes']}; latency ms p50 "
@@ -133,6 +141,10 @@ class StreamRunner:
         self.stats = StreamStats()
         self._report = report or (lambda line: print(line, file=sys.stderr, flush=True))
         self._stop = threading.Event()  # no more input: edit what is queued, then end
+        self._abandon = threading.Event()  # a second signal: end without the queued frames
+        self._keeps_time = getattr(sink, "keeps_time", True)
+        self._last_out: np.ndarray | None = None  # for an untimed sink's dropped slots
+        self._next_slot = 0  # input index the next output frame of an untimed sink fills
         self._stopped_at = 0.0
         self._done = threading.Event()  # the editor loop has ended
         self._queue: queue.Queue = queue.Queue(self.options.queue_size)
@@ -150,30 +162,38 @@ class StreamRunner:
         self._stop.set()
 
     def run(self) -> StreamStats:
-        """Stream until the source ends, ``max_frames`` or a stop; the sink is closed."""
+        """Stream until the source ends, ``max_frames`` or a stop; the sink is closed (no
+        signal interrupts that: the output keeps every frame written)."""
         reader = threading.Thread(target=self._read, name="streamedit-reader", daemon=True)
         restore = self._install_usr1()
         reader.start()
-        try:
-            with StopSignals(on_stop=self.stop):
-                self._loop()
-        except KeyboardInterrupt:  # a second signal: end now, the queued frames are abandoned
-            self.stats.abandoned += self._queue.qsize()
-        finally:
-            self._stop.set()
-            self._done.set()
-            restore()
+        with StopSignals(on_stop=self.stop, on_again=self.abandon,
+                         notice="the queued frames are abandoned; the output is being "
+                         "closed (a moment)"):
             try:
-                self.sink.close()
-            except BrokenPipeError:
-                pass
-            reader.join(timeout=5)
-            self.source.close()
-            if self._finder is not None:
-                self._finder.close()
-                self._finder = None
+                self._loop()
+            finally:
+                self._stop.set()
+                self._done.set()
+                restore()
+                try:
+                    self.sink.close()
+                except BrokenPipeError:
+                    pass
+                finally:
+                    reader.join(timeout=5)
+                    self.source.close()
+                    if self._finder is not None:
+                        self._finder.close()
+                        self._finder = None
         self._report(self.stats.line())
         return self.stats
+
+    def abandon(self, reason: str | None = None) -> None:
+        """Stop at once: the frames still queued are not edited (counted as abandoned).
+        Thread- and signal-safe."""
+        self.stop(reason)
+        self._abandon.set()
 
     def _loop(self) -> None:
         while True:
@@ -206,7 +226,7 @@ class StreamRunner:
                         time.sleep(delay)
                 if seconds is None and fps:  # a raw pipe: the input's own clock
                     seconds = Fraction(i) / Fraction(fps)
-                if self._put((frame, time.perf_counter(), seconds)):
+                if self._put((frame, time.perf_counter(), seconds, i)):
                     self.stats.frames_in += 1
         except (OSError, ValueError) as exc:  # a broken pipe, an unreadable source
             log.error("input failed: %s; the stream ends here", exc)
@@ -240,6 +260,10 @@ class StreamRunner:
         """The next queued item; after a stop, what is still queued until the drain timeout,
         then the end (the frames left are counted as abandoned)."""
         while True:
+            if self._abandon.is_set():
+                self.stats.abandoned += sum(1 for item in _drain(self._queue)
+                                            if item is not _END)
+                return _END
             if self._stop.is_set():
                 try:
                     item = self._queue.get_nowait()
@@ -258,9 +282,11 @@ class StreamRunner:
             except queue.Empty:
                 continue
 
-    def _edit(self, frame: np.ndarray, t_read: float, seconds: Fraction | None) -> None:
-        """Edit one frame and write it with its input time ``seconds`` (frames dropped before
-        it leave a gap in time, not a shorter video)."""
+    def _edit(self, frame: np.ndarray, t_read: float, seconds: Fraction | None,
+              index: int) -> None:
+        """Edit input frame ``index`` and write it with its input time ``seconds`` (frames
+        dropped before it leave a gap in time, or their slots repeat the last output frame
+        on a sink that keeps no times: never a shorter video)."""
         request = self.control.poll() if self.control is not None else None
         if request is not None:
             self._change_edit(request, frame)
@@ -270,9 +296,22 @@ class StreamRunner:
         if out is None:
             out = frame
             self.stats.passed_through += 1
+        if not self._keeps_time:
+            self._fill_slots(index, out)
         self.sink.write(out, seconds)
         self.stats.frames_out += 1
         self.stats.latencies.append(time.perf_counter() - t_read)
+
+    def _fill_slots(self, index: int, out: np.ndarray) -> None:
+        """Before input frame ``index`` goes to a sink that keeps no times: the slots of the
+        frames dropped since the last output get that output again (the first output's, for
+        frames dropped before it), as a player holds a frame."""
+        held = self._last_out if self._last_out is not None else out
+        for _ in range(index - self._next_slot):
+            self.sink.write(held, None)
+            self.stats.repeated += 1
+        self._next_slot = index + 1
+        self._last_out = out.copy()  # (the editor may reuse its output's buffer)
 
     def _process(self, frame: np.ndarray) -> np.ndarray | None:
         """The edited frame; None when the editor was lost (a remote editor's process died):
@@ -361,3 +400,12 @@ def _timed(source: Source) -> Iterator[tuple[np.ndarray, Fraction | None]]:
     else:
         for frame in source:
             yield frame, None
+
+
+def _drain(q: queue.Queue) -> Iterator:
+    """Everything waiting in ``q``, taken out."""
+    while True:
+        try:
+            yield q.get_nowait()
+        except queue.Empty:
+            return
