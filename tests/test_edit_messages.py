@@ -19,15 +19,18 @@ from streamedit_sdk.frames import looks_red_blue_swapped
 from streamedit_sdk.io.video import VideoReader
 
 
-def test_a_fully_transparent_sticker_is_refused(face_clip, tmp_path, capsys):
+@pytest.mark.parametrize("alpha, word", [(0, "fully"), (1, "nearly")])
+def test_a_transparent_sticker_is_refused(face_clip, tmp_path, capsys, alpha, word):
     sticker = tmp_path / "empty.png"
     rgba = np.zeros((64, 64, 4), np.uint8)
-    rgba[..., :3] = 200  # colour everywhere, alpha nowhere
+    rgba[..., :3] = 200  # colour everywhere, (next to) no alpha
+    rgba[..., 3] = alpha
     cv2.imwrite(str(sticker), rgba)
     out = tmp_path / "o.mp4"
     assert main(["edit", str(face_clip), "-o", str(out), "--sticker", str(sticker), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "is fully transparent (its alpha is 0 everywhere)" in err and not out.exists()
+    assert f"is {word} transparent (its alpha is at most {alpha} of 255" in err
+    assert not out.exists()
 
 
 @pytest.fixture
@@ -50,11 +53,17 @@ def test_an_edited_frame_saved_with_red_and_blue_swapped_is_caught(face_clip, tm
     err = capsys.readouterr().err
     assert "looks like the frame with red and blue swapped" in err
     assert "cv2.cvtColor(img, cv2.COLOR_RGB2BGR)" in err and not out.exists()
+    assert "--keep-colours" in err
     right = tmp_path / "right.png"
     cv2.imwrite(str(right), cv2.cvtColor(edited, cv2.COLOR_RGB2BGR))
     assert main(["edit", str(face_clip), "-o", str(out), "--edited-ref", str(right),
                  "-q"]) == 0
     assert frames_in(out) == 40
+    meant = tmp_path / "meant.mp4"  # a swap that is the edit
+    assert main(["edit", str(face_clip), "-o", str(meant), "--edited-ref", str(swapped),
+                 "--keep-colours", "-q"]) == 0
+    first = next(iter(VideoReader(meant))).astype(int)
+    assert np.abs(first - frame[..., ::-1]).mean() < np.abs(first - frame).mean() / 3
 
 
 def test_swapped_colours_are_told_apart_from_colour_edits(moustache):

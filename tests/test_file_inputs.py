@@ -4,10 +4,14 @@ and a clip with no face at all."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import av
 import numpy as np
 import pytest
-from media_helpers import ffmpeg, frames_in, needs_ffmpeg, partials, probe_frames, probe_streams
+from media_helpers import (FFPROBE, ffmpeg, frames_in, needs_ffmpeg, partials, probe_frames,
+                           probe_streams)
 
 from streamedit_sdk.cli import main
 from streamedit_sdk.edits import apply_style
@@ -34,6 +38,16 @@ def damaged(face_clip, tmp_path_factory):
     return path, probe_frames(path)
 
 
+def _lost_times(path) -> list[float]:
+    """The times of the packets ffprobe decodes no frame for: the frames a player skips."""
+    def times(kind):
+        out = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0",
+                              "-show_entries", f"{kind}=pts_time", "-of", "csv=p=0",
+                              str(path)], capture_output=True, text=True, check=True).stdout
+        return {round(float(t.strip(",")), 2) for t in out.split() if t.strip(",")}
+    return sorted(times("packet") - times("frame"))
+
+
 def test_a_damaged_stretch_is_skipped_and_the_edit_goes_on(damaged, tmp_path, capsys):
     path, playable = damaged
     assert 60 < playable < 80  # ffprobe decodes past the damage; a few frames are lost
@@ -42,7 +56,11 @@ def test_a_damaged_stretch_is_skipped_and_the_edit_goes_on(damaged, tmp_path, ca
     line = capsys.readouterr().out
     assert frames_in(out) == playable  # every frame a player can show is edited
     assert f"edited {playable} frames" in line
-    assert f"{80 - playable} frames could not be decoded and were skipped (at 1." in line
+    assert f"{80 - playable} frames could not be decoded and were skipped (at " in line
+    lost = _lost_times(path)
+    assert len(lost) == 80 - playable
+    said = [float(t) for t in re.findall(r"\d+\.\d\d", line.split("skipped")[1])]
+    assert said[0] == lost[0] and said[-1] == lost[-1], (said, lost)  # the frames' own times
     assert "truncated" not in line
 
 
@@ -51,18 +69,28 @@ def test_a_live_stream_input_skips_damaged_packets_too(damaged, tmp_path, capsys
     out = tmp_path / "o.mp4"
     assert main(["stream", "--input", str(path), "--output", str(out), "--style",
                  "teal-orange"]) == 0
-    assert f"streamed {playable} of {playable} frames" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"streamed {playable} of {playable} frames" in err
+    assert f"{80 - playable} frames could not be decoded and were skipped" in err
     assert frames_in(out) == playable
 
 
-@pytest.mark.parametrize("order", [["video", "audio"], ["audio", "video"]])
+@pytest.mark.parametrize("order", [["video", "audio"], ["audio", "video"],
+                                   ["audio", "video", "audio"]])
 def test_the_output_keeps_the_inputs_stream_order(face_clip, tmp_path, order):
     """Some players and editors take stream 0: the output lists its streams as the input
-    did (the audio used to come first whatever the input)."""
+    did (the audio used to come first whatever the input), every audio track included."""
     src = tmp_path / "in.mp4"
-    maps = {"video": ["-map", "0:v"], "audio": ["-map", "1:a"]}
-    ffmpeg("-i", str(face_clip), "-f", "lavfi", "-i", "sine=duration=1.6",
-           *maps[order[0]], *maps[order[1]], "-c:v", "copy", "-c:a", "aac", "-shortest",
+    maps, tone = [], 1
+    for kind in order:
+        if kind == "video":
+            maps += ["-map", "0:v"]
+        else:
+            maps += ["-map", f"{tone}:a"]
+            tone += 1
+    tones = [a for k in range(1, tone) for a in ("-f", "lavfi", "-i",
+                                                  f"sine=frequency={300 * k}:duration=1.6")]
+    ffmpeg("-i", str(face_clip), *tones, *maps, "-c:v", "copy", "-c:a", "aac", "-shortest",
            str(src))
     assert probe_streams(src) == order
     out = tmp_path / "o.mp4"
@@ -93,18 +121,26 @@ def test_a_cut_file_and_a_folder_are_named_for_what_they_are(face_clip, tmp_path
     ("o.png", "is an image format (.png)"),
     ("o", "has no extension"),
     ("o.avi", "a container the SDK does not write H.264 into"),
+    ("folder.mp4", "is a folder: give a file name in it"),
+    ("folder", "is a folder: give a file name in it"),
 ])
 def test_output_names_the_sdk_cannot_write_are_refused_first(face_clip, tmp_path, capsys,
                                                              name, why):
     out = tmp_path / name
+    if why.startswith("is a folder"):
+        out.mkdir()
     assert main(["edit", str(face_clip), "-o", str(out), "--sticker", "star", "-q"]) == 2
     err = capsys.readouterr().err
-    assert why in err and "use .mp4 (plays everywhere), .mov, .mkv or .ts" in err
+    assert why in err
+    assert "use .mp4 (plays everywhere), .mov, .mkv or .ts" in err or "is a folder" in err
     assert len(err.strip().splitlines()) == 1
     assert main(["stream", "--input", str(face_clip), "--output", str(out), "--style",
                  "cartoon"]) == 2
     assert why in capsys.readouterr().err
-    assert not out.exists() and partials(tmp_path) == []
+    assert not out.is_file() and partials(tmp_path) == []
+    assert main(["edit", str(face_clip), "-o", str(tmp_path / "fine.mp4"), "--compare",
+                 str(out), "--sticker", "star", "-q"]) == 2  # --compare too, before any work
+    assert why in capsys.readouterr().err and not (tmp_path / "fine.mp4").exists()
 
 
 @pytest.mark.parametrize("ext", [".mov", ".mkv", ".m4v", ".ts"])

@@ -50,7 +50,7 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_frames(face_clip, tmp_path,
     n = _interrupted_at(stdout)
     assert 10 <= n <= 12 and frames_in(out) == n
     assert "1 reference (frame 0)" in stdout  # the editor's statistics survive the interrupt
-    assert "SIGINT again: stopping at once; o.mp4 is being finished" in stderr
+    assert "another signal (SIGINT): stopping at once; o.mp4 keeps the frames" in stderr
     assert partials(tmp_path) == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
@@ -226,3 +226,39 @@ def test_a_live_runs_partial_file_is_never_removed(tmp_path):
 
 def test_path_of_a_partial_file_names_its_process():
     assert partial_path(Path("/x/clip.mov")) == Path(f"/x/.clip.partial-{os.getpid()}.mov")
+
+
+def test_a_signal_while_a_whole_video_is_finished_interrupts_nothing(face_clip, tmp_path,
+                                                                     monkeypatch, capsys):
+    """Every frame was edited when the signal came (the muxer was writing the index): the
+    run is complete, not 'interrupted'."""
+    real_close = VideoWriter.close
+
+    def close(self):
+        signal.raise_signal(signal.SIGINT)
+        real_close(self)
+    monkeypatch.setattr(VideoWriter, "close", close)
+    out = tmp_path / "o.mp4"
+    assert main(["edit", str(face_clip), "-o", str(out), "--sticker", "star", "-q"]) == 0
+    line = capsys.readouterr().out
+    assert "edited 40 frames" in line and "interrupted" not in line
+    assert frames_in(out) == 40
+
+
+def test_a_writer_whose_name_is_taken_keeps_nothing_half_done(face_clip, tmp_path):
+    """The finished video cannot take its name (a folder appeared there): a clear error, and
+    no partial file left behind to be mistaken for a killed run's."""
+    from streamedit_sdk.errors import VideoError
+
+    out = tmp_path / "o.mp4"
+    writer = VideoWriter(out, 25)
+    for frame in VideoReader(face_clip):
+        writer.write(frame)
+    out.mkdir()
+    with pytest.raises(VideoError, match="could not take that name; nothing was kept"):
+        writer.close()
+    assert partials(tmp_path) == []
+    empty = VideoWriter(tmp_path / "e.mp4", 25)  # no frame: never an empty file
+    with pytest.raises(VideoError, match="no frames were written"):
+        empty.close()
+    assert not (tmp_path / "e.mp4").exists() and partials(tmp_path) == []

@@ -356,6 +356,23 @@ def test_a_closed_output_ends_the_stream_cleanly(frames):
     assert len(sink.frames) == 3 and stats.stopped_by == "output closed" and sink.closed
 
 
+def test_a_style_starts_without_a_face_when_none_shows(frames):
+    """A sticker waits for a face; a style waits NO_FACE_HINT_FRAMES frames for one, then
+    starts on a frame without a face (carried by optical flow), not unedited for ever."""
+    from streamedit_sdk.apps.stream.runner import NO_FACE_HINT_FRAMES
+
+    import skimage.data
+    coffee = skimage.data.coffee()
+    faceless = [np.ascontiguousarray(coffee[40 + k: 240 + k, 60 + 2 * k: 316 + 2 * k])
+                for k in range(NO_FACE_HINT_FRAMES + 10)]
+    sink, stats = run_stream(faceless, EditSpec(style="cartoon"))
+    assert stats.passed_through == NO_FACE_HINT_FRAMES and stats.frames_out == len(faceless)
+    last = faceless[-1].astype(int)
+    assert np.abs(sink.frames[-1].astype(int) - last).mean() > 8  # edited
+    _, waiting = run_stream(faceless[:20], EditSpec(sticker="star"))
+    assert waiting.passed_through == 20
+
+
 def test_a_long_stretch_without_a_face_and_the_face_comes_back(frames):
     blank = np.full_like(frames[0], 90)
     stream = list(frames[:4]) + [blank] * 40 + list(frames[4:8])

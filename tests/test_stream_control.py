@@ -87,7 +87,7 @@ class _LosingEditor:
         self.lose_on_reference = lose_on_reference  # or lose it while taking this reference
         self.stats = type("Stats", (), {"references": 0})()
 
-    def set_reference(self, frame, edited, *, index=0, mode=None):
+    def set_reference(self, frame, edited, *, index=0, mode=None, needs_face=True):
         if len(self.references) + 1 == self.lose_on_reference:
             self.lose_on_reference = None
             self.references.append(None)
@@ -175,7 +175,8 @@ def test_http_control_answers_bad_requests_with_400(tmp_path):
         with urllib.request.urlopen(control.url + "/stats", timeout=5) as r:
             assert json.load(r) == {"frames_out": 3}
         for name, (body, reason) in _bad_requests(tmp_path).items():
-            req = urllib.request.Request(control.url + "/edit", data=body, method="POST")
+            req = urllib.request.Request(control.url + "/edit", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
             with pytest.raises(urllib.error.HTTPError) as err:
                 urllib.request.urlopen(req, timeout=5)
             assert err.value.code == 400, name
@@ -191,6 +192,8 @@ CONTROL_TOKEN = "a-control-token-24-chars"
 def _status(url: str, body: bytes | None = None, token: str | None = None) -> int:
     """The HTTP status of a GET (``body`` None) or POST to the control endpoint."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=body, headers=headers,
                                  method="GET" if body is None else "POST")
     try:

@@ -79,6 +79,21 @@ def test_demo_writes_what_it_says(tmp_path, capsys):
     assert "streamedit-demo" in help_text and "demo_input.mp4" in help_text
 
 
+def test_demo_refuses_what_it_cannot_do_and_keeps_what_was_there(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path), "--frames", "2", "-q"]) == 0
+    import cv2
+    strip = cv2.imread(str(tmp_path / "demo_frames.png"))
+    assert strip.shape[0] < 3 * 512  # two frames, each once (not 0, 0, 1, 1)
+    before = (tmp_path / "demo_input.mp4").read_bytes()
+    with pytest.raises(SystemExit):
+        main(["demo", "-o", str(tmp_path), "--frames", "0"])
+    assert main(["demo", "-o", str(tmp_path), "--frames", "1", "-q"]) == 2
+    assert "at least 2 frames" in capsys.readouterr().err
+    assert main(["demo", "-o", str(tmp_path / "demo.mp4"), "-q"]) == 2  # a file, not a folder
+    assert "is a file: the demo writes four files into a folder" in capsys.readouterr().err
+    assert (tmp_path / "demo_input.mp4").read_bytes() == before
+
+
 def test_the_readme_says_what_the_runtime_installs():
     """What ``pip install .`` brings besides the runtime's own needs is said as it is (the
     README once claimed 'no protobuf' while onnxruntime brings it)."""

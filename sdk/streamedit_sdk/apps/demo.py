@@ -30,6 +30,11 @@ def run_demo(out_dir: str | Path, frames: int = 90, fps: int = 30,
     """Make the astronaut clip (``demo_input.mp4``), pin the built-in star to her cheek and
     write ``demo.mp4``, ``demo_compare.mp4`` and ``demo_frames.png`` into ``out_dir``."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file: the demo writes four files into a folder; give "
+                         "a folder name with -o (it is made if missing)")
+    if not isinstance(frames, int) or frames < 2:
+        raise ValueError(f"the demo clip needs at least 2 frames; got {frames!r}")
     out.mkdir(parents=True, exist_ok=True)
     clip_path = out / "demo_input.mp4"
     with VideoWriter(clip_path, fps) as writer:
@@ -47,7 +52,8 @@ def _write_strip(video: Path, path: Path, picks: int) -> None:
     """Stack ``picks`` evenly spaced frames of ``video`` (input | edited, at full size) into
     one PNG, each under a band that names its frame."""
     frames = list(VideoReader(video))
-    idx = np.linspace(0, len(frames) - 1, picks).round().astype(int)
+    idx = np.unique(np.linspace(0, len(frames) - 1, min(picks, len(frames))).round()
+                    ).astype(int)
     rows = [_labelled(frames[i], f"frame {i}", ("input", "edited")) for i in idx]
     write_image(path, np.concatenate(rows, axis=0))
 

@@ -125,16 +125,17 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
         write_image(saved, edited)
     inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
     start = time.perf_counter()
-    with StopSignals(notice=f"stopping at once; {out_path.name} is being finished with the "
-                     "frames edited so far (a moment)") as stop:
+    with StopSignals(notice=f"stopping at once; {out_path.name} keeps the frames edited so "
+                     "far (a moment)") as stop:
         writers = _open_writers(reader, out_path, compare, pix_fmt)
         editor = None
         try:
             editor = StreamEditor(config, inpainter=inpainter)
             editor.set_reference(reference, edited, index=ref_frame,
                                  needs_face=spec.needs_face)
-            _edit_frames(editor, reader, writers, stop=stop, label=Path(input).name,
-                         total=reader.info.frames or None, progress=progress)
+            completed = _edit_frames(editor, reader, writers, stop=stop,
+                                     label=Path(input).name,
+                                     total=reader.info.frames or None, progress=progress)
         except BaseException:
             for w in writers:
                 w.abort()
@@ -149,10 +150,12 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     seconds = time.perf_counter() - start
     if frames == 0 and stop.reason is None:
         raise VideoError(f"{reader.path} holds no decodable video frames")
+    interrupted = None if completed else stop.reason  # (a signal while finishing a whole
+    # video interrupted nothing)
     stats = editor.stats
     return EditSummary(Path(input), out_path, frames, tuple(stats.reference_ids),
                        stats.faces_lost, stats.reinitialized, seconds, reader.info.has_audio,
-                       reader.truncated, saved, interrupted_by=stop.reason,
+                       reader.truncated, saved, interrupted_by=interrupted,
                        returns=tuple(stats.returns),
                        damaged=reader.damage.describe() if reader.damage.count else None,
                        faceless_reference=not editor.reference_has_face)
@@ -190,12 +193,13 @@ def _finish(writers: list[VideoWriter], keep: bool) -> None:
 
 
 def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoWriter], *,
-                 stop: StopSignals, label: str, total: int | None, progress: bool) -> None:
+                 stop: StopSignals, label: str, total: int | None, progress: bool) -> bool:
     """The per-frame loop: frames in order through the editor into the writers, until the
     video ends or ``stop`` is asked (the frames already handed to the editor are finished;
-    asked again, they are dropped)."""
+    asked again, they are dropped). True when every frame of the video was written."""
     # inputs handed to the editor, not yet written, with their presentation times
     fed: deque[tuple[np.ndarray, Fraction | None]] = deque()
+    ended = []  # the video's frames all went in
 
     def feed():
         for frame, seconds in track(reader.timed(), label, total, enabled=progress):
@@ -203,6 +207,7 @@ def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoW
                 return
             fed.append((frame, seconds))
             yield frame
+        ended.append(True)
 
     with closing(editor.stream(feed(), pipelined=True)) as results:
         for result in results:
@@ -211,7 +216,8 @@ def _edit_frames(editor: StreamEditor, reader: VideoReader, writers: list[VideoW
             if len(writers) > 1:
                 writers[1].write(_side_by_side(frame, result.frame), seconds)
             if stop.again:
-                return
+                return False
+    return bool(ended) and not fed
 
 
 def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:

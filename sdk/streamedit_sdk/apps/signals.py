@@ -62,7 +62,7 @@ class StopSignals:
         if self._on_again is not None:
             self._on_again(name)
         if self.notice:
-            _tell(f"{name} again: {self.notice}\n")
+            _tell(f"another signal ({name}): {self.notice}\n")
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():

@@ -25,7 +25,8 @@ def _cmd_edit(args: argparse.Namespace) -> int:
 
     try:
         spec = EditSpec(edited_ref=args.edited_ref, style=args.style, sticker=args.sticker,
-                        sticker_at=args.sticker_at, prompt=prompt_edit(args))
+                        sticker_at=args.sticker_at, prompt=prompt_edit(args),
+                        check_colours=not args.keep_colours)
         config = editor_config(args, spec)
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
@@ -73,6 +74,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     edit.add_argument("--sticker", metavar="IMG",
                       help="sticker image (PNG with alpha), or 'star' for the built-in one")
     add_prompt_options(p, edit)
+    p.add_argument("--keep-colours", action="store_true",
+                   help="take --edited-ref's colours as they are, even where they look like "
+                   "the frame's with red and blue swapped (an edit that swaps them on purpose)")
     p.add_argument("--sticker-at", default="cheek", choices=["cheek", "cheek-right", "forehead"],
                    help="where the sticker goes (default: cheek)")
     p.add_argument("--ref-frame", type=frame_index, default=0, metavar="N",
@@ -114,6 +118,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "paths.")
     p.add_argument("-o", "--output", type=Path, default=Path("streamedit-demo"), metavar="DIR",
                    help="folder for the four files (default ./streamedit-demo)")
-    p.add_argument("--frames", type=int, default=90, help="length of the clip (default 90)")
+    p.add_argument("--frames", type=positive_int, default=90,
+                   help="length of the clip, at least 2 (default 90)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)

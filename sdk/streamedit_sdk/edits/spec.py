@@ -29,6 +29,8 @@ class EditSpec:
     sticker: image file (RGBA PNG best) or "star" for the built-in sticker.
     sticker_at: face region for the sticker (:data:`streamedit_sdk.edits.STICKER_PLACES`).
     prompt: a text-prompt edit with diffusers (:class:`streamedit_sdk.generative.PromptEdit`).
+    check_colours: refuse an edited reference whose unedited pixels match the frame only with
+        red and blue swapped (False: take a deliberate swap as it is).
     """
 
     edited_ref: Path | None = None
@@ -36,6 +38,7 @@ class EditSpec:
     sticker: str | None = None
     sticker_at: str = "cheek"
     prompt: PromptEdit | None = None
+    check_colours: bool = True
 
     def __post_init__(self) -> None:
         given = [x for x in (self.edited_ref, self.style, self.sticker, self.prompt)
@@ -64,6 +67,20 @@ class EditSpec:
         carrying its difference keeps the rest of the face live (mouths open, eyes blink);
         whole-frame edits (styles, edited images, prompts) carry the pixels."""
         return "residual" if self.sticker is not None else "replace"
+
+    @property
+    def label(self) -> str:
+        """A few words for people: ``style cartoon``, ``star sticker on the cheek``,
+        ``prompt "..."``, ``edited frame``."""
+        if self.style is not None:
+            return f"style {self.style}"
+        if self.sticker is not None:
+            name = "star" if self.sticker == "star" else Path(self.sticker).name
+            return f"{name} sticker on the {self.sticker_at.replace('-', ' ')}"
+        if self.prompt is not None:
+            text = self.prompt.prompt
+            return f'prompt "{text[:40]}{"..." if len(text) > 40 else ""}"'
+        return "edited frame"
 
     @property
     def needs_face(self) -> bool:
@@ -100,11 +117,12 @@ class EditSpec:
             return edited
         edited = read_image(self.edited_ref, reference.shape)
         shares = red_blue_matches(reference, edited)
-        if looks_red_blue_swapped(reference, edited):
+        if self.check_colours and looks_red_blue_swapped(reference, edited):
             raise ValueError(
                 f"edited reference {self.edited_ref} looks like the frame with red and blue "
                 f"swapped: {shares[1]:.0%} of its coloured pixels match the frame swapped, "
                 f"{shares[0]:.0%} as they are. It was probably saved from an RGB array with "
                 "cv2.imwrite, which expects BGR: save cv2.cvtColor(img, cv2.COLOR_RGB2BGR) "
-                "instead (or the image with another tool)")
+                "instead (or the image with another tool); if the swap is your edit, pass "
+                "--keep-colours")
         return edited

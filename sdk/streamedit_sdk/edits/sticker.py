@@ -10,6 +10,7 @@ import numpy as np
 from streamedit_sdk.perception.landmarks import (CHEEK_LEFT, CHEEK_RIGHT, FACE_LEFT, FACE_RIGHT,
                                                  FOREHEAD, face_width)
 
+MIN_ALPHA = 16  # of 255: a sticker whose alpha never reaches this would draw nothing visible
 # where -> (landmark index, offset along the face's up direction in face widths)
 STICKER_PLACES: dict[str, tuple[int, float]] = {
     "cheek": (CHEEK_LEFT, 0.0),
@@ -47,9 +48,11 @@ def load_sticker(path: str | Path) -> np.ndarray:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGBA)
     if img.shape[2] == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGBA)
-    if not img[..., 3].any():
-        raise ValueError(f"sticker {p} is fully transparent (its alpha is 0 everywhere), so "
-                         "it would draw nothing: export it with the sticker's pixels opaque")
+    if img[..., 3].max() < MIN_ALPHA:
+        what = "fully" if not img[..., 3].any() else "nearly"
+        raise ValueError(f"sticker {p} is {what} transparent (its alpha is at most "
+                         f"{int(img[..., 3].max())} of 255 everywhere), so it would draw "
+                         "nothing you could see: export it with the sticker's pixels opaque")
     return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
 
 

@@ -73,6 +73,9 @@ def check_video_output(name: str, target: str | os.PathLike | None) -> None:
     if target is None or not is_file_target(target):
         return
     path = Path(target)
+    if path.is_dir():
+        raise ValueError(f"{name} {path} is a folder: give a file name in it (e.g. "
+                         f"{path / 'edited.mp4'})")
     ext = path.suffix.lower()
     if ext in VIDEO_CONTAINERS:
         return

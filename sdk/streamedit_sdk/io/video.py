@@ -48,42 +48,66 @@ def check_input_file(path: Path, what: str = "input video") -> None:
 
 @dataclass
 class Damage:
-    """Packets of a video stream that could not be decoded and were skipped (zeroed or
-    overwritten bytes, a bad sector): decoding goes on after them, as players do."""
+    """Frames of a video stream that could not be decoded and were skipped (zeroed or
+    overwritten bytes, a bad sector): decoding goes on after them, as players do.
 
-    seconds: list = field(default_factory=list)  # presentation time of each, s (None: unknown)
-    packets: list = field(default_factory=list)  # index of each among the stream's packets
+    Which frames are missing is known exactly at the end of the stream: the packets' times
+    that no decoded frame took (a decoder with frame threads reports an error a few packets
+    after the one that failed, so the failing packet's own time would be late)."""
+
+    errors: int = 0  # packets the decoder refused
     reason: str = ""  # FFmpeg's word for the first
+    _outstanding: dict = field(default_factory=dict)  # pts -> seconds: packets not yet decoded
+    _failed: list = field(default_factory=list)  # seconds of the refused packets (fallback)
+    _untimed: bool = False  # some packet or frame had no time: count the errors instead
+
+    def packet(self, packet) -> None:
+        if not packet.size:
+            return
+        if packet.pts is None or packet.time_base is None:
+            self._untimed = True
+        else:
+            self._outstanding[packet.pts] = float(packet.pts * packet.time_base)
+
+    def frame(self, frame) -> None:
+        if frame.pts is None:
+            self._untimed = True
+        else:
+            self._outstanding.pop(frame.pts, None)
+
+    def error(self, packet, reason: str) -> float | None:
+        """A packet the decoder refused; its time in seconds (None: unknown)."""
+        self.errors += 1
+        self.reason = self.reason or reason
+        sec = (float(packet.pts * packet.time_base)
+               if packet.pts is not None and packet.time_base is not None else None)
+        self._failed.append(sec)
+        return sec
+
+    def missing(self) -> list:
+        """Seconds of the frames that never came out of the decoder (once the stream has
+        been read to its end), in order; None entries where times are unknown."""
+        if self._untimed or not self.errors:
+            return sorted(self._failed, key=lambda t: (t is None, t or 0.0))
+        return sorted(self._outstanding.values())
 
     @property
     def count(self) -> int:
-        return len(self.packets)
+        return len(self.missing()) if self.errors else 0
 
-    def add(self, seconds: float | None, packet: int, reason: str) -> None:
-        self.seconds.append(seconds)
-        self.packets.append(packet)
-        self.reason = self.reason or reason
-
-    def places(self) -> list[tuple[int, float | None, float | None]]:
-        """Runs of consecutive skipped packets: (packets, first s, last s); times in
-        presentation order."""
+    def places(self, gap: float = 0.15) -> list[tuple[int, float | None, float | None]]:
+        """Runs of missing frames less than ``gap`` s apart: (frames, first s, last s)."""
         runs: list[list] = []
-        last = None
-        for packet, sec in zip(self.packets, self.seconds):
-            if runs and packet == last + 1:
+        for t in self.missing():
+            if runs and t is not None and runs[-1][2] is not None and t - runs[-1][2] < gap:
                 runs[-1][0] += 1
-                runs[-1][1].append(sec)
+                runs[-1][2] = t
             else:
-                runs.append([1, [sec]])
-            last = packet
-        out = []
-        for n, secs in runs:
-            known = [t for t in secs if t is not None]
-            out.append((n, min(known) if known else None, max(known) if known else None))
-        return out
+                runs.append([1, t, t])
+        return [tuple(r) for r in runs]
 
     def describe(self) -> str:
-        """``3 frames could not be decoded and were skipped (at 1.24-1.36 s)``."""
+        """``3 frames could not be decoded and were skipped (at 1.97-2.13 s)``."""
         places = self.places()
         parts = []
         for n, first, last in places[:3]:
@@ -104,19 +128,20 @@ def decode_video(container, stream, damage: Damage) -> Iterator:
     counts them). Errors of the demuxer itself (a file that ends, a source that times out)
     are raised."""
     av = load_av()
-    for index, packet in enumerate(container.demux(stream)):
+    for packet in container.demux(stream):
+        damage.packet(packet)
         try:
             frames = packet.decode()
         except av.error.FFmpegError as exc:
-            sec = (float(packet.pts * packet.time_base)
-                   if packet.pts is not None and packet.time_base is not None else None)
-            damage.add(sec, index, ffmpeg_reason(exc))
-            if damage.count == 1:
-                log.warning("%s: a damaged packet (%s) at %s could not be decoded: skipped, "
+            sec = damage.error(packet, ffmpeg_reason(exc))
+            if damage.errors == 1:
+                log.warning("%s: a damaged packet (%s) near %s could not be decoded: skipped, "
                             "decoding goes on", getattr(container, "name", "video"),
                             ffmpeg_reason(exc), "?" if sec is None else f"{sec:.2f} s")
             continue
-        yield from frames
+        for frame in frames:
+            damage.frame(frame)
+            yield frame
 
 
 @dataclass(frozen=True)
@@ -319,28 +344,31 @@ class VideoWriter:
         self._end = Fraction(0)  # seconds: where the last frame written ends
         self._audio_in = None
         self._audio_packets: Iterator | None = None
-        self._audio_out = None
-        self._audio_first = False  # the source had its audio before its video
+        self._audio_out: dict[int, object] = {}  # source audio stream index -> output stream
+        self._audio_before: list = []  # the source's audio streams before its video
+        self._audio_after: list = []  # ... and after it
         self._pending = None
         if audio_from is not None:
             self._open_audio(Path(audio_from))
 
     def _open_audio(self, source: Path) -> None:
-        """Open the audio to copy; its stream is added beside the video's, in the source's
-        order, when the first frame fixes the video's size."""
+        """Open the audio to copy (every audio track); the streams are added around the
+        video's, in the source's order, when the first frame fixes the video's size."""
         av = load_av()
         try:
             src = av.open(str(source))
         except av.error.FFmpegError:
             return
-        if not src.streams.audio:
+        audio = list(src.streams.audio)
+        if not audio:
             src.close()
             return
-        ain = src.streams.audio[0]
         video = src.streams.video
+        first_video = video[0].index if video else -1
         self._audio_in = src
-        self._audio_first = bool(video) and ain.index < video[0].index
-        self._audio_packets = iter(src.demux(ain))
+        self._audio_before = [a for a in audio if a.index < first_video]
+        self._audio_after = [a for a in audio if a.index > first_video]
+        self._audio_packets = iter(src.demux(*audio))
 
     def write(self, rgb: np.ndarray, seconds: Fraction | float | None = None) -> None:
         """Append one frame (H, W, 3) RGB uint8.
@@ -410,8 +438,7 @@ class VideoWriter:
                 log.info("%s: %dx%d is odd, written as %dx%d (edge pixels repeated) for "
                          "yuv420p; yuv444p keeps the size exactly", self.target, w, h,
                          w + self._pad[0], h + self._pad[1])
-        if self._audio_in is not None and self._audio_first:
-            self._add_audio_stream()
+        self._add_audio_streams(self._audio_before)
         vs = self._container.add_stream("libx264", rate=self._fps)
         vs.width, vs.height = w + self._pad[0], h + self._pad[1]
         vs.pix_fmt = self._pix_fmt
@@ -421,15 +448,14 @@ class VideoWriter:
         if self._live:
             vs.options = {"crf": str(self._crf), "preset": "ultrafast", "tune": "zerolatency"}
         self._video = vs
-        if self._audio_in is not None and not self._audio_first:
-            self._add_audio_stream()
+        self._add_audio_streams(self._audio_after)
 
-    def _add_audio_stream(self) -> None:
-        self._audio_out = self._container.add_stream_from_template(
-            self._audio_in.streams.audio[0])
+    def _add_audio_streams(self, streams: list) -> None:
+        for ain in streams:
+            self._audio_out[ain.index] = self._container.add_stream_from_template(ain)
 
     def _mux_audio_until(self, seconds: Fraction | None) -> None:
-        if self._audio_packets is None or self._audio_out is None:
+        if self._audio_packets is None or not self._audio_out:
             return
         while True:
             packet = self._pending if self._pending is not None else next(self._audio_packets,
@@ -444,7 +470,7 @@ class VideoWriter:
                     packet.pts * packet.time_base > seconds:
                 self._pending = packet
                 return
-            packet.stream = self._audio_out
+            packet.stream = self._audio_out[packet.stream.index]
             self._container.mux(packet)
 
     def close(self) -> None:
@@ -463,8 +489,16 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+        if self.frames == 0:  # an empty container is not a video: never one under `path`
+            self.abort()
+            raise VideoError(f"no frames were written to {self.target}: nothing was kept")
         if self._partial is not None:
-            os.replace(self._partial, self.path)
+            try:
+                os.replace(self._partial, self.path)
+            except OSError as exc:
+                self._drop_partial()
+                raise VideoError(f"cannot write {self.path} ({exc.strerror}): the finished "
+                                 "video could not take that name; nothing was kept") from exc
             self._partial = None
         if self._lock is not None:
             self._lock.release()

@@ -11,7 +11,8 @@ Policies when editing falls behind the source (``StreamOptions.policy``):
   (counted as ``repeated``), so the video keeps its length and its clock.
 
 Until a face is seen, frames pass through unedited (counted): the edit is made on the first
-frame with a face. SIGINT / SIGTERM / SIGHUP stop reading; the frames already queued are
+frame with a face. An edit of the whole frame (a style, an edited frame) starts without one
+after :data:`NO_FACE_HINT_FRAMES` frames, carried by optical flow. SIGINT / SIGTERM / SIGHUP stop reading; the frames already queued are
 still edited and written (for at most ``StreamOptions.drain_timeout_s``; any left then are
 counted as abandoned) and the output is closed (a file stays playable). A second signal
 abandons the queued frames at once; no signal interrupts closing the output. SIGUSR1 prints
@@ -45,7 +46,8 @@ from streamedit_sdk.perception.landmarks import LandmarkTracker
 log = logging.getLogger(__name__)
 
 POLICIES = ("queue", "drop")
-NO_FACE_HINT_FRAMES = 75  # raw input without a face this long: say --size may be wrong
+NO_FACE_HINT_FRAMES = 75  # frames without a face after which raw input's --size is doubted
+# and an edit of the whole frame starts without a face
 _END = object()
 
 
@@ -81,22 +83,29 @@ class StreamStats:
     dropped: int = 0  # by the drop policy
     repeated: int = 0  # output frames written again in dropped frames' slots (a raw pipe)
     abandoned: int = 0  # queued at a stop but not edited within the drain timeout
+    undecodable: int = 0  # frames of the source that could not be decoded (skipped)
+    damaged: str | None = None  # which, and when (a file or URL source's own account)
     passed_through: int = 0  # written unedited: no face seen yet (or since the editor was lost)
     restarts: int = 0  # remote editors lost mid-stream (the edit restarted on a new one)
     edit_changes: int = 0  # control requests applied
     references: int = 0  # references the edit has had (the first, ARR's, edit changes)
     face_tracked: bool = False  # the last edited frame's face mesh found the face
     stopped_by: str | None = None  # signal name when one ended the stream
-    started: float = field(default_factory=time.perf_counter)
+    first_read: float | None = None  # perf_counter when the first frame was read
+    last_written: float | None = None  # ... and when the last was written
     latencies: deque = field(default_factory=lambda: deque(maxlen=100_000))
 
     def summary(self) -> dict:
+        """The counters; ``seconds`` and ``fps`` over the time frames flowed (from the first
+        frame read to the last written), so a stream that waited for its source, or ended
+        long ago, is not reported slower than it ran."""
         lat = np.asarray(self.latencies, np.float64) * 1e3
-        seconds = time.perf_counter() - self.started
+        seconds = ((self.last_written or time.perf_counter()) - self.first_read
+                   if self.first_read is not None else 0.0)
         pct = (lambda q: round(float(np.percentile(lat, q)), 2)) if lat.size else (lambda q: None)
         return {"frames_in": self.frames_in, "frames_out": self.frames_out,
                 "dropped": self.dropped, "repeated": self.repeated,
-                "abandoned": self.abandoned,
+                "abandoned": self.abandoned, "undecodable": self.undecodable,
                 "passed_through": self.passed_through,
                 "edit_changes": self.edit_changes, "restarts": self.restarts,
                 "references": self.references,
@@ -117,6 +126,7 @@ class StreamStats:
                 + f"unedited before a face "
                 f"{s['passed_through']}, edit changes {s['edit_changes']}; latency ms p50 "
                 f"{lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}"
+                + (f"; {self.damaged}" if self.damaged else "")
                 + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else ""))
 
 
@@ -170,8 +180,12 @@ class StreamRunner:
         with StopSignals(on_stop=self.stop, on_again=self.abandon,
                          notice="the queued frames are abandoned; the output is being "
                          "closed (a moment)"):
+            failing = False
             try:
                 self._loop()
+            except BaseException:
+                failing = True
+                raise
             finally:
                 self._stop.set()
                 self._done.set()
@@ -180,14 +194,26 @@ class StreamRunner:
                     self.sink.close()
                 except BrokenPipeError:
                     pass
+                except Exception as exc:  # noqa: BLE001 - never instead of the first error
+                    if not failing:
+                        raise
+                    log.debug("closing the output after a failure: %s", exc)
                 finally:
                     reader.join(timeout=5)
+                    self._count_damage()
                     self.source.close()
                     if self._finder is not None:
                         self._finder.close()
                         self._finder = None
         self._report(self.stats.line())
         return self.stats
+
+    def _count_damage(self) -> None:
+        """The frames the source could not decode, from its own account (files, URLs)."""
+        damage = getattr(self.source, "damage", None)
+        if damage is not None and damage.count:
+            self.stats.undecodable = damage.count
+            self.stats.damaged = damage.describe()
 
     def abandon(self, reason: str | None = None) -> None:
         """Stop at once: the frames still queued are not edited (counted as abandoned).
@@ -226,7 +252,10 @@ class StreamRunner:
                         time.sleep(delay)
                 if seconds is None and fps:  # a raw pipe: the input's own clock
                     seconds = Fraction(i) / Fraction(fps)
-                if self._put((frame, time.perf_counter(), seconds, i)):
+                now = time.perf_counter()
+                if self.stats.first_read is None:
+                    self.stats.first_read = now
+                if self._put((frame, now, seconds, i)):
                     self.stats.frames_in += 1
         except (OSError, ValueError) as exc:  # a broken pipe, an unreadable source
             log.error("input failed: %s; the stream ends here", exc)
@@ -300,7 +329,8 @@ class StreamRunner:
             self._fill_slots(index, out)
         self.sink.write(out, seconds)
         self.stats.frames_out += 1
-        self.stats.latencies.append(time.perf_counter() - t_read)
+        self.stats.last_written = time.perf_counter()
+        self.stats.latencies.append(self.stats.last_written - t_read)
 
     def _fill_slots(self, index: int, out: np.ndarray) -> None:
         """Before input frame ``index`` goes to a sink that keeps no times: the slots of the
@@ -331,9 +361,13 @@ class StreamRunner:
     def _start(self, frame: np.ndarray) -> None:
         if self._finder is None:  # one face mesh for every try until a face shows
             self._finder = LandmarkTracker()
+        # a sticker waits for a face; an edit of the whole frame waits a little for one (a
+        # reference with a face serves better) and then starts without
+        needs_face = self.spec.needs_face or self.stats.passed_through < NO_FACE_HINT_FRAMES
         try:
             self.editor.set_reference(frame, self.spec.apply(frame, self._finder),
-                                      index=self.stats.frames_out, mode=self._mode(self.spec))
+                                      index=self.stats.frames_out, mode=self._mode(self.spec),
+                                      needs_face=needs_face)
         except EditorLost as exc:  # a remote editor died while taking it: the next frame
             log.warning("%s; trying again on the next frame", exc)
             self.stats.restarts += 1
