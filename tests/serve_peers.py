@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -20,10 +21,12 @@ from streamedit_sdk.apps.serve.server import make_app
 
 
 class ServerThread:
-    """``make_app(config)`` on 127.0.0.1 at a free port, served from a thread's event loop."""
+    """``make_app(config)`` on 127.0.0.1 at ``port`` (0: a free one), served from a thread's
+    event loop."""
 
-    def __init__(self, config: ServeConfig) -> None:
+    def __init__(self, config: ServeConfig, port: int = 0) -> None:
         self.config = config
+        self.port = port
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -36,9 +39,10 @@ class ServerThread:
         self.app = make_app(self.config)
         self._runner = web.AppRunner(self.app)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         self._loop.run_until_complete(site.start())
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self._ready.set()
         self._loop.run_forever()
 
@@ -52,6 +56,18 @@ class ServerThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(30)
         self._loop.close()
+
+    def post(self, path: str, body: bytes, content_type: str = "application/json") -> int:
+        """POST ``body`` to ``path``; the HTTP status."""
+        headers = {"Content-Type": content_type}
+        if self.config.token:
+            headers["Authorization"] = f"Bearer {self.config.token}"
+        request = urllib.request.Request(self.url + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status
+        except urllib.error.HTTPError as err:
+            return err.code
 
     def get(self, path: str) -> dict:
         headers = {"Authorization": f"Bearer {self.config.token}"} if self.config.token else {}
@@ -136,8 +152,7 @@ async def stream_clip(url: str, frames: list[np.ndarray], seconds: float,
             assert reply.status == 202, await reply.text()
         await asyncio.sleep(max(0.0, start + seconds - asyncio.get_running_loop().time()))
         await http.delete(f"{url}/session/{run.session}")
-        ended = (await (await http.get(f"{url}/stats")).json())["ended"]
-        run.stats = next(s for s in ended if s["id"] == run.session)
+        run.stats = await (await http.get(f"{url}/session/{run.session}/stats")).json()
     run.sent = camera.sent
     await pc.close()
     for task in readers:

@@ -21,6 +21,8 @@ from streamedit_sdk.cli import main  # noqa: E402
 from streamedit_sdk.edits.spec import EditSpec  # noqa: E402
 
 TOKEN = "a-test-token-of-24-chars"
+JSON_TYPE = {"Content-Type": "application/json"}
+PNG_TYPE = {"Content-Type": "image/png"}
 
 
 def _run(config: ServeConfig, body) -> None:
@@ -84,13 +86,14 @@ def test_malformed_requests_get_400_and_change_nothing():
 
     async def body(client, app):
         for data in bad:
-            reply = await client.post("/offer", data=data)
+            reply = await client.post("/offer", data=data, headers=JSON_TYPE)
             assert reply.status == 400, data
             assert "error" in await reply.json()
         reply = await client.post("/offer", json=offer)  # parses as JSON, fails as SDP
         assert reply.status == 400 and "offer" in (await reply.json())["error"]
-        reply = await client.post("/offer", data=b"{" + b" " * (300 << 10) + b"}")
-        assert reply.status == 413
+        reply = await client.post("/offer", data=b"{" + b" " * (300 << 10) + b"}",
+                                  headers=JSON_TYPE)
+        assert reply.status == 413 and "error" in await reply.json()
         assert app[HUB].sessions == {} and (await (await client.get("/stats")).json()
                                              )["streams"] == []
         assert (await client.post("/session/nobody/edit", json={"style": "cartoon"})
@@ -106,23 +109,28 @@ def test_uploads_are_size_limited_images_of_the_grabbed_frame():
         app[HUB].sessions["s1"] = session  # not started: its feed is filled by hand
         try:
             url = "/session/s1/image"
-            assert (await client.post(url, data=b"\0" * (80 << 10))).status == 413
-            assert (await client.post(url, data=b"GIF89a" + b"\0" * 100)).status == 400
-            huge = bytearray(_png(8, 8))
-            huge[16:24] = (100_000).to_bytes(4, "big") * 2  # a header that declares 100000 px
-            assert (await client.post(url, data=bytes(huge))).status == 400
-            reply = await client.post(url, data=_png(48, 64))
-            assert reply.status == 400 and "grab" in (await reply.json())["error"]
+            reply = await client.post(url, data=_png(48, 64), headers=PNG_TYPE)
+            assert reply.status == 409 and "grab" in (await reply.json())["error"]
             assert (await client.get("/session/s1/frame.png")).status == 409  # no frame yet
             session.feed.last = np.full((48, 64, 3), 90, np.uint8)
             frame = await client.get("/session/s1/frame.png")
             assert frame.status == 200 and frame.content_type == "image/png"
             grabbed = cv2.imdecode(np.frombuffer(await frame.read(), np.uint8), cv2.IMREAD_COLOR)
             assert grabbed.shape == (48, 64, 3) and int(grabbed.mean()) == 90
-            reply = await client.post(url, data=_png(64, 48))
+            reply = await client.post(url, data=b"\0" * (80 << 10), headers=PNG_TYPE)
+            assert reply.status == 413 and "error" in await reply.json()
+            reply = await client.post(url, data=b"GIF89a" + b"\0" * 100, headers=PNG_TYPE)
+            assert reply.status == 400
+            huge = bytearray(_png(8, 8))
+            huge[16:24] = (100_000).to_bytes(4, "big") * 2  # a header that declares 100000 px
+            assert (await client.post(url, data=bytes(huge), headers=PNG_TYPE)).status == 400
+            reply = await client.post(url, data=_png(64, 48), headers=PNG_TYPE)
             assert reply.status == 400 and "64x48" in (await reply.json())["error"]
+            reply = await client.post(url, data=_png(48, 64))  # no image type: a form's post
+            assert reply.status == 415
             assert session._requests.poll() is None  # nothing was accepted so far
-            assert (await client.post(url, data=_png(48, 64, 200))).status == 202
+            assert (await client.post(url, data=_png(48, 64, 200), headers=PNG_TYPE)
+                    ).status == 202
             request = session._requests.poll()
             edited = cv2.imread(str(request.spec.edited_ref))
             assert edited.shape == (48, 64, 3) and int(edited.mean()) == 200

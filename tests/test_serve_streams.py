@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -95,3 +97,56 @@ def test_ended_streams_release_their_threads(frames):
         stats = server.get("/stats")
     assert stats["streams"] == [] and len(stats["ended"]) == 3
     assert serving_threads() == before
+
+
+def test_an_ended_streams_fps_is_over_the_time_it_was_live(frames):
+    """The stats of an ended stream do not age: fps is frames over the time frames flowed
+    (not over the time since the stream was opened, nor since it ended)."""
+    async def run_then_wait():
+        run = await stream_clip(server.url, frames, 3.0)
+        await asyncio.sleep(2.0)
+        return run, server.get(f"/session/{run.session}/stats")
+
+    with ServerThread(ServeConfig(port=0)) as server:
+        run, later = asyncio.run(run_then_wait())
+    stats = run.stats
+    assert stats["ended_by"] == "stopped by the page"
+    assert later["fps"] == stats["fps"] and later["live_seconds"] == stats["live_seconds"]
+    out = stats["frames_edited"] + stats["passed_through"]
+    assert 0 < stats["live_seconds"] <= 3.0
+    assert stats["fps"] == pytest.approx(out / stats["live_seconds"], rel=0.02)
+
+
+def test_the_server_logs_one_line_when_a_stream_starts_and_ends(frames, tmp_path):
+    """At the default level (no -v): a line per start and per end, and nothing per frame."""
+    import re
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamedit_sdk.cli", "serve", "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert "open http://localhost" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/config", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        run = asyncio.run(stream_clip(url, frames, 2.5, {"style": "sketch"}))
+        assert run.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if "stream 1 " in line]
+    assert len(lines) == 2, err[-2000:]
+    assert "stream 1 started (1 running): style sketch" in lines[0]
+    assert re.search(r"stream 1 ended \(stopped by the page\) after \d+ s: \d+ frames edited "
+                     r"at [\d.]+ fps, \d+ dropped, latency p50 \d+ ms", lines[1]), lines[1]

@@ -40,7 +40,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             ray = RaySettings(address=args.ray, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus,
                               spares=args.ray_spares)
         config = ServeConfig(host=args.host, port=args.port, token=token_from(args, "token"),
-                             max_streams=args.max_streams, style=args.style,
+                             allowed_hosts=tuple(args.allowed_host or ()),
+                             max_streams=args.max_streams, max_views=args.max_views,
+                             style=args.style,
                              editor=editor_config(args), ray=ray, prompt=prompt_template(args),
                              ice_servers=tuple(args.ice_server or ()))
     except (*USER_ERRORS, OSError) as exc:
@@ -49,6 +51,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(f"streamedit serve: open {where}{'?token=TOKEN' if config.token else ''} "
           f"(at most {config.max_streams} streams; Ctrl-C stops)", flush=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # one line when a stream starts and one when it ends, at the default level
+    logging.getLogger("streamedit_sdk.apps.serve.hub").setLevel(logging.INFO)
     try:
         serve(config)
     except OSError as exc:  # the port is in use, or the address is not this machine's
@@ -68,8 +72,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     add_token_options(p, "token", "a secret every request must carry (the page takes it as "
                       "?token=...)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a name requests may call this server by besides localhost and "
+                   "127.0.0.1 (repeatable), e.g. the public name of a reverse proxy in front; "
+                   "without a token, requests naming anything else get 403 (DNS rebinding)")
     p.add_argument("--max-streams", type=positive_int, default=4, metavar="N",
                    help="streams edited at once; the next browser is told 'busy' (default 4)")
+    p.add_argument("--max-views", type=positive_int, default=4, metavar="N",
+                   help="output views (OBS browser sources) one stream may have (default 4)")
     p.add_argument("--ice-server", action="append", metavar="URL",
                    help="a STUN or TURN server the server gathers its addresses with "
                    "(repeatable), for browsers beyond a NAT; default none: nothing is contacted")

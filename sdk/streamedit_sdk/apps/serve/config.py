@@ -41,9 +41,17 @@ class ServeConfig:
     host: str = "127.0.0.1"  # bind address; anything but loopback needs `token`
     port: int = 8080  # TCP port (0: any free one)
     token: str | None = None  # required on every request when set (header or ?token=)
+    allowed_hosts: tuple[str, ...] = ()  # names besides localhost / 127.0.0.1 that requests
+    # may call the server by without a token (a reverse proxy's public name)
     max_streams: int = 4  # concurrent streams in this process; the next connection is "busy"
     max_upload_bytes: int = 8 << 20  # largest edited image a page may upload
     max_request_bytes: int = 256 << 10  # largest JSON body (an SDP offer is ~5-10 KB)
+    max_decodes: int = 2  # uploaded images decoded at once (off the event loop)
+    max_views: int = 4  # output views (an OBS browser source) one stream may have at once
+    connect_timeout_s: float = 15.0  # a stream whose browser has not connected (ICE and DTLS)
+    # by then is closed and frees its place (a browser on a working network takes 1-3 s)
+    peer_timeout_s: float = 5.0  # a connected browser that sends no frame for this long has
+    # gone (killed, its network lost): its stream ends and frees its place
     style: str = "cartoon"  # the edit a new stream starts with when its offer names none
     editor: EditorConfig = field(default_factory=EditorConfig)  # each stream's editor (its
     # mode follows the edit: residual for stickers, replace for styles and images)
@@ -63,6 +71,18 @@ class ServeConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1024:
                 raise ValueError(f"{name} must be a whole number >= 1024; got {value!r}")
+        for name in ("max_decodes", "max_views"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+        for name in ("connect_timeout_s", "peer_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds; got {getattr(self, name)!r}")
+        if not isinstance(self.allowed_hosts, tuple) or not all(
+                isinstance(h, str) and h and "/" not in h and ":" not in h
+                for h in self.allowed_hosts):
+            raise ValueError(f"allowed_hosts: a tuple of host names without a port; got "
+                             f"{self.allowed_hosts!r}")
         if not isinstance(self.ice_servers, tuple) or not all(
                 isinstance(u, str) and u.startswith(("stun:", "turn:", "turns:"))
                 for u in self.ice_servers):

@@ -1,24 +1,33 @@
-"""The web front door: the page, WebRTC signalling, and each stream's controls.
+"""The web front door: the pages, WebRTC signalling, and each stream's controls.
 
-Routes (every one behind the token when the server has one, see :mod:`.guard`):
+Routes (every one behind the door of :mod:`.guard`: the token when the server has one, the
+Host and Origin rules, JSON errors):
 
 ``GET /``, ``GET /app.js``, ``GET /config``
-    the page (camera up, edited video back beside it, edit controls, live numbers) and the
-    edits it may offer.
+    the page (camera up, edited video back beside it, edit controls, live numbers), the edits
+    it may offer and whether the server is busy.
+``GET /view``, ``GET /view.js``
+    the output page: the edited picture alone, full window, for an OBS browser source
+    (``/view?key=KEY``; the camera page shows its link).
 ``POST /offer``
-    ``{"sdp", "type": "offer", "edit"?: {...}, "probe_rows"?: n}``: a new stream; answers
-    ``{"sdp", "type": "answer", "session": id}``, or 503 when ``max_streams`` are running.
+    ``{"sdp", "type": "offer", "edit"?: {...}, "probe_rows"?: n, "output_key"?: KEY}``: a new
+    stream; answers ``{"sdp", "type": "answer", "session": id}``, or 503 when ``max_streams``
+    are running.
+``POST /output/{key}/offer``
+    a receive-only offer of the output page: the answer plays the stream that shows ``key``.
 ``POST /session/{id}/edit``
     ``{"style": name}``, ``{"sticker": "star", "sticker_at": place}`` or ``{"prompt": text}``
     (with diffusion weights configured): the edit changes without reconnecting.
 ``GET /session/{id}/frame.png``
     the newest frame, unedited (to edit in any image editor); ``POST /session/{id}/image``
-    (the edited PNG / JPEG / WebP as the body) makes that edit the stream's.
+    (the edited PNG / JPEG / WebP as the body, its type as Content-Type) makes that edit the
+    stream's.
 ``POST /session/{id}/report``
     the page's own measurements (latency in the browser, ...), shown in the stats.
 ``GET /stats``, ``GET /session/{id}/stats``
-    counters per stream (and the last ended streams' final ones). ``DELETE /session/{id}``
-    ends a stream.
+    counters per stream (and the last ended streams' final ones; ids only to requests with
+    the server's token). ``DELETE /session/{id}`` or ``POST /session/{id}/end`` (the page's
+    goodbye when it closes) ends a stream.
 """
 
 from __future__ import annotations
@@ -26,146 +35,30 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
-import logging
-import secrets
-from collections import deque
+import re
 from importlib import resources
 from urllib.parse import urlencode
 
 import cv2
 from aiohttp import web
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from streamedit_sdk.apps.access import Door
 from streamedit_sdk.apps.serve.config import ServeConfig
-from streamedit_sdk.apps.serve.guard import decode_image, read_json, refuse, token_middleware
-from streamedit_sdk.apps.serve.session import MAX_PROBE_ROWS, StreamSession
+from streamedit_sdk.apps.serve.guard import (IMAGE_TYPES, check_image, decode_image,
+                                             door_middleware, read_body, read_json, refuse)
+from streamedit_sdk.apps.serve.hub import Hub
+from streamedit_sdk.apps.serve.session import MAX_PROBE_ROWS
 from streamedit_sdk.core import heap
-from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.edits import STYLES
-from streamedit_sdk.edits.sticker import STICKER_PLACES
 from streamedit_sdk.edits.spec import EditSpec
+from streamedit_sdk.edits.sticker import STICKER_PLACES
 
-log = logging.getLogger(__name__)
-
-ENDED_KEPT = 32  # ended streams whose final stats GET /stats still shows
 MAX_REPORT_KEYS = 32  # a page's report is a small flat object
-_PAGE_FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript")}
+_PAGE_FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
+               "/view": ("view.html", "text/html"), "/view.js": ("view.js", "text/javascript")}
 _PAGE_POLICY = ("default-src 'self'; style-src 'self' 'unsafe-inline'; "  # the page's own
                 "img-src 'self' blob: data:; media-src 'self' blob:")  # files, nothing inline
-_SDP_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError)
-
-
-class Hub:
-    """The running streams of this process: each one's session and peer connection."""
-
-    def __init__(self, config: ServeConfig) -> None:
-        self.config = config
-        self.sessions: dict[str, StreamSession] = {}
-        self._peers: dict[str, RTCPeerConnection] = {}
-        self._tasks: set[asyncio.Task] = set()
-        self.refused_busy = 0  # connections answered "busy"
-        self.ended: deque[dict] = deque(maxlen=ENDED_KEPT)  # the last streams' final stats
-        self.pool = None  # the Ray actor pool (ServeConfig.ray), started with the app
-        self._opening = 0  # offers being answered (they count against max_streams)
-
-    def make_editor(self):
-        """A new stream's editor: on a Ray actor with a pool, else in this process."""
-        if self.pool is not None:
-            from streamedit_sdk.apps.serve.cluster import RemoteEditor
-            return RemoteEditor(self.pool)
-        return StreamEditor(self.config.editor)
-
-    def get(self, sid: str) -> StreamSession:
-        session = self.sessions.get(sid)
-        if session is None:
-            raise refuse(404, f"no stream {sid!r} here (it ended, or never started)")
-        return session
-
-    async def open(self, sdp: str, spec: EditSpec, probe_rows: int) -> tuple[str, str]:
-        """A new stream for the offer ``sdp``: (session id, answer SDP)."""
-        if len(self.sessions) + self._opening >= self.config.max_streams:
-            self.refused_busy += 1
-            raise refuse(503, f"busy: this server edits at most {self.config.max_streams} "
-                              "streams at once; try again when one ends")
-        self._opening += 1  # its place is held while the offer is answered
-        try:
-            return await self._open(sdp, spec, probe_rows)
-        finally:
-            self._opening -= 1
-
-    async def _open(self, sdp: str, spec: EditSpec, probe_rows: int) -> tuple[str, str]:
-        loop = asyncio.get_running_loop()
-        sid = secrets.token_urlsafe(9)
-        session = StreamSession(sid, self.make_editor, spec, probe_rows, loop)
-        pc = RTCPeerConnection(RTCConfiguration(
-            iceServers=[RTCIceServer(url) for url in self.config.ice_servers]))
-        got_video = []
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video" and not got_video:
-                got_video.append(track)
-                pc.addTrack(session.track)
-                self._spawn(self._pump(track, session))
-            elif track.kind == "audio":
-                pc.addTrack(track)  # the audio goes back untouched
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed"):
-                await self.close(sid)
-
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            if not got_video:
-                raise ValueError("the offer sends no video track")
-            await pc.setLocalDescription(await pc.createAnswer())
-        except _SDP_ERRORS as exc:
-            await pc.close()
-            session.close()
-            raise refuse(400, f"bad offer: {exc}") from exc
-        self.sessions[sid] = session
-        self._peers[sid] = pc
-        session.start()
-        log.info("stream %s: connected (%d running)", sid, len(self.sessions))
-        return sid, pc.localDescription.sdp
-
-    async def close(self, sid: str) -> None:
-        """End a stream and release everything it held (idempotent)."""
-        session = self.sessions.pop(sid, None)
-        pc = self._peers.pop(sid, None)
-        if pc is not None:
-            await pc.close()
-        if session is not None:
-            await asyncio.get_running_loop().run_in_executor(None, session.close)
-            self.ended.append(session.stats())
-            log.info("stream %s: ended %s", sid, self.ended[-1])
-
-    async def close_all(self) -> None:
-        await asyncio.gather(*(self.close(sid) for sid in list(self.sessions)))
-        for task in list(self._tasks):
-            task.cancel()
-
-    def stats(self) -> dict:
-        return {"streams": [s.stats() for s in self.sessions.values()],
-                "ended": list(self.ended), "max_streams": self.config.max_streams,
-                "refused_busy": self.refused_busy,
-                "ray_actors_started": None if self.pool is None else self.pool.started}
-
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _pump(self, track: MediaStreamTrack, session: StreamSession) -> None:
-        """The browser's frames into the session, as fast as they arrive."""
-        try:
-            while True:
-                session.feed.push(await track.recv())
-        except MediaStreamError:
-            session.feed.end()
-
+_OUTPUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # a page's output name: a secret
 
 HUB = web.AppKey("hub", Hub)  # the application's streams
 
@@ -203,20 +96,31 @@ def parse_edit(data: object, config: ServeConfig) -> EditSpec:
         raise refuse(400, str(exc)) from exc
 
 
+def _offer_sdp(data: dict) -> str:
+    sdp = data.get("sdp")
+    if data.get("type") != "offer" or not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise refuse(400, 'an offer is {"type": "offer", "sdp": "v=0..."}')
+    return sdp
+
+
 def make_app(config: ServeConfig) -> web.Application:
     """The aiohttp application (run it with :func:`serve`, or aiohttp's test client)."""
     hub = Hub(config)
-    app = web.Application(middlewares=[token_middleware(config.token)],
+    door = Door(config.token, config.allowed_hosts)
+    app = web.Application(middlewares=[door_middleware(door)],
                           client_max_size=config.max_upload_bytes)
     app[HUB] = hub
+    decoding = asyncio.Semaphore(config.max_decodes)  # uploads decoded at once, off the loop
     routes = web.RouteTableDef()
 
     @routes.get("/")
     @routes.get("/app.js")
+    @routes.get("/view")
+    @routes.get("/view.js")
     async def page(request: web.Request) -> web.Response:
         name, kind = _PAGE_FILES[request.path]
         text = resources.files("streamedit_sdk.apps.serve").joinpath("page", name).read_text()
-        if name == "index.html":  # the script is fetched with the page's token too
+        if name.endswith(".html"):  # the script is fetched with the page's token too
             query = f"?{urlencode({'token': request.query['token']})}" \
                 if "token" in request.query else ""
             text = text.replace("{{query}}", html.escape(query))
@@ -227,16 +131,23 @@ def make_app(config: ServeConfig) -> web.Application:
     @routes.post("/offer")
     async def offer(request: web.Request) -> web.Response:
         data = await read_json(request, config.max_request_bytes)
-        sdp = data.get("sdp")
-        if data.get("type") != "offer" or not isinstance(sdp, str) or not sdp.startswith("v=0"):
-            raise refuse(400, 'an offer is {"type": "offer", "sdp": "v=0..."}')
+        sdp = _offer_sdp(data)
         probe = data.get("probe_rows", 0)
         if not isinstance(probe, int) or isinstance(probe, bool) or \
                 not 0 <= probe <= MAX_PROBE_ROWS:
             raise refuse(400, f"probe_rows: a whole number 0..{MAX_PROBE_ROWS}")
+        key = data.get("output_key")
+        if key is not None and (not isinstance(key, str) or not _OUTPUT_KEY.fullmatch(key)):
+            raise refuse(400, "output_key: 16-64 letters, digits, '-' or '_'")
         spec = parse_edit(data.get("edit", {"style": config.style}), config)
-        sid, answer = await hub.open(sdp, spec, probe)
+        sid, answer = await hub.open(sdp, spec, probe, key)
         return web.json_response({"sdp": answer, "type": "answer", "session": sid})
+
+    @routes.post("/output/{key}/offer")
+    async def view_offer(request: web.Request) -> web.Response:
+        sdp = _offer_sdp(await read_json(request, config.max_request_bytes))
+        answer = await hub.view(request.match_info["key"], sdp)
+        return web.json_response({"sdp": answer, "type": "answer"})
 
     @routes.post("/session/{sid}/edit")
     async def edit(request: web.Request) -> web.Response:
@@ -256,8 +167,20 @@ def make_app(config: ServeConfig) -> web.Application:
 
     @routes.post("/session/{sid}/image")
     async def image(request: web.Request) -> web.Response:
+        """Cheap checks first (the stream, a grabbed frame, the type, the size the header
+        declares), then the decoding, off the event loop and a few at a time."""
         session = hub.get(request.match_info["sid"])
-        edited = decode_image(await request.read(), config.max_upload_bytes)
+        grabbed = session.grabbed
+        if grabbed is None:
+            raise refuse(409, "grab a frame first (GET /session/ID/frame.png), edit it, and "
+                              "upload the edited image")
+        if request.content_type not in IMAGE_TYPES:
+            raise refuse(415, f"send the image as {', '.join(IMAGE_TYPES)} (got "
+                              f"{request.content_type})")
+        data = await read_body(request, config.max_upload_bytes)
+        check_image(data, config.max_upload_bytes, (grabbed.shape[1], grabbed.shape[0]))
+        async with decoding:
+            edited = await asyncio.get_running_loop().run_in_executor(None, decode_image, data)
         try:
             session.edit_image(edited)
         except ValueError as exc:
@@ -278,22 +201,33 @@ def make_app(config: ServeConfig) -> web.Application:
     async def page_config(request: web.Request) -> web.Response:
         return web.json_response({"styles": list(STYLES), "sticker_places": list(STICKER_PLACES),
                                   "prompt": config.prompt is not None,
-                                  "max_streams": config.max_streams})
+                                  "max_streams": config.max_streams, "busy": hub.busy,
+                                  "running": len(hub.sessions)})
 
     @routes.get("/stats")
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(hub.stats())
+        return web.json_response(hub.stats(with_ids=config.token is not None))
 
     @routes.get("/session/{sid}/stats")
     async def session_stats(request: web.Request) -> web.Response:
-        return web.json_response(hub.get(request.match_info["sid"]).stats())
+        sid = request.match_info["sid"]
+        ended = hub.ended_stats(sid)
+        return web.json_response(ended if ended is not None else hub.get(sid).stats())
+
+    async def end_stream(request: web.Request, why: str) -> web.Response:
+        sid = request.match_info["sid"]
+        hub.get(sid)
+        await hub.close(sid, why)
+        return web.json_response({"ended": True})
 
     @routes.delete("/session/{sid}")
     async def end(request: web.Request) -> web.Response:
-        sid = request.match_info["sid"]
-        hub.get(sid)
-        await hub.close(sid)
-        return web.json_response({"ended": sid})
+        return await end_stream(request, "stopped by the page")
+
+    @routes.post("/session/{sid}/end")
+    async def goodbye(request: web.Request) -> web.Response:
+        await read_json(request, config.max_request_bytes)  # (JSON only: no cross-site form)
+        return await end_stream(request, "the page closed")
 
     app.add_routes(routes)
 
@@ -327,5 +261,3 @@ def serve(config: ServeConfig) -> None:
     heap.cap_arenas(MALLOC_ARENAS)
     web.run_app(make_app(config), host=config.host, port=config.port, print=None,
                 handle_signals=True)
-
-

@@ -9,7 +9,8 @@ slow stream drops its own frames (counted) without delaying any other.
 
 The page may stamp each frame: its bottom ``probe_rows`` rows carry the frame's number (the
 page measures end-to-end latency with it). Those rows are cut off before editing and put back
-unchanged on the edited frame.
+unchanged on the edited frame. Views of the stream (an OBS browser source:
+:class:`ViewTrack`) get the edited picture alone, without the stamp.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import queue
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from fractions import Fraction
 from pathlib import Path
@@ -61,6 +63,7 @@ class FrameFeed:
             raise ValueError(f"probe_rows must be 0..{MAX_PROBE_ROWS}; got {probe_rows}")
         self.probe_rows = probe_rows
         self.received = 0  # frames from the browser
+        self.last_arrival: float | None = None  # time.monotonic() of the newest frame
         self.dropped = 0  # dropped here (the runner counts its own)
         self.last: np.ndarray | None = None  # the newest frame, unstamped (H, W, 3) uint8 RGB
         self._queue: queue.Queue = queue.Queue()
@@ -69,6 +72,7 @@ class FrameFeed:
 
     def push(self, frame: av.VideoFrame) -> None:
         self.received += 1
+        self.last_arrival = time.monotonic()
         while self._queue.qsize() >= FEED_BACKLOG:
             try:
                 self._queue.get_nowait()
@@ -143,29 +147,53 @@ class EditedTrack(MediaStreamTrack):
         return frame
 
 
+class ViewTrack(EditedTrack):
+    """The edited picture alone, without the page's stamp rows: what a view of the stream
+    (an OBS browser source) plays. Only the newest frame waits (a view shows now, not late)."""
+
+    def deliver(self, frame: av.VideoFrame | None) -> None:
+        if frame is not None:
+            while not self._frames.empty():
+                self._frames.get_nowait()
+        self._frames.put_nowait(frame)
+
+
 class TrackSink:
     """The runner's sink: each edited frame, its stamp put back, to the :class:`EditedTrack`
-    on the event loop, with the browser frame's own timestamp."""
+    on the event loop, with the browser frame's own timestamp; and the picture alone to the
+    views, when there are any."""
 
-    def __init__(self, feed: FrameFeed, track: EditedTrack,
+    keeps_time = True  # (the browser frame's own timestamps go with each frame)
+
+    def __init__(self, feed: FrameFeed, track: EditedTrack, views: set[ViewTrack],
                  loop: asyncio.AbstractEventLoop) -> None:
-        self._feed, self._track, self._loop = feed, track, loop
+        self._feed, self._track, self._views, self._loop = feed, track, views, loop
 
     def write(self, rgb: np.ndarray, seconds: Fraction | None = None) -> None:
         stamp = None if seconds is None else self._feed.stamp(seconds)
+        if self._views:
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            if stamp is not None:
+                picture.pts, picture.time_base = stamp[0], stamp[1]
+            self._send(self._to_views, picture)
         if stamp is not None and stamp[2].shape[0] and stamp[2].shape[1] == rgb.shape[1]:
             rgb = np.concatenate([rgb, stamp[2]])
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         if stamp is not None:
             frame.pts, frame.time_base = stamp[0], stamp[1]
-        self._send(frame)
+        self._send(self._track.deliver, frame)
 
     def close(self) -> None:
-        self._send(None)
+        self._send(self._track.deliver, None)
+        self._send(self._to_views, None)
 
-    def _send(self, frame: av.VideoFrame | None) -> None:
+    def _to_views(self, frame: av.VideoFrame | None) -> None:
+        for view in list(self._views):  # (event-loop thread: the set changes there only)
+            view.deliver(frame)
+
+    def _send(self, deliver: Callable, frame: av.VideoFrame | None) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._track.deliver, frame)
+            self._loop.call_soon_threadsafe(deliver, frame)
         except RuntimeError:  # the event loop has closed: nobody is watching any more
             pass
 
@@ -176,12 +204,19 @@ class StreamSession:
     files)."""
 
     def __init__(self, sid: str, make_editor: Callable[[], Editor], spec: EditSpec,
-                 probe_rows: int, loop: asyncio.AbstractEventLoop) -> None:
+                 probe_rows: int, loop: asyncio.AbstractEventLoop, number: int = 0) -> None:
         """``make_editor``: the stream's editor, made (and closed) on the session's thread:
-        a :class:`StreamEditor`, or a :class:`~.cluster.RemoteEditor` on a Ray actor."""
+        a :class:`StreamEditor`, or a :class:`~.cluster.RemoteEditor` on a Ray actor.
+        ``number``: the stream's public number (its id is its secret)."""
         self.id = sid
+        self.number = number
         self.feed = FrameFeed(probe_rows)
         self.track = EditedTrack()
+        self.views: set[ViewTrack] = set()  # the picture alone, for views (event loop only)
+        self.opened = time.monotonic()
+        self.connected: float | None = None  # time.monotonic() when the browser's connection
+        # came up (ICE and DTLS); None before
+        self.ended_by: str | None = None  # why the stream ended
         self.report: dict = {}  # the page's own measurements (latency in the browser, ...)
         self._make_editor, self._spec, self._loop = make_editor, spec, loop
         self._requests = RequestQueue()
@@ -198,19 +233,19 @@ class StreamSession:
         self._thread.start()
 
     def _run(self) -> None:
-        sink = TrackSink(self.feed, self.track, self._loop)
+        sink = TrackSink(self.feed, self.track, self.views, self._loop)
         options = StreamOptions(policy="drop", queue_size=1, drain_timeout_s=0.0,
                                 freeze_gc=False)  # gc.freeze is process-wide: not per stream
         try:
             with self._make_editor() as editor:
                 self._runner = StreamRunner(self.feed, sink, editor, self._spec, options,
                                             control=self._requests, follow_mode=True,
-                                            report=lambda line: log.info("stream %s: %s",
-                                                                         self.id, line))
+                                            report=lambda line: log.debug("stream %d: %s",
+                                                                          self.number, line))
                 self._runner.run()
         except (RuntimeError, ValueError, OSError) as exc:  # the editor could not start
             self._failed = str(exc)
-            log.error("stream %s failed: %s", self.id, exc)
+            log.error("stream %d failed: %s", self.number, exc)
             sink.close()
         finally:
             self._ended.set()
@@ -226,6 +261,11 @@ class StreamSession:
         if frame is not None:
             self._grabbed = frame
         return frame
+
+    @property
+    def grabbed(self) -> np.ndarray | None:
+        """The frame the page downloaded last (:meth:`grab`), which an upload must edit."""
+        return self._grabbed
 
     def edit_image(self, edited: np.ndarray) -> None:
         """The user's edit (H, W, 3) uint8 RGB of the grabbed frame as the new edit, from
@@ -245,14 +285,25 @@ class StreamSession:
         _write_png(edit_path, edited)
         self._requests.put(EditRequest(EditSpec(edited_ref=edit_path), reference=ref_path))
 
+    @property
+    def edit_label(self) -> str:
+        """The edit in use, in a few words (``style cartoon``, ``edited frame``)."""
+        runner = self._runner
+        return (runner.spec if runner is not None else self._spec).label
+
     def stats(self) -> dict:
         """Counters: frames from the browser (``frames_in``) = edited + passed through
-        (before a face showed) + dropped + in flight; the editor's references and face."""
+        (before a face showed) + dropped + in flight; the editor's references and face;
+        ``fps`` over the time frames were edited. The secret ``id`` is not in it."""
         runner = self._runner
         s = runner.stats.summary() if runner is not None else {}
         dropped = self.feed.dropped + s.get("dropped", 0)
         out = s.get("frames_out", 0)
-        return {"id": self.id, "frames_in": self.feed.received,
+        return {"stream": self.number, "edit": self.edit_label,
+                "seconds": round(time.monotonic() - self.opened, 2),
+                "ended_by": self.ended_by, "views": len(self.views),
+                "live_seconds": s.get("seconds", 0.0),  # from the first frame to the last
+                "frames_in": self.feed.received,
                 "frames_edited": out - s.get("passed_through", 0),
                 "passed_through": s.get("passed_through", 0), "dropped": dropped,
                 "abandoned": s.get("abandoned", 0), "late": self.track.late,
@@ -268,6 +319,8 @@ class StreamSession:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.track.stop()
+        for view in list(self.views):
+            view.stop()
         self._files.cleanup()
 
 

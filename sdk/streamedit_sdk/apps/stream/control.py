@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from streamedit_sdk.apps.access import check_access, given_token, token_matches
+from streamedit_sdk.apps.access import JSON, Asked, Door, check_access
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.io.images import check_image, read_image
 
@@ -129,15 +129,20 @@ class RequestQueue:
 
 class HttpControl(RequestQueue):
     """``POST /edit`` (a JSON request) and ``GET /stats`` on ``host``:``port`` (0: any free
-    port; ``url`` says which). The rules of :mod:`streamedit_sdk.apps.access`: loopback by
-    default, any other address only with ``token``, which every request must then carry
-    (401 without it). 400 for a malformed request, 413 for a body over :data:`MAX_BODY`."""
+    port; ``url`` says which). The rules of :mod:`streamedit_sdk.apps.access`, as for
+    ``serve``: loopback by default, any other address only with ``token``, which every
+    request must then carry (401 without it); without a token, requests must name the
+    server by a loopback name (403: DNS rebinding); a request from another web site is
+    refused (403), and ``POST /edit`` takes ``application/json`` only (415: a cross-site
+    ``text/plain`` post). 400 for a malformed request, 413 for a body over
+    :data:`MAX_BODY`."""
 
     def __init__(self, port: int, stats: Callable[[], dict], host: str = "127.0.0.1",
                  token: str | None = None) -> None:
         check_access(host, token, "the control endpoint (--control-token)")
         super().__init__()
         owner = self
+        door = Door(token)
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
@@ -165,14 +170,18 @@ class HttpControl(RequestQueue):
                     self._reply(200, stats())
 
             def _allowed(self, path: str) -> bool:
-                """Answer 401 / 404 and return False unless the request may go on."""
+                """Answer 401 / 403 / 415 / 404 and return False unless the request may go
+                on."""
                 url = urlparse(self.path)
                 query = parse_qs(url.query).get("token", [None])[0]
-                if not token_matches(given_token(self.headers.get("Authorization"), query),
-                                     token):
+                asked = Asked(self.command, self.headers.get("Host"),
+                              self.headers.get("Origin"), self.headers.get("Authorization"),
+                              query, self.headers.get_content_type()
+                              if self.headers.get("Content-Type") else None)
+                no = door.refusal(asked, JSON if self.command == "POST" else ())
+                if no is not None:
                     self.close_connection = True  # its body, if any, is not read
-                    self._reply(401, {"error": "this endpoint needs its token: send "
-                                               "'Authorization: Bearer TOKEN'"})
+                    self._reply(no[0], {"error": no[1]})
                     return False
                 if url.path != path:
                     self._reply(404, {"error": "POST /edit or GET /stats"})
