@@ -73,10 +73,18 @@ class Tab:
         await self.browser.send("Target.closeTarget", {"targetId": self.target})
 
     async def screenshot(self, path: Path) -> Path:
-        reply = await self.browser.send("Page.captureScreenshot", {"format": "png"},
-                                        self.session)
+        """The tab as it shows now, PNG or JPEG by ``path``'s extension."""
+        jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+        params = {"format": "jpeg", "quality": 85} if jpeg else {"format": "png"}
+        reply = await self.browser.send("Page.captureScreenshot", params, self.session)
         path.write_bytes(base64.b64decode(reply["data"]))
         return path
+
+    async def viewport(self, width: int, height: int) -> None:
+        """Show the page at exactly ``width`` x ``height`` CSS px (an OBS source's size)."""
+        await self.browser.send("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            self.session)
 
     async def set_files(self, selector: str, files: list[Path]) -> None:
         """Choose ``files`` in the page's file input ``selector`` (as a user would)."""
