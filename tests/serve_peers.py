@@ -107,8 +107,8 @@ class PeerRun:
 
 async def stream_clip(url: str, frames: list[np.ndarray], seconds: float,
                       edit: dict | None = None, token: str | None = None,
-                      changes: tuple[tuple[float, dict], ...] = (), keep: int = 400
-                      ) -> PeerRun:
+                      changes: tuple[tuple[float, dict], ...] = (), keep: int = 400,
+                      output_key: str | None = None) -> PeerRun:
     """Stream ``frames`` to the server for ``seconds``; at each (time, edit) of ``changes``
     ask for that edit; end the stream (DELETE) and return what came back."""
     run = PeerRun()
@@ -135,6 +135,8 @@ async def stream_clip(url: str, frames: list[np.ndarray], seconds: float,
     body = {"type": "offer", "sdp": pc.localDescription.sdp}
     if edit is not None:
         body["edit"] = edit
+    if output_key is not None:
+        body["output_key"] = output_key
     async with ClientSession(headers=headers) as http:
         reply = await http.post(url + "/offer", json=body)
         run.status = reply.status

@@ -218,7 +218,7 @@ def test_other_sites_are_refused():
             style = b'{"style": "sketch"}'
             reply = await client.post(edit, data=style, headers={
                 "Origin": "http://evil.example", "Content-Type": "text/plain"})
-            assert reply.status == 403 and "another site" in (await reply.json())["error"]
+            assert reply.status == 403 and "another web site" in (await reply.json())["error"]
             reply = await client.post(edit, data=style, headers={"Content-Type": "text/plain"})
             assert reply.status == 415  # a form or text/plain post, which needs no preflight
             reply = await client.post(edit, data=style, headers={
@@ -235,6 +235,60 @@ def test_other_sites_are_refused():
             session.close()
 
     _run(ServeConfig(allowed_hosts=("edit.example.com",)), body)
+
+
+def test_no_other_site_may_frame_the_pages():
+    async def body(client, app):
+        for path in ("/", "/view"):
+            reply = await client.get(path)
+            assert reply.status == 200
+            assert "frame-ancestors 'none'" in reply.headers["Content-Security-Policy"]
+            assert reply.headers["X-Frame-Options"] == "DENY"
+
+    _run(ServeConfig(), body)
+
+
+def test_the_startup_link_of_an_ipv6_host_has_brackets():
+    from streamedit_sdk.cli.serve import page_url
+
+    assert page_url(ServeConfig(host="::1", port=8399)) == "http://[::1]:8399/"
+    assert page_url(ServeConfig(port=8080)) == "http://localhost:8080/"
+
+
+def test_views_that_never_connect_never_lock_the_output_out(clips):
+    """Each view that is answered but never connects would hold a place: the oldest makes
+    room for a new one, and those that never connect are closed after connect_timeout_s."""
+    from serve_peers import stream_clip
+
+    from streamedit_sdk.io.video import VideoReader
+
+    frames = [f for _, f in zip(range(20), VideoReader(clips / "d11.mp4"))]
+    key = "an-output-key-for-the-test"
+
+    async def scenario(server):
+        from aiortc import RTCPeerConnection
+
+        stream = asyncio.ensure_future(stream_clip(server.url, frames, 6.0,
+                                                   {"style": "sketch"}, output_key=key))
+        await asyncio.sleep(2.0)
+        statuses = []
+        for _ in range(6):
+            pc = RTCPeerConnection()
+            pc.addTransceiver("video", direction="recvonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            body = json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}).encode()
+            await pc.close()  # gone: never connects
+            statuses.append(await asyncio.get_running_loop().run_in_executor(
+                None, server.post, f"/output/{key}/offer", body))
+        views = server.get("/stats")["streams"][0]["views"]
+        await asyncio.sleep(3.0)  # past connect_timeout_s
+        later = server.get("/stats")["streams"][0]["views"]
+        await stream
+        return statuses, views, later
+
+    with ServerThread(ServeConfig(port=0, max_views=4, connect_timeout_s=2.0)) as server:
+        statuses, views, later = asyncio.run(scenario(server))
+    assert statuses == [200] * 6 and views == 4 and later == 0
 
 
 def test_tokens_are_secrets_and_bearer_is_any_case():
@@ -288,6 +342,16 @@ def test_stream_control_keeps_other_sites_out_too(tmp_path):
         assert _control_status(edit, request, {**JSON_TYPE,
                                                "Origin": f"http://127.0.0.1:{port}"}) == 202
         assert control.poll().spec.edited_ref == edited
+        for method in ("PUT", "DELETE", "OPTIONS"):  # every method passes the door first
+            req = urllib.request.Request(edit, data=request, method=method,
+                                         headers={"Host": "evil.example"})
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(req, timeout=5)
+            assert err.value.code == 403 and "error" in json.load(err.value)
+        req = urllib.request.Request(stats, method="DELETE")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == 405
     finally:
         control.close()
 
@@ -303,6 +367,13 @@ def test_the_door_rules_one_by_one():
     assert door.refusal(ask(origin="null"))[0] == 403
     assert door.refusal(ask(origin="http://localhost:3000"))[0] == 403  # another local site
     assert door.refusal(ask(origin="http://localhost:8080")) is None
+    assert door.refusal(ask(host="localhost", origin="http://localhost:3000"))[0] == 403
+    assert door.refusal(ask(host="localhost", origin="http://localhost")) is None  # port 80
+    proxied = Door(hosts=("edit.example.com",))  # behind TLS: no port in the Host
+    assert proxied.refusal(ask(host="edit.example.com",
+                               origin="https://edit.example.com")) is None
+    assert proxied.refusal(ask(host="edit.example.com",
+                               origin="https://edit.example.com:8443"))[0] == 403
     json_only = ("application/json",)
     assert door.refusal(ask(method="POST", content_type="application/json"), json_only) is None
     assert door.refusal(ask(method="POST", content_type="text/plain"), json_only)[0] == 415

@@ -146,6 +146,10 @@ def test_the_page_a_streamer_works_with(camera, tmp_path):
                 "document.getElementById('state').className === 'error' && "
                 "document.getElementById('state').textContent")
             found["page shot"] = await page.screenshot(tmp_path / "page.png")
+            await page.js("document.getElementById('stop').click()")
+            found["view after stop"] = await view.until(  # no frozen frame left on air
+                "document.getElementById('out').style.visibility === 'hidden' && 'hidden'",
+                timeout=5)
         return found
 
     with ServerThread(ServeConfig(port=0)) as server:
@@ -158,6 +162,7 @@ def test_the_page_a_streamer_works_with(camera, tmp_path):
     shot = cv2.imread(str(found["shot"]))
     assert shot is not None and shot.std() > 20  # a picture, not an empty page
     assert "is 100x100 but the grabbed frame is 512x512" in found["upload"]
+    assert found["view after stop"] == "hidden"
 
 
 def test_busy_is_known_before_the_camera_opens(camera, tmp_path, clips):

@@ -148,5 +148,6 @@ def test_the_server_logs_one_line_when_a_stream_starts_and_ends(frames, tmp_path
     lines = [line for line in err.splitlines() if "stream 1 " in line]
     assert len(lines) == 2, err[-2000:]
     assert "stream 1 started (1 running): style sketch" in lines[0]
-    assert re.search(r"stream 1 ended \(stopped by the page\) after \d+ s: \d+ frames edited "
-                     r"at [\d.]+ fps, \d+ dropped, latency p50 \d+ ms", lines[1]), lines[1]
+    assert re.search(r"stream 1 ended \(stopped by the page\) after \d+ s: \d+ frames out at "
+                     r"[\d.]+ fps \(\d+ edited, \d+ before a face\), \d+ dropped, latency "
+                     r"p50 \d+ ms", lines[1]), lines[1]

@@ -111,6 +111,7 @@ class Door:
     token: str | None = None  # every request must carry it when set
     hosts: tuple[str, ...] = ()  # names besides loopback ones that requests may use (a
     # reverse proxy's public name); lower case, without a port
+    allow_hint: str = ""  # how a user lets another name in (said with a Host refusal)
 
     def __post_init__(self) -> None:
         check_token(self.token, "the endpoint's token")
@@ -125,11 +126,9 @@ class Door:
         name = _host_name(asked.host)
         if self.token is None and not (name and (is_loopback(name) or name in self.hosts)):
             return 403, (f"this server answers to localhost and 127.0.0.1 only, not to "
-                         f"{asked.host!r}: open it as http://localhost:PORT/, or start it "
-                         "with --allowed-host NAME (the name a reverse proxy uses)")
+                         f"{asked.host!r}: call it http://localhost:PORT/{self.allow_hint}")
         if asked.origin is not None and not self._same_origin(asked.origin, asked.host):
-            return 403, (f"requests from another site ({asked.origin}) are refused: use the "
-                         "page this server serves")
+            return 403, f"requests from another web site ({asked.origin}) are refused"
         if body_types and asked.method in ("POST", "PUT", "PATCH") and \
                 (asked.content_type or "").lower() not in body_types:
             return 415, (f"send the body as {' or '.join(body_types)} (got "
@@ -147,13 +146,12 @@ class Door:
         if not url.hostname or url.scheme not in _DEFAULT_PORTS:
             return False  # "null" (a sandboxed frame, a file), or no web origin at all
         origin_name = url.hostname.lower()
-        if origin_name in self.hosts:
-            return True
         name = _host_name(host)
-        if name is None or origin_name != name:
+        if name is None or (origin_name != name and origin_name not in self.hosts):
             return False
-        host_port = _host_port(host)
-        return host_port is None or host_port == port
+        # the port the request came to: the Host's, else the scheme's own (port 80, or 443
+        # behind a TLS proxy): a page of another local server (localhost:3000) is another site
+        return port == (_host_port(host) or _DEFAULT_PORTS[url.scheme])
 
 
 def _host_name(host: str | None) -> str | None:

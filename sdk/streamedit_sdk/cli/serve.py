@@ -25,6 +25,25 @@ def prompt_template(args: argparse.Namespace):
                                                  progress=False))
 
 
+def page_url(config) -> str:
+    """The page's address for a person to open (an IPv6 host in brackets)."""
+    name = "localhost" if config.host == "127.0.0.1" else config.host
+    return f"http://{f'[{name}]' if ':' in name else name}:{config.port}/"
+
+
+def quiet_bad_requests(record: logging.LogRecord) -> bool:
+    """aiohttp logs a traceback at ERROR for every malformed HTTP request a client sends (a
+    bad chunk, a header too long), which it answers with 400 itself: one line at DEBUG is
+    enough for a client's mistake."""
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        logging.getLogger("streamedit_sdk.apps.serve").debug("a malformed request: %s", exc)
+        return False
+    return True
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         from streamedit_sdk.apps.serve import RaySettings, ServeConfig
@@ -47,10 +66,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                              ice_servers=tuple(args.ice_server or ()))
     except (*USER_ERRORS, OSError) as exc:
         return fail("serve", str(exc))
-    where = f"http://{'localhost' if config.host == '127.0.0.1' else config.host}:{config.port}/"
-    print(f"streamedit serve: open {where}{'?token=TOKEN' if config.token else ''} "
+    print(f"streamedit serve: open {page_url(config)}{'?token=TOKEN' if config.token else ''} "
           f"(at most {config.max_streams} streams; Ctrl-C stops)", flush=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(quiet_bad_requests)
     # one line when a stream starts and one when it ends, at the default level
     logging.getLogger("streamedit_sdk.apps.serve.hub").setLevel(logging.INFO)
     try:

@@ -133,7 +133,7 @@ def check_image(data: bytes, limit: int, want: tuple[int, int] | None = None) ->
     if not data.startswith(_IMAGE_MAGIC) or (data.startswith(b"RIFF") and data[8:12] != b"WEBP"):
         raise refuse(400, "upload a PNG, JPEG or WebP image")
     size = declared_size(data)
-    if size is None:
+    if size is None or min(size) == 0:
         raise refuse(400, "the image's header gives no size: upload a PNG, JPEG or WebP image")
     if max(size) > MAX_IMAGE_SIDE:
         raise refuse(400, f"the image is {size[0]}x{size[1]}; at most {MAX_IMAGE_SIDE} px a side")

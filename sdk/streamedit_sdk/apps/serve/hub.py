@@ -32,8 +32,9 @@ class Hub:
         self.config = config
         self.sessions: dict[str, StreamSession] = {}
         self._peers: dict[str, RTCPeerConnection] = {}
-        self._views: dict[str, set[RTCPeerConnection]] = {}  # per stream
-        self._outputs: dict[str, str] = {}  # output key -> the stream that shows it now
+        self._views: dict[str, list[RTCPeerConnection]] = {}  # per stream, oldest first
+        self._outputs: dict[str, list[str]] = {}  # output key -> the streams that show it,
+        # newest last (two tabs of one browser share a key: the newest shows)
         self._tasks: set[asyncio.Task] = set()
         self._numbers = 0
         self.refused_busy = 0  # connections answered "busy"
@@ -112,8 +113,8 @@ class Hub:
             raise refuse(400, f"bad offer: {exc}") from exc
         self.sessions[sid] = session
         self._peers[sid] = pc
-        self._views[sid] = set()
-        self._outputs[output_key or sid] = sid
+        self._views[sid] = []
+        self._outputs.setdefault(output_key or sid, []).append(sid)
         session.start()
         self._spawn(self._watch(sid, session))
         log.info("stream %d started (%d running): %s", session.number, len(self.sessions),
@@ -124,15 +125,15 @@ class Hub:
         """A view of the stream that shows ``output_key`` now (an OBS browser source): the
         answer to its receive-only offer ``sdp``; 404 while no stream shows it, 503 beyond
         ``max_views``."""
-        sid = self._outputs.get(output_key)
+        shown = self._outputs.get(output_key) or []
+        sid = shown[-1] if shown else None
         session = self.sessions.get(sid) if sid is not None else None
         if session is None:
             raise refuse(404, "no stream shows this output now: start the camera page (it "
                               "reconnects here by itself)")
         views = self._views[sid]
-        if len(views) >= self.config.max_views:
-            raise refuse(503, f"this stream has {len(views)} views already (at most "
-                              f"{self.config.max_views})")
+        while len(views) >= self.config.max_views:  # the oldest view makes room: an OBS
+            await views.pop(0).close()  # source that reconnects is never locked out
         pc = self._peer()
         track = ViewTrack()
         try:
@@ -142,16 +143,26 @@ class Hub:
         except SDP_ERRORS as exc:
             await pc.close()
             raise refuse(400, f"bad offer: {exc}") from exc
-        views.add(pc)
+        views.append(pc)
         session.views.add(track)
+
+        async def drop() -> None:
+            session.views.discard(track)
+            if pc in views:
+                views.remove(pc)
+            await pc.close()
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
-                session.views.discard(track)
-                views.discard(pc)
-                await pc.close()
+                await drop()
 
+        async def unless_connected() -> None:  # a view that never connects frees its place
+            await asyncio.sleep(self.config.connect_timeout_s)
+            if pc.connectionState != "connected":
+                await drop()
+
+        self._spawn(unless_connected())
         return pc.localDescription.sdp
 
     async def close(self, sid: str, why: str = "ended") -> None:
@@ -159,9 +170,12 @@ class Hub:
         stats (``ended_by``) and said in the log."""
         session = self.sessions.pop(sid, None)
         pc = self._peers.pop(sid, None)
-        views = self._views.pop(sid, set())
-        for key in [k for k, v in self._outputs.items() if v == sid]:
-            del self._outputs[key]
+        views = self._views.pop(sid, [])
+        for key, shown in list(self._outputs.items()):
+            if sid in shown:
+                shown.remove(sid)  # (an older stream with the key shows it again)
+                if not shown:
+                    del self._outputs[key]
         if session is not None and session.ended_by is None:
             session.ended_by = why
         for view in list(views):
@@ -175,10 +189,11 @@ class Hub:
             while len(self.ended) > ENDED_KEPT:
                 self.ended.popitem(last=False)
             lat = (stats.get("latency_ms") or {}).get("p50")
-            log.info("stream %d ended (%s) after %.0f s: %d frames edited at %.1f fps, %d "
-                     "dropped, latency p50 %s ms", session.number, why, stats["seconds"],
-                     stats["frames_edited"], stats["fps"], stats["dropped"],
-                     "-" if lat is None else f"{lat:.0f}")
+            log.info("stream %d ended (%s) after %.0f s: %d frames out at %.1f fps (%d edited, "
+                     "%d before a face), %d dropped, latency p50 %s ms", session.number, why,
+                     stats["seconds"], stats["frames_edited"] + stats["passed_through"],
+                     stats["fps"], stats["frames_edited"], stats["passed_through"],
+                     stats["dropped"], "-" if lat is None else f"{lat:.0f}")
 
     async def close_all(self) -> None:
         await asyncio.gather(*(self.close(sid, "the server stopped") for sid in

@@ -142,7 +142,7 @@ class HttpControl(RequestQueue):
         check_access(host, token, "the control endpoint (--control-token)")
         super().__init__()
         owner = self
-        door = Door(token)
+        door = Door(token, allow_hint=" (this endpoint is for this machine's own programs)")
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
@@ -168,6 +168,13 @@ class HttpControl(RequestQueue):
             def do_GET(self) -> None:  # noqa: N802
                 if self._allowed("/stats"):
                     self._reply(200, stats())
+
+            def _other(self) -> None:
+                """Any other method: the door first, then 405 (JSON, as every answer)."""
+                if self._allowed(urlparse(self.path).path):
+                    self._reply(405, {"error": "POST /edit or GET /stats"})
+
+            do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _other  # noqa: N815
 
             def _allowed(self, path: str) -> bool:
                 """Answer 401 / 403 / 415 / 404 and return False unless the request may go

@@ -18,7 +18,8 @@ const token = params.get("token");
 const auth = token ? { Authorization: "Bearer " + token } : {};
 const PROBE_ROWS = 16, CELLS = 16, ID_BITS = CELLS - 2, ID_MOD = 1 << ID_BITS;
 const THUMB_W = 32, THUMB_H = 24;  // the thumbnails compared to see that the edit is there
-const RETRY_MS = 2000;  // between reconnection attempts
+const RETRY_MS = 2000, RETRY_MAX_MS = 30000;  // between reconnection attempts: doubling
+// while attempts keep failing to connect (a blocked network), back to 2 s once one works
 const BREAKOUT = "MediaStreamTrackProcessor" in window && "MediaStreamTrackGenerator" in window;
 
 const $ = (id) => document.getElementById(id);
@@ -29,14 +30,15 @@ const latencies = [], diffs = [], receivedAt = [], shownAt = [];
 let pc = null, sid = null, camera = null, sending = null, timers = [], nextId = 0;
 let wanted = false;  // the user asked for a stream (reconnect while true)
 let attempt = 0;  // which connection attempt is current (older ones' events are ignored)
-let retry = null, edit = null, size = null;
+let retry = null, edit = null, size = null, backoff = RETRY_MS;
 
-const outputKey = (() => {  // this tab's output name: the OBS link survives reconnects
-  let key = sessionStorage.getItem("streamedit-output-key");
+const outputKey = (() => {  // this browser's output name: the OBS link survives reloads,
+  // reconnections and restarts of the browser (two tabs share it: the newer one shows)
+  let key = localStorage.getItem("streamedit-output-key");
   if (!key) {
     const bytes = crypto.getRandomValues(new Uint8Array(18));
     key = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
-    sessionStorage.setItem("streamedit-output-key", key);
+    localStorage.setItem("streamedit-output-key", key);
   }
   return key;
 })();
@@ -299,7 +301,7 @@ async function connect() {  // one connection to the server; a failure schedules
   peer.onconnectionstatechange = () => {
     if (mine !== attempt) return;
     const state = peer.connectionState;
-    if (state === "connected") setState("live", "live");
+    if (state === "connected") { setState("live", "live"); backoff = RETRY_MS; }
     else if (state === "failed" || state === "closed") lost(`the connection ${state}`);
     else if (state === "disconnected")  // a blip recovers by itself; a lost server does not
       setTimeout(() => mine === attempt && peer.connectionState === "disconnected" &&
@@ -341,10 +343,11 @@ function lost(why, kind = "error") {  // the stream is gone: say so and connect 
   if (pc) pc.close();
   pc = null; sid = null;
   $("grab").disabled = true; $("upload").disabled = true;
-  setState(`disconnected: ${why}; reconnecting…`, kind);
+  setState(`disconnected: ${why}; reconnecting in ${Math.round(backoff / 1000)} s…`, kind);
   if (!retry) {
     counts.reconnects++;
-    retry = setTimeout(connect, RETRY_MS);
+    retry = setTimeout(connect, backoff);
+    backoff = Math.min(2 * backoff, RETRY_MAX_MS);
   }
 }
 
@@ -375,10 +378,15 @@ async function grab() {  // the frame to edit, as a download
 
 async function upload() {
   const file = $("upload").files[0];
+  $("upload").value = "";  // (the same file chosen again is uploaded again)
   if (!file || !sid) return;
   const r = await api(`session/${sid}/image`, { method: "POST", body: file,
     headers: { "Content-Type": file.type || "application/octet-stream" } });
-  setState(r.ok ? "live: your edit" : await errorOf(r), r.ok ? "live" : "error");
+  if (r.ok) return setState("live: your edit", "live");
+  setState(await errorOf(r), "error");  // said for a while; the stream itself is still live
+  const mine = sid;
+  setTimeout(() => { if (sid === mine && pc && pc.connectionState === "connected")
+    setState("live", "live"); }, 8000);
 }
 
 function outputLink() {
@@ -394,7 +402,7 @@ async function init() {
     : { styles: ["cartoon"], sticker_places: ["cheek"], prompt: false, busy: false };
   for (const s of config.styles) $("style").add(new Option(s, s, false, s === params.get("style")));
   for (const s of config.sticker_places) $("place").add(new Option(s, s));
-  if (params.get("size")) $("size").value = params.get("size");
+  $("size").value = params.get("size") || localStorage.getItem("streamedit-size") || "";
   $("prompt-group").hidden = !config.prompt;
   $("mirror").checked = params.get("mirror") === "1" || localStorage.getItem("streamedit-mirror") === "1";
   document.body.classList.toggle("mirror", $("mirror").checked);
@@ -413,7 +421,7 @@ async function init() {
   $("stop").onclick = () => stop(true);
   const restart = () => { if (wanted) stop(false).then(() => $("start").click()); };
   $("camera").onchange = restart;
-  $("size").onchange = restart;
+  $("size").onchange = () => { localStorage.setItem("streamedit-size", $("size").value); restart(); };
   $("apply-style").onclick = () => changeEdit({ style: $("style").value });
   $("apply-sticker").onclick = () => changeEdit({ sticker: "star", sticker_at: $("place").value });
   $("apply-prompt").onclick = () => changeEdit({ prompt: $("prompt").value });

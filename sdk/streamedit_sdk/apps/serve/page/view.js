@@ -30,7 +30,10 @@ async function connect() {
   const peer = new RTCPeerConnection();
   pc = peer;
   peer.addTransceiver("video", { direction: "recvonly" });
-  peer.ontrack = (e) => { $("out").srcObject = new MediaStream([e.track]); };
+  peer.ontrack = (e) => {
+    $("out").srcObject = new MediaStream([e.track]);
+    e.track.onended = () => mine === attempt && again("the stream ended; waiting…");
+  };
   peer.onconnectionstatechange = () => {
     if (mine !== attempt) return;
     if (peer.connectionState === "connected") say("");
@@ -60,6 +63,24 @@ async function connect() {
     return again(`${why}; waiting…`);
   }
   await peer.setRemoteDescription(await reply.json());
+}
+
+// A stream that ends or stalls leaves its last frame on a video element for seconds
+// (until the connection is declared lost): that picture is hidden at once instead, so a
+// frozen frame never stays on air. Painted frames are counted without timers, which a
+// hidden browser source would throttle.
+const STALE_MS = 1000;
+let painted = 0;
+function onPainted() {
+  painted = performance.now();
+  $("out").style.visibility = "visible";
+  $("out").requestVideoFrameCallback(onPainted);
+}
+if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
+  $("out").requestVideoFrameCallback(onPainted);
+  setInterval(() => {
+    if (performance.now() - painted > STALE_MS) $("out").style.visibility = "hidden";
+  }, 250);
 }
 
 document.body.classList.toggle("mirror", params.get("mirror") === "1");
