@@ -7,12 +7,13 @@ The runtime imports no torch: numpy, OpenCV, MediaPipe and the compiled kernels
 import logging
 
 from streamedit_sdk import kernels
-from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig
+from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig, Visibility
 from streamedit_sdk.core.editor import EditorStats, EditResult, StreamEditor
 from streamedit_sdk.errors import NoFaceError
 
 __version__ = "0.1.0"
-__all__ = ["StreamEditor", "EditorConfig", "ReplacementConfig", "FaceLead", "EditResult", "EditorStats",
+__all__ = ["StreamEditor", "EditorConfig", "ReplacementConfig", "FaceLead", "Visibility",
+           "EditResult", "EditorStats",
            "NoFaceError", "kernels", "__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

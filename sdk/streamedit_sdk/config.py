@@ -13,6 +13,7 @@ ColorOrder = Literal["rgb", "bgr"]
 Region = Literal["person", "face", "frame"]
 FlowPreset = Literal["ultrafast", "fast", "medium"]
 FlowStart = Literal["previous", "mesh"]
+Occluders = Literal["network", "residual", "none"]
 Correspondence = Literal["auto", "ppce", "flow"]
 
 Device = Literal["host", "cuda"]
@@ -174,6 +175,56 @@ class FaceLead:
 
 
 @dataclass(frozen=True)
+class Visibility:
+    """Whether the frame shows the face surface of the user's edited frame
+    (:mod:`streamedit_sdk.core.visibility`): where it does not (a hand, an object or hair in
+    front of it, the face turned away), the edit is not drawn and the live frame shows.
+    Lengths in inter-ocular distances (IOD), residuals in grey levels (0..255)."""
+
+    occluders: Occluders = "network"  # what finds what is in front of the face: network
+    # (the shipped visibility network), residual (the classical signal: regions unlike the
+    # reference where the face would be), none
+    model_dir: str | os.PathLike | None = None  # the network's folder (model.json and its
+    # ONNX file, from `streamedit train-visibility`); None: the one shipped in the package
+    hidden_above: float = 0.5  # the network's probability of "hidden" from which a pixel is
+    # hidden (lower: more of an occluder's edge hidden, and more of the visible face)
+    grow: float = 0.0  # IOD: hidden regions grown by this (the edit keeps off an occluder's
+    # edge)
+    residual_high: float = 28.0  # a region is an occluder where it differs this much somewhere
+    residual_low: float = 12.0  # ... and over what differs this much around that
+    min_area: float = 0.02  # IOD^2: smaller regions are not occluders (specks, a wrinkle)
+    fold: bool = False  # the face's triangles turned over or squashed: surface facing away
+    # (off by default: without the mesh's depth a turned-over triangle also covers pixels of
+    # the nearer surface, and hiding it hid visible cheek at the silhouette of a turned head)
+    fold_area: float = 0.0  # a triangle under this share of its area in the user's frame
+    # (at the face's scale) is squashed
+    margin: float = 0.3  # the face's box (where visibility is judged) grown by this
+    edge_px: float = 1.5  # Gaussian sigma, work px, of a hidden region's soft edge
+    hold_above: float = 0.005  # no new reference (ARR) while this share of the face is hidden:
+    # an occluder is not new content to adopt, and would be baked into the reference's edit
+
+    def __post_init__(self) -> None:
+        _check_choice("Visibility.occluders", self.occluders, ("network", "residual", "none"))
+        if not isinstance(self.fold, bool):
+            raise TypeError("Visibility.fold must be True or False")
+        if self.model_dir is not None and not isinstance(self.model_dir, (str, os.PathLike)):
+            raise TypeError(f"Visibility.model_dir must be a path or None; got "
+                            f"{self.model_dir!r}")
+        _check_range("residual_high", self.residual_high, 0.0, 255.0)
+        _check_range("residual_low", self.residual_low, 0.0, 255.0)
+        if self.residual_low > self.residual_high:
+            raise ValueError(f"Visibility.residual_low ({self.residual_low}) must not exceed "
+                             f"residual_high ({self.residual_high})")
+        _check_range("hidden_above", self.hidden_above, 0.0, 1.0)
+        _check_range("grow", self.grow, 0.0, 0.5)
+        _check_range("min_area", self.min_area, 0.0, 4.0)
+        _check_range("fold_area", self.fold_area, 0.0, 1.0)
+        _check_range("margin", self.margin, 0.0, 2.0)
+        _check_range("edge_px", self.edge_px, 0.0, 16.0)
+        _check_range("hold_above", self.hold_above, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
 class EditorConfig:
     """Everything a :class:`~streamedit_sdk.StreamEditor` needs to know, checked at construction."""
 
@@ -219,11 +270,15 @@ class EditorConfig:
     # only when the face is lost (~1.5 ms less per frame) but never looks for a second face
     face_lead: FaceLead | None = field(default_factory=FaceLead)  # geometry first on the face:
     # the mesh leads, flow or the network add a smooth bounded correction (None: their map)
+    visibility: Visibility | None = field(default_factory=Visibility)  # the edit is not drawn
+    # where the face surface it belongs to is hidden (None: drawn wherever the mesh says)
     replacement: ReplacementConfig = field(default_factory=ReplacementConfig)
 
     def __post_init__(self) -> None:
         if self.face_lead is not None and not isinstance(self.face_lead, FaceLead):
             raise TypeError(f"face_lead must be a FaceLead or None; got {self.face_lead!r}")
+        if self.visibility is not None and not isinstance(self.visibility, Visibility):
+            raise TypeError(f"visibility must be a Visibility or None; got {self.visibility!r}")
         _check_choice("correspondence", self.correspondence, ("auto", "ppce", "flow"))
         if self.placement.tensors and self.correspondence == "flow":
             raise ValueError(f"correspondence={self.correspondence!r} runs on the host (OpenCV "

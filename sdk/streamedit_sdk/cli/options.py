@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from streamedit_sdk.apps.access import read_token_file
-from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig
+from streamedit_sdk.config import EditorConfig, FaceLead, ReplacementConfig, Visibility
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import BackendUnavailableError
 
@@ -121,6 +121,12 @@ def add_correspondence_options(p) -> None:
                    "correspondence at the frame's own resolution (default %(default)s: 0.8-1.2 "
                    "dB more reconstruction on 700 px-1080p clips, about 8 ms a step at 720p "
                    "on two cores; 0: none, fastest)")
+    p.add_argument("--visibility", choices=("network", "residual", "off"), default="network",
+                   help="what decides where the face is hidden (a hand, an object, hair in "
+                   "front of it) so the edit is not drawn there: network (default): the "
+                   "shipped visibility network, about 3 ms a frame; residual: the classical "
+                   "signal (regions unlike the reference), more false alarms; off: draw the "
+                   "edit everywhere the face mesh is")
     add_flow_start_option(p)
 
 
@@ -167,7 +173,8 @@ EDITOR_DEFAULTS = {"backend": _EDITOR.backend, "mode": None, "work_side": _EDITO
                    "face_lead": _EDITOR.face_lead is not None,
                    "full_refine": _EDITOR.full_refine, "flow_start": _EDITOR.flow_start,
                    "replace_above": _REPLACEMENT.replace_above, "replace_every": None,
-                   "no_replace": not _REPLACEMENT.enabled, "low_latency": False}
+                   "no_replace": not _REPLACEMENT.enabled, "low_latency": False,
+                   "visibility": _EDITOR.visibility.occluders}
 
 
 def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> EditorConfig:
@@ -183,6 +190,8 @@ def editor_config(args: argparse.Namespace, spec: EditSpec | None = None) -> Edi
         correspondence=args.correspondence, model_dir=args.model_dir,
         face_lead=FaceLead() if args.face_lead else None, full_refine=args.full_refine,
         flow_start=args.flow_start,
+        visibility=None if args.visibility in ("off", "none") else Visibility(
+            occluders=args.visibility),
         replacement=ReplacementConfig(enabled=not args.no_replace,
                                       interval=args.replace_every or 0,
                                       replace_above=args.replace_above,

@@ -25,6 +25,7 @@ from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previ
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
+from streamedit_sdk.core.visibility import VisibilityJudge
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.frames import from_rgb, looks_red_blue_swapped, resize_to, to_rgb
@@ -87,6 +88,7 @@ class StreamEditor:
         self._observer = FrameObserver(cfg, self._timer, self._xp.resizes_uploads)
         self._refs = References(self._xp, self._model, inpaint, cfg.replacement, self._timer,
                                 cfg.face_lead)
+        self._judge = VisibilityJudge(cfg.visibility) if cfg.visibility is not None else None
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
         self._initial_face = False  # the user's reference frame showed a face
         self._prev_map: Array | None = None  # the last frame's map: the next one's prior
@@ -319,14 +321,18 @@ class StreamEditor:
         if begun is not None and not begun.holds(self._refs.current, self._prev_map):
             begun = None  # the reference changed meanwhile: matched afresh against the new one
         match = match_frame(self._xp, self._model, self._refs.current, obs, self._prev_map,
-                            self.config, self._timer, None if begun is None else begun.begun)
+                            self.config, self._timer, None if begun is None else begun.begun,
+                            self._judge)
         if obs.landmarks is None:
             self.stats.faces_lost += 1
         if not match.finite:
             return self._pass_through(match)
         self._prev_map = match.corr_map
         edited = match.edited
-        replaced = self._refs.wants(match.fraction, self._index)
+        vis = self.config.visibility
+        held = (vis is not None and match.view is not None
+                and match.view.hidden_share > vis.hold_above)  # an occluder: not adopted
+        replaced = self._refs.wants(match.fraction, self._index) and not held
         if replaced:
             with self._timer.stage("reference_update"):
                 edited, new = self._refs.replace(self._index, match)
@@ -334,7 +340,8 @@ class StreamEditor:
         return self._result(EditResult(
             from_rgb(edited, self.config.color_order), match.full_map, match.sigma,
             self._refs.current.index, replaced, obs.landmarks is not None, match.fraction,
-            self._index))
+            self._index, visibility=None if match.view is None else match.view.visible,
+            hidden_share=0.0 if match.view is None else match.view.hidden_share))
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

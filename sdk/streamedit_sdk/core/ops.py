@@ -29,8 +29,8 @@ from streamedit_sdk.sides.host import HostOps
 
 __all__ = ["Origin", "Reference", "CarriedEdit", "reference_mesh", "split_attached",
            "encode_reference", "landmark_map", "face_lead", "face_to_origin", "carry_edit",
-           "opaque_on_face", "propagate", "retrace_to_origin", "known_after_replacement",
-           "edit_for_new_reference"]
+           "opaque_on_face", "propagate", "hide", "retrace_to_origin",
+           "known_after_replacement", "edit_for_new_reference"]
 
 HOST = HostOps()  # stateless: the host side with the default thread count
 
@@ -95,6 +95,8 @@ class Reference:
     gray: np.ndarray | None = None
     attached: np.ndarray | None = None
     full_gray: Array | None = None
+    work: np.ndarray | None = None  # (h, w, 3) uint8 host, the frame at work size where it
+    # shows a face: what the face surface looks like where it is visible (core.visibility)
 
 
 def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
@@ -148,7 +150,7 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
          None, None))
     full_gray = xp.gray(rgb) if rgb.shape[:2] != work.shape[:2] else None
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
-                     attached, full_gray)
+                     attached, full_gray, xp.to_host(work) if mesh is not None else None)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -258,7 +260,8 @@ class CarriedEdit:
 
 
 def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
-               xp: ArrayOps = HOST, face_map: Array | None = None) -> CarriedEdit:
+               xp: ArrayOps = HOST, face_map: Array | None = None,
+               face_leads: bool = True) -> CarriedEdit:
     """Trace the edit at ``corr_map`` (current -> reference, work px: the edit's map) back to
     the origin.
 
@@ -271,8 +274,10 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
 
     ``face_map``: the current frame -> origin map of the face mesh (:func:`face_to_origin`)
     at full size (H, W, 2), origin px, on ``xp``'s side, or None (no face on this frame).
-    With it, the part of the edit on the face (:attr:`Origin.attached_delta`) is sampled at
-    it instead, and only the rest travels through the correspondence.
+    The part of the edit on the face (:attr:`Origin.attached_delta`) is sampled at it, and
+    only the rest travels through the correspondence; on a frame without a face that part
+    is not drawn at all. ``face_leads`` False (no face lead): the whole edit travels through
+    the correspondence, as one.
     """
     def sample(src: Array, at: Array, border: str = "zero") -> Array:
         return xp.grid_sample(src, at, border=border)
@@ -280,12 +285,18 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
     origin = reference.origin
     on_face = None
     rest = origin.delta
-    if face_map is not None and origin.attached_delta is not None:
-        on_face = sample(origin.attached_delta, face_map)
+    if face_leads and origin.attached_delta is not None:
+        # the face's part goes where the face is, and nowhere on a frame without one (never
+        # dragged by flow onto the background of a cut)
         rest = origin.rest_delta
+        if face_map is not None:
+            on_face = sample(origin.attached_delta, face_map)
 
     def plus_face(delta: Array | None) -> Array:
         if on_face is None or delta is None:
+            if delta is None and on_face is None:  # all on the face, and no face here
+                height, width = full_map.shape[:2]
+                return xp.from_host(np.zeros((height, width, 3), np.float32))
             return on_face if delta is None else delta
         delta += on_face  # a fresh sample of this frame's (numpy or torch): no new array
         return delta
@@ -310,7 +321,7 @@ def carry_edit(reference: Reference, corr_map: Array, full_map: Array,
     if rest is None:  # the whole edit is on the face and the mesh carries all of it: what a
         # replacement inpainted where the old reference did not see is not needed (and was a
         # smear of the sticker off the face)
-        return CarriedEdit(to_origin, known, on_face, to_origin_work, on_face)
+        return CarriedEdit(to_origin, known, plus_face(None), to_origin_work, on_face)
     own = sample(reference.delta, full_map)
     if on_face is not None:  # the reference's own edit holds the face's part as it was:
         face_part = xp.edit_weight(on_face, 1.0) > 0.0  # zeroed there, in the part's box
@@ -393,6 +404,30 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame
     seen = xp.as_uint8(~off_reference(carried.to_origin))  # openings the reference never saw
     led = edit_map if edit_map is not None and edit_map is not corr_map else None
     return xp.blend_edit(frame, carried.delta, reference.rgb, corr_map, led, seen, EDIT_FULL)
+
+
+def hide(output: Array, frame: Array, visible: np.ndarray, box: tuple[int, int, int, int],
+         xp: ArrayOps = HOST) -> Array:
+    """The live frame where the face surface the edit belongs to is hidden (an occluder in
+    front of it, the face turned away): ``output + (1 - visible) (frame - output)`` in the
+    full-size box of ``box``.
+
+    output, frame: (H, W, 3) uint8 on ``xp``'s side; visible: (h, w) float32 0..1 host, work
+    size; box: (y0, y1, x0, x1) work px, where ``visible`` may be below 1. Returns ``output``
+    (changed in place where it can be)."""
+    y0, y1, x0, x1 = box
+    h, w = visible.shape
+    height, width = output.shape[:2]
+    fy0, fy1 = y0 * height // h, min(-(-y1 * height // h), height)
+    fx0, fx1 = x0 * width // w, min(-(-x1 * width // w), width)
+    if fy1 <= fy0 or fx1 <= fx0:
+        return output
+    weight = cv2.resize(np.ascontiguousarray(visible[y0:y1, x0:x1]), (fx1 - fx0, fy1 - fy0),
+                        interpolation=cv2.INTER_LINEAR)
+    live = xp.crop(frame, fy0, fy1, fx0, fx1)
+    edited = xp.subtract(xp.crop(output, fy0, fy1, fx0, fx1), live)
+    output[fy0:fy1, fx0:fx1] = xp.add_delta(live, edited * xp.from_host(weight[..., None]))
+    return output
 
 
 def retrace_to_origin(origin: Origin, carried: CarriedEdit, work: Array,

@@ -29,6 +29,13 @@ class EditResult:
     index: stream index of this frame (0 for the first ``process`` call).
     passed_through: True when the correspondence model returned NaN or infinite values (a
         faulty engine): the frame is the input, unedited, and the stream goes on.
+    visibility: (h, w) float32 0..1 host, at work size (``EditorConfig.work_side``): 1 where
+        the frame shows the face surface of the user's edited frame (and off the face, which
+        it does not judge), 0 where something hides it (a hand, an object, hair, the face
+        turned away): the edit is not drawn there. None when no face was judged (no face on
+        the frame, or ``EditorConfig.visibility`` None).
+    hidden_share: the share of the face that is hidden, 0..1 (0 with no face judged); while
+        it is above ``Visibility.hold_above`` no new reference is taken.
     """
 
     frame: np.ndarray
@@ -40,6 +47,8 @@ class EditResult:
     uncertain_fraction: float
     index: int
     passed_through: bool = False  # the correspondence was not finite: the input frame, unedited
+    visibility: np.ndarray | None = None
+    hidden_share: float = 0.0
 
 
 @dataclass
