@@ -97,6 +97,38 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_train_visibility(args: argparse.Namespace) -> int:
+    """``streamedit train-visibility``: :func:`.visibility_train.train_visibility` on the
+    clips, the held-out ones validating; prints the network's and the classical signal's
+    validation scores."""
+    from tqdm import tqdm
+
+    from .visibility_train import VisibilityTrainConfig, train_visibility
+
+    paths = sorted(Path(args.clips).glob("*.mp4"))
+    if not paths:
+        raise FileNotFoundError(f"no .mp4 clips in {args.clips} (pass --clips DIR)")
+    unknown = set(args.val) - {p.stem for p in paths}
+    if unknown:
+        raise ValueError(f"validation clips {sorted(unknown)} are not in {args.clips}")
+    clips = [load_clip(p, 512, Path(args.cache), track_side=512, max_frames=args.frames)
+             for p in tqdm(paths, desc="clips", disable=args.quiet)]
+    train_clips = [c for c in clips if c.name not in args.val]
+    val_clips = [c for c in clips if c.name in args.val]
+    cfg = VisibilityTrainConfig(Path(args.output), steps=args.steps, samples=args.samples,
+                                threads=args.threads, seed=args.seed)
+    with tqdm(total=args.steps, desc="training", disable=args.quiet) as bar:
+        report = train_visibility(train_clips, val_clips, cfg, progress=bar.update)
+    v = report["validation"]
+    print(f"visibility network: {Path(args.output) / report['net']}; validation on "
+          f"{', '.join(report['val_clips'])}: network AUC {v['network']['auc']:.3f} IoU "
+          f"{v['network']['iou']:.3f} false alarms {v['network']['false_alarm']:.4f}; "
+          f"classical residual AUC {v['classical_residual']['auc']:.3f} IoU "
+          f"{v['classical_residual']['iou']:.3f} false alarms "
+          f"{v['classical_residual']['false_alarm']:.4f}")
+    return 0
+
+
 def run_fit(args: argparse.Namespace) -> int:
     video = Path(args.video)
     if not video.is_file():

@@ -83,6 +83,29 @@ def add_commands(sub) -> None:
                    help="processes computing teacher maps (default 2)")
     p.set_defaults(func=lambda a: _run("train", a))
 
+    p = sub.add_parser("train-visibility",
+                       help="train the visibility network on occluders composited over "
+                       "portrait clips, score it against the classical signal, export ONNX "
+                       "(torch)")
+    p.add_argument("-o", "--output", default="runs/visibility",
+                   help="output folder (default runs/visibility)")
+    p.add_argument("--clips", default=str(_CLIPS),
+                   help=f"folder of .mp4 clips (default {_CLIPS})")
+    p.add_argument("--val", nargs="*", default=["d10", "s18_camera", "hdtf_blue"],
+                   help="clips held out for validation (default d10 s18_camera hdtf_blue)")
+    p.add_argument("--steps", type=positive_int, default=4000,
+                   help="optimizer steps (default 4000)")
+    p.add_argument("--samples", type=positive_int, default=8000,
+                   help="training samples made up front (default 8000, about 1.2 GB of memory)")
+    p.add_argument("--frames", type=positive_int, default=150,
+                   help="frames decoded per clip (default 150)")
+    p.add_argument("--cache", default=str(_DEFAULT_CACHE),
+                   help=f"decoded frames and landmarks (default {_DEFAULT_CACHE})")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=lambda a: _run("train_visibility", a))
+
     p = sub.add_parser("fit", help="fit the generic model to one video (per-video, as the "
                                    "paper; torch)")
     p.add_argument("video", help="the video to fit to")
