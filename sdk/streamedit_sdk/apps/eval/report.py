@@ -13,11 +13,18 @@ JSON shape (stable; ``tests/test_eval.py`` checks it)::
      "style": str, "warp_error_ratio_per_frame_style": float,
      "fidelity": {"sdk" | "dis_full": {"probes": {probe: {"iou_median", "iou_p5", "torn",
                                                           "drift_p95", "frames"}},
-                                       "unscored": int}}}
+                                       "unscored": int}},
+     "occlusion": {kind: {"frames", "drawn_on_occluder", "drawn_on_occluder_p95",
+                          "drawn_on_occluder_all", "visible_iou", "psnr_occluder",
+                          "psnr_face", "visibility_auc", "visibility_iou",
+                          "signals": {signal: {"visibility_auc", "visibility_iou"}}}},
+     "cut": {"edit_px_faceless": [int per faceless frame], "max": int,
+             "sticker_after": IoU}}
 
 Means are over frames 1..N-1 (frame 0 is every method's first reference). Values that cannot
 be computed (a constant sigma, a clip of one frame) are ``null``. A method whose pass was not
-run (``eval --only``) is left out; so is ``fidelity``.
+run (``eval --only``) is left out; so are ``fidelity``, ``occlusion`` and ``cut``
+(:mod:`.occlusion`, :mod:`.cuts`).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from streamedit_sdk.apps.eval.fidelity import FidelityScores
 METHODS: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis", "dis_full")
 REPORT_KEYS: tuple[str, ...] = ("video", "frames", "fps", *METHODS, "sigma_spearman",
                                 "warp_error_ratio", "style", "warp_error_ratio_per_frame_style",
-                                "fidelity")
+                                "fidelity", "occlusion", "cut")
 METHOD_KEYS: tuple[str, ...] = ("psnr", "ssim", "references")
 INTERVAL_METHODS: tuple[str, ...] = ("fixed", "flow", "landmark_only", "dis", "dis_full")
 PROBE_KEYS: tuple[str, ...] = ("iou_median", "iou_p5", "torn", "drift_p95", "frames")
@@ -70,6 +77,8 @@ class EvalReport:
     style: str  # the built-in style edited for warp_error_ratio
     warp_error_ratio_per_frame_style: float  # the same for the style applied to every frame
     fidelity: dict[str, FidelityScores] | None = None  # sticker fidelity per propagator
+    occlusion: dict | None = None  # per occluder kind (occlusion.measure)
+    cut: dict | None = None  # the cut to a faceless shot (cuts.measure)
 
     @property
     def run(self) -> list[str]:
@@ -86,6 +95,10 @@ class EvalReport:
                        self.warp_error_ratio_per_frame_style))
         if self.fidelity is not None:
             out["fidelity"] = {k: v.summary() for k, v in self.fidelity.items()}
+        if self.occlusion is not None:
+            out["occlusion"] = _plain(self.occlusion)
+        if self.cut is not None:
+            out["cut"] = _plain(self.cut)
         return out
 
     def table(self) -> str:
@@ -109,7 +122,31 @@ class EvalReport:
                     lines.append(f"{method:<14} {probe:<12} {_fmt(p['iou_median'], 3):>7} "
                                  f"{_fmt(p['iou_p5'], 3):>7} {_fmt(p['torn'], 3):>6} "
                                  f"{_fmt(p['drift_p95'], 3):>13}")
+        if self.occlusion is not None:
+            lines.append(f"{'occlusion':<10} {'drawn on':>8} {'(all px)':>8} {'visible IoU':>11} "
+                         f"{'PSNR occl / face':>17} {'vis AUC':>7} {'vis IoU':>7}")
+            for kind, o in self.occlusion.items():
+                lines.append(f"{kind:<10} {_fmt(o['drawn_on_occluder'], 3):>8} "
+                             f"{_fmt(o['drawn_on_occluder_all'], 3):>8} "
+                             f"{_fmt(o['visible_iou'], 3):>11} "
+                             f"{_fmt(o['psnr_occluder'], 1):>8} / {_fmt(o['psnr_face'], 1):<6} "
+                             f"{_fmt(o['visibility_auc'], 3):>7} "
+                             f"{_fmt(o['visibility_iou'], 3):>7}")
+        if self.cut is not None:
+            lines.append(f"cut: edit pixels on faceless frames max {self.cut['max']}, sticker "
+                         f"after it IoU {_fmt(self.cut['sticker_after'], 3)}")
         return "\n".join(lines)
+
+
+def _plain(value):
+    """``value`` with numpy scalars as Python numbers (for JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def markdown_summary(reports: list[dict]) -> str:

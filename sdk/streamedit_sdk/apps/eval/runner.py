@@ -11,7 +11,7 @@ import numpy as np
 
 from streamedit_sdk import edits
 from streamedit_sdk.apps.baselines import DisBaseline
-from streamedit_sdk.apps.eval import fidelity
+from streamedit_sdk.apps.eval import cuts, fidelity, occlusion
 from streamedit_sdk.apps.eval.carriers import dis_propagator, mesh_truth, sdk_propagator
 from streamedit_sdk.apps.eval.consistency import WarpingError
 from streamedit_sdk.apps.eval.predictors import (EditorMethod, LandmarkMatcher, Prediction,
@@ -31,7 +31,7 @@ Progress = Callable[[Iterable, str, int | None], Iterable]
 
 
 PASSES: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis", "dis_full",
-                           "consistency", "fidelity")
+                           "consistency", "fidelity", "occlusion", "cut")
 FIDELITY_METHODS: tuple[str, ...] = ("sdk", "dis_full")  # propagators the fidelity pass runs
 
 
@@ -111,6 +111,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
                                                         DisBaseline(FULL_RESOLUTION)),
                                          interval=interval)
         fidelity = (_fidelity(frames, fixed_cfg, interval) if "fidelity" in passes else None)
+        occluded = _occlusion(frames, fixed_cfg) if "occlusion" in passes else None
+        cut = _cut(frames, fixed_cfg) if "cut" in passes else None
     except NoFaceError as exc:
         raise NoFaceError(f"{reader.path.name}: frame 0 shows no face the landmark tracker can "
                           "find, and eval takes frame 0 as every method's first reference: "
@@ -131,7 +133,7 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
         warp_error_ratio=warp.ratio("output") if warp else float("nan"),
         style=style,
         warp_error_ratio_per_frame_style=warp.ratio("per_frame") if warp else float("nan"),
-        fidelity=fidelity)
+        fidelity=fidelity, occlusion=occluded, cut=cut)
 
 
 FULL_RESOLUTION = 1 << 16  # a work side no frame exceeds: DIS at the clip's own resolution
@@ -145,6 +147,23 @@ def _fidelity(frames: Callable[..., Iterator], config: EditorConfig,
                    "dis_full": dis_propagator(DisBaseline(FULL_RESOLUTION), interval)}
     return fidelity.measure(lambda: frames("fidelity"), truth,
                             {k: propagators[k] for k in FIDELITY_METHODS})
+
+
+def _occlusion(frames: Callable[..., Iterator], config: EditorConfig) -> dict:
+    """The occlusion pass (:mod:`~streamedit_sdk.apps.eval.occlusion`) over the first frames
+    of the clip the occluders visit."""
+    count = occlusion.PATH.gone + 4
+    truth = mesh_truth((f for _, f in zip(range(count), frames("occlusion: face mesh"))),
+                       config.work_side)
+    return occlusion.measure(lambda: frames("occlusion"), truth, config, frame_count=count)
+
+
+def _cut(frames: Callable[..., Iterator], config: EditorConfig) -> dict:
+    """The cut pass (:mod:`~streamedit_sdk.apps.eval.cuts`)."""
+    count = cuts.CUT_AT + cuts.CUT_FRAMES + cuts.AFTER
+    truth = mesh_truth((f for _, f in zip(range(count), frames("cut: face mesh"))),
+                       config.work_side)
+    return cuts.measure(lambda: frames("cut"), truth, config)
 
 
 def _score(predictions: Iterator[Prediction], *, interval: int | None = None,
