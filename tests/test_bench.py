@@ -67,6 +67,16 @@ def test_the_default_benches_what_the_editor_runs_by_default():
     assert result.fps > 0
 
 
+def test_bench_times_the_editor_with_and_without_visibility():
+    """The visibility stage is timed where it runs, and absent (and labelled) where it is off."""
+    on, off = pipeline.run(pipeline.FrameSource(), sizes=[(160, 120)], backends=["ort-cpu"],
+                           frames=4, progress=False, visibilities=("network", "off"))
+    assert (on.visibility, off.visibility) == ("network", "off")
+    assert on.stages["visibility"].count == 4 and "visibility" not in off.stages
+    assert report._engine(on.to_json()) == "ort-cpu flow"
+    assert report._engine(off.to_json()) == "ort-cpu flow, visibility off"
+
+
 def test_frames_are_fitted_and_played_back_and_forth():
     frame = np.zeros((100, 50, 3), np.uint8)
     frame[:, :25] = 200

@@ -86,7 +86,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                             model_dir=args.model_dir, cuda_graphs=args.cuda_graphs,
                             landmark_threads=args.landmark_threads,
                             low_latency=args.low_latency, full_refine=args.full_refine,
-                            flow_start=args.flow_start)
+                            flow_start=args.flow_start,
+                            visibilities=tuple(args.visibility or ["network"]))
     except USER_ERRORS as exc:
         return fail("bench", str(exc))
     report = bench_report.to_json(results, describe(), source.name)
@@ -113,10 +114,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "with the error; the temporal warping error of a styled output (consistency); and edit "
         "fidelity: stickers on both cheeks, the forehead and the chin and a moustache stroke "
         "drawn on frame 0, carried in residual mode by the SDK and by DIS, compared frame by "
-        "frame with where the face mesh puts them (IoU, torn, drift).")
+        "frame with where the face mesh puts them (IoU, torn, drift); occlusion: occluders "
+        "composited over the clip (a finger in the person's skin, a dark object, a hand, "
+        "hair) and how much of the carried star is drawn on them, with the visibility's "
+        "scores beside each classical signal; cut: a cut to a faceless shot and back.")
     p.add_argument("--only", type=_passes, metavar="PASSES",
                    help="comma-separated passes to run (default all): arr, fixed, flow, "
-                   "landmark_only, dis, dis_full, consistency, fidelity")
+                   "landmark_only, dis, dis_full, consistency, fidelity, occlusion, cut")
     p.add_argument("video", type=Path, help="input video file")
     p.add_argument("--json", metavar="FILE", help="write the scores as JSON")
     p.add_argument("--csv", metavar="FILE", help="write per-frame PSNR / SSIM of every method")
@@ -153,6 +157,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "flow on the host, ppce on a GPU)")
     p.add_argument("--model-dir", type=Path, metavar="DIR",
                    help="PPCE model folder (default: the shipped model)")
+    p.add_argument("--visibility", choices=("network", "residual", "off"), action="append",
+                   help="what judges where the face is hidden, repeatable (default network, "
+                   "the editor's; off: no visibility stage, to see its cost)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false",
                    help="torch-cuda: launch the correspondence kernel by kernel (for comparison)")
     p.add_argument("--landmark-threads", type=positive_int, default=1, metavar="K",

@@ -38,7 +38,7 @@ from streamedit_sdk.apps import collector, synthetic
 from streamedit_sdk.apps.baselines import DisBaseline
 from streamedit_sdk.apps.bench import memory
 from streamedit_sdk.apps.progress import Progress
-from streamedit_sdk.config import EditorConfig, ReplacementConfig
+from streamedit_sdk.config import EditorConfig, ReplacementConfig, Visibility
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
 from streamedit_sdk.io.video import VideoReader
@@ -126,6 +126,7 @@ class BenchResult:
     # an editor leaves running after process() returns, such as low latency's deferred
     # references, counts in the interval it runs in)
     baseline_cpu_ms: float | None = None  # the same for the DIS baseline's frames
+    visibility: str = "network"  # Visibility.occluders, or "off" (EditorConfig.visibility None)
 
     @property
     def speedup(self) -> float:
@@ -152,7 +153,8 @@ class BenchResult:
                 "landmark_threads": self.landmark_threads, "cuda_graphs": self.cuda_graphs,
                 "backbone": self.backbone, "low_latency": self.low_latency,
                 "full_refine": self.full_refine, "flow_start": self.flow_start,
-                "cpu_ms": _rounded(self.cpu_ms), "baseline_cpu_ms": _rounded(self.baseline_cpu_ms)}
+                "cpu_ms": _rounded(self.cpu_ms), "baseline_cpu_ms": _rounded(self.baseline_cpu_ms),
+                "visibility": self.visibility}
 
 
 def _rounded(value: float | None) -> float | None:
@@ -165,23 +167,27 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
         model_dir: str | Path | None = None, cuda_graphs: bool = True,
         landmark_threads: int = 1, low_latency: bool = False,
         full_refine: int = EditorConfig.full_refine,
-        flow_start: str = EditorConfig.flow_start) -> list[BenchResult]:
-    """Bench every size x backend x correspondence; see the module docstring for what is
-    timed. ``full_refine``: :attr:`EditorConfig.full_refine` (sizes larger than the work
-    size); ``flow_start``: :attr:`EditorConfig.flow_start`."""
+        flow_start: str = EditorConfig.flow_start,
+        visibilities: tuple[str, ...] = ("network",)) -> list[BenchResult]:
+    """Bench every size x backend x correspondence x visibility; see the module docstring for
+    what is timed. ``full_refine``: :attr:`EditorConfig.full_refine` (sizes larger than the
+    work size); ``flow_start``: :attr:`EditorConfig.flow_start`; ``visibilities``:
+    :attr:`Visibility.occluders` values, or "off" (no visibility stage)."""
     results = []
     for width, height in sizes:
         clip = source.frames(width, height)
-        for backend, corr in ((b, c) for b in backends for c in correspondences):
+        for backend, corr, vis in ((b, c, v) for b in backends for c in correspondences
+                                   for v in visibilities):
             config = EditorConfig(backend=backend, mode="replace", work_side=work_side,
                                   correspondence=corr, model_dir=model_dir,
                                   cuda_graphs=cuda_graphs, landmark_threads=landmark_threads,
                                   full_refine=full_refine, flow_start=flow_start,
+                                  visibility=None if vis == "off" else Visibility(vis),
                                   replacement=ReplacementConfig(interval=replace_every))
             if low_latency:
                 config = config.low_latency()
             corr = config.estimator  # "auto" resolved: what ran is what is reported
-            label = f"{width}x{height} {backend} {corr}"
+            label = f"{width}x{height} {backend} {corr} visibility {vis}"
             memory.reset_peak()
             gpu = memory.GpuPeak(config.placement)
             fps, lat, steady, stages, base, cpu = _editor(
@@ -196,7 +202,7 @@ def run(source: FrameSource, sizes: list[tuple[int, int]], backends: list[str], 
                                  stages, fps_pipe, base_fps, base_p50, memory.peak_rss_mb(),
                                  gpu.peak_mb(), landmark_threads, cuda_graphs,
                                  _backbone(corr, model_dir), low_latency, config.full_refine,
-                                 config.flow_start, *cpu)
+                                 config.flow_start, *cpu, visibility=vis)
             log.info("%s: %.1f fps (pipelined %.1f), baseline %.1f fps", label, fps, fps_pipe,
                      base_fps)
             results.append(result)

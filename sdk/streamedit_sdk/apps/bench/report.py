@@ -12,7 +12,9 @@ JSON shape (stable; ``tests/test_bench.py`` checks it)::
 
 ``cpu_ms`` / ``baseline_cpu_ms``: CPU time of the process (every thread) per frame of the
 SDK and of the baseline in the frame-by-frame run; ``cpu_ms / p50_ms`` is about the cores the
-SDK keeps busy. None in results from before 2026-12-03.
+SDK keeps busy. None in results from before 2026-12-03. ``visibility``: what judged where the
+face is hidden ("network", "residual", "off"); results before 2026-12-07 lack it and had no
+visibility stage.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ RESULT_KEYS: tuple[str, ...] = (
     "live_p50_ms", "live_p99_ms", "live_slowest", "stages",
     "fps_pipelined", "baseline_fps", "baseline_p50_ms", "speedup", "speedup_pipelined",
     "rss_mb", "gpu_mb", "landmark_threads", "cuda_graphs", "backbone", "low_latency",
-    "full_refine", "flow_start", "cpu_ms", "baseline_cpu_ms")
+    "full_refine", "flow_start", "cpu_ms", "baseline_cpu_ms", "visibility")
 STAGE_KEYS: tuple[str, ...] = ("p50_ms", "p99_ms", "mean_ms", "count")
 # stages that run on the editor's worker threads: the person mask always; the landmarks in
 # low-latency mode (lagged) and beside the flow (flow_start "previous": the frame's thread
@@ -121,6 +123,8 @@ def _engine(result: dict) -> str:
         label += ", low latency"
     if result.get("correspondence") == "flow" and result.get("flow_start") == "mesh":
         label += ", flow from the mesh"
+    if result.get("visibility") not in (None, "network"):  # None: before the stage existed
+        label += f", visibility {result['visibility']}"
     refine = result.get("full_refine")  # only where the size is larger than the work size
     if refine is not None and "full_refine" in result.get("stages", {}):
         label += f", full refine {refine}"
