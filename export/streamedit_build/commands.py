@@ -117,8 +117,10 @@ def run_train_visibility(args: argparse.Namespace) -> int:
     val_clips = [c for c in clips if c.name in args.val]
     cfg = VisibilityTrainConfig(Path(args.output), steps=args.steps, samples=args.samples,
                                 threads=args.threads, seed=args.seed)
-    with tqdm(total=args.steps, desc="training", disable=args.quiet) as bar:
-        report = train_visibility(train_clips, val_clips, cfg, progress=bar.update)
+    with tqdm(total=cfg.samples + cfg.val_samples, desc="samples", disable=args.quiet) as made, \
+            tqdm(total=args.steps, desc="training", disable=args.quiet) as bar:
+        report = train_visibility(train_clips, val_clips, cfg, progress=bar.update,
+                                  sample_progress=made.update)
     v = report["validation"]
     print(f"visibility network: {Path(args.output) / report['net']}; validation on "
           f"{', '.join(report['val_clips'])}: network AUC {v['network']['auc']:.3f} IoU "

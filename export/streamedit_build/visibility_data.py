@@ -27,7 +27,6 @@ from .data import ClipFrames
 
 HOST = HostOps()
 MARGIN = 0.3  # IOD: the face's box grown by this (the runtime's Visibility.margin)
-LANDMARK_JITTER = 0.015  # IOD: noise on the frame's landmarks (another run of the face mesh)
 TARGETS = (205, 425, 151, 152, 1, 13, 33, 263, 234, 454)  # where occluders are aimed: cheeks,
 # forehead, chin, nose, mouth, eyes, the face's sides
 
@@ -88,8 +87,6 @@ def sample(clip: ClipFrames, rng: np.random.Generator, occluded: float = 0.6,
                            blurred, cur)
     cur = _light(cur, rng)
     iod = interocular(lm_t)
-    # the runtime's face mesh is not the one the clip was cached with: a pixel or two apart
-    lm_t = lm_t + rng.normal(0.0, LANDMARK_JITTER * iod, lm_t.shape).astype(np.float32)
     box = grown_box(lm_t, MARGIN * iod, w, h)
     y0, y1, x0, x1 = box
     at = box_map(lm_r, lm_t, box, (w, h))
@@ -113,8 +110,9 @@ def _light(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def batch_of(clips: list[ClipFrames], n: int, rng: np.random.Generator,
-             occluded: float = 0.6) -> Batch:
-    """``n`` samples from ``clips`` (each drawn from a clip chosen at random)."""
+             occluded: float = 0.6, progress=None) -> Batch:
+    """``n`` samples from ``clips`` (each drawn from a clip chosen at random); ``progress(1)``
+    is called per sample made."""
     xs, ys, ws = [], [], []
     while len(xs) < n:
         got = sample(clips[int(rng.integers(len(clips)))], rng, occluded)
@@ -124,4 +122,6 @@ def batch_of(clips: list[ClipFrames], n: int, rng: np.random.Generator,
         xs.append(x)
         ys.append(y[None])
         ws.append(w[None])
+        if progress is not None:
+            progress(1)
     return Batch(np.stack(xs), np.stack(ys), np.stack(ws))

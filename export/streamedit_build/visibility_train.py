@@ -87,16 +87,18 @@ def _predict(model: VisibilityNet, batch: Batch, chunk: int = 64) -> np.ndarray:
 
 
 def train_visibility(train: list[ClipFrames], val: list[ClipFrames],
-                     cfg: VisibilityTrainConfig, progress=None) -> dict:
+                     cfg: VisibilityTrainConfig, progress=None, sample_progress=None) -> dict:
     """Train, keep the best validation IoU, export ONNX; returns the report (also written to
-    ``model.json`` beside the network)."""
+    ``model.json`` beside the network). ``sample_progress(1)`` per sample made (training,
+    then validation: ``cfg.samples + cfg.val_samples``), ``progress(1)`` per step."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     t0 = time.perf_counter()
-    data = batch_of(train, cfg.samples, rng)
-    val_batch = batch_of(val, cfg.val_samples, np.random.default_rng(cfg.seed + 1))
+    data = batch_of(train, cfg.samples, rng, progress=sample_progress)
+    val_batch = batch_of(val, cfg.val_samples, np.random.default_rng(cfg.seed + 1),
+                         progress=sample_progress)
     made = time.perf_counter() - t0
     log.info("visibility samples: %d train, %d validation, made in %.0f s", cfg.samples,
              cfg.val_samples, made)
