@@ -76,7 +76,7 @@ class FaceView:
 
 class OcclusionNet:
     """The visibility network (``models/visibility/``: ONNX, its SHA-256 checked at load)
-    in an onnxruntime session on one CPU thread: about 0.4 ms a face."""
+    in an onnxruntime session on one CPU thread: about 0.9 ms a face."""
 
     def __init__(self, folder: str | Path | None = None) -> None:
         folder = Path(folder) if folder is not None else shipped_visibility_dir()

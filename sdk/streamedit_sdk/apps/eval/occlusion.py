@@ -119,9 +119,11 @@ def measure(frames: Callable[[], Iterator[np.ndarray]], truth: list[np.ndarray |
     probes = fidelity.make_probes(truth[0])
     target = next(p for p in probes if p.name == TARGET)
     rng = np.random.default_rng(seed)
+    # every kind drawn, in one order: a kind's occluder is the same whichever kinds are run
+    made = {kind: make_occluder(kind, first, truth[0], rng) for kind in KINDS}
     results = {}
     for kind in kinds:
-        occluder = make_occluder(kind, first, truth[0], rng)
+        occluder = made[kind]
         path = dataclasses.replace(PATH, rest=(0.0, occluder.reach + REST_BELOW))
 
         def clip() -> Iterator[tuple[np.ndarray, np.ndarray]]:
