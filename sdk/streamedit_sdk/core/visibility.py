@@ -318,10 +318,7 @@ def _refine(cfg: Visibility, frame: np.ndarray, seen: np.ndarray, coarse: np.nda
         fill = mean >= 0.5 * cfg.residual_low
         fill[0] = False
         mask |= fill[labels].astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    big = stats[:, cv2.CC_STAT_AREA] >= 0.25 * cfg.min_area * iod * iod
-    big[0] = False
-    return big[labels]
+    return _large(mask, 0.25 * cfg.min_area * iod * iod)
 
 
 def _large(mask: np.ndarray, area: float) -> np.ndarray:
