@@ -34,14 +34,26 @@ def _run(name: str, args: argparse.Namespace) -> int:
     except USER_ERRORS as exc:
         return fail(name, str(exc))
     except KeyboardInterrupt:
-        return fail(name, "interrupted; resume with --resume (checkpoints are in the "
-                          "output folder)")
+        if hasattr(args, "resume"):
+            return fail(name, "interrupted; resume with --resume (checkpoints are in the "
+                              "output folder)")
+        return fail(name, "interrupted before anything was written; run it again")
 
 
-def _common(p: argparse.ArgumentParser, steps: int, output: str) -> None:
+def _basics(p: argparse.ArgumentParser, steps: int, output: str, cache: str) -> None:
+    """The options every training command has; ``cache``: what its cache holds."""
     p.add_argument("-o", "--output", default=output, help=f"output folder (default {output})")
     p.add_argument("--steps", type=positive_int, default=steps,
                    help=f"optimizer steps (default {steps})")
+    p.add_argument("--cache", default=str(_DEFAULT_CACHE),
+                   help=f"{cache} (default {_DEFAULT_CACHE})")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _common(p: argparse.ArgumentParser, steps: int, output: str) -> None:
+    _basics(p, steps, output, "decoded frames and teacher maps")
     p.add_argument("--batch", type=positive_int, default=8, help="pairs per step (default 8)")
     p.add_argument("--crop", type=positive_int, default=144,
                    help="square crop of the model-side frames, px (default 144)")
@@ -50,14 +62,9 @@ def _common(p: argparse.ArgumentParser, steps: int, output: str) -> None:
                    help="real pairs are 1..N frames apart (default 100)")
     p.add_argument("--work-side", type=positive_int, default=512,
                    help="work size the runtime tracks and matches at (default 512)")
-    p.add_argument("--cache", default=str(_DEFAULT_CACHE),
-                   help=f"decoded frames and teacher maps (default {_DEFAULT_CACHE})")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     p.add_argument("--validate-every", type=int, default=250,
                    help="steps between validations (default 250; 0: never)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def add_commands(sub) -> None:
@@ -87,23 +94,15 @@ def add_commands(sub) -> None:
                        help="train the visibility network on occluders composited over "
                        "portrait clips, score it against the classical signal, export ONNX "
                        "(torch)")
-    p.add_argument("-o", "--output", default="runs/visibility",
-                   help="output folder (default runs/visibility)")
+    _basics(p, 4000, "runs/visibility", "decoded frames and landmarks")
     p.add_argument("--clips", default=str(_CLIPS),
                    help=f"folder of .mp4 clips (default {_CLIPS})")
     p.add_argument("--val", nargs="*", default=["d10", "s18_camera", "hdtf_blue"],
                    help="clips held out for validation (default d10 s18_camera hdtf_blue)")
-    p.add_argument("--steps", type=positive_int, default=4000,
-                   help="optimizer steps (default 4000)")
     p.add_argument("--samples", type=positive_int, default=8000,
                    help="training samples made up front (default 8000, about 1.2 GB of memory)")
     p.add_argument("--frames", type=positive_int, default=150,
                    help="frames decoded per clip (default 150)")
-    p.add_argument("--cache", default=str(_DEFAULT_CACHE),
-                   help=f"decoded frames and landmarks (default {_DEFAULT_CACHE})")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=lambda a: _run("train_visibility", a))
 
     p = sub.add_parser("fit", help="fit the generic model to one video (per-video, as the "
