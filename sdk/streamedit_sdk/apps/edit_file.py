@@ -17,6 +17,7 @@ from streamedit_sdk.apps.progress import track
 from streamedit_sdk.apps.signals import StopSignals
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.edits.modes import ModeChoice
 from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import VideoError
 from streamedit_sdk.io.images import write_image
@@ -45,6 +46,7 @@ class EditSummary:
     # the user's edited frame was the reference again (also in reference_ids)
     damaged: str | None = None  # frames that could not be decoded, and where (None: none)
     faceless_reference: bool = False  # the reference frame shows no face: flow carried it
+    mode: ModeChoice | None = None  # how the edit was carried, and why
 
     @property
     def fps(self) -> float:
@@ -71,6 +73,8 @@ class EditSummary:
 
     def line(self) -> str:
         extra = [f"face lost in {self.faces_lost} frames"]
+        if self.mode is not None:
+            extra.insert(0, self.mode.describe())
         if self.interrupted_by:
             extra.insert(0, f"interrupted at frame {self.frames} by {self.interrupted_by}")
         if self.faceless_reference:
@@ -92,7 +96,7 @@ class EditSummary:
 def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
                config: EditorConfig | None = None, ref_frame: int = 0,
                compare: str | Path | None = None, progress: bool = True,
-               pix_fmt: str = "yuv420p") -> EditSummary:
+               pix_fmt: str = "yuv420p", mode: str | None = None) -> EditSummary:
     """Edit frame ``ref_frame`` of ``input`` as ``spec`` says and carry it onto every frame.
 
     Writes exactly one output frame per decoded input frame to ``output`` (H.264, audio copied)
@@ -104,6 +108,10 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     are skipped (the summary says how many and where). An edit that needs no face (a style,
     an edited frame, a prompt) is taken on a reference frame without one and carried by
     optical flow.
+
+    ``mode``: the propagation mode; None chooses it from the edit made
+    (:meth:`EditSpec.mode_for`: residual for an edit of a small part of the picture, replace
+    for one of the whole look), and the summary says which and why.
 
     Outputs are written under temporary names and renamed when complete; an output that is
     the input (or the other output) is refused with :class:`UnsafeOutputError`. SIGINT /
@@ -117,6 +125,8 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
     reader = VideoReader(input)
     reference = reader.frame(ref_frame)
     edited = spec.apply(reference)
+    chosen = (spec.mode_for(reference, edited) if mode is None
+              else ModeChoice(mode, "as --mode asked"))
     out_path = Path(output)
     saved = None
     if spec.prompt is not None:
@@ -131,7 +141,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
         editor = None
         try:
             editor = StreamEditor(config, inpainter=inpainter)
-            editor.set_reference(reference, edited, index=ref_frame,
+            editor.set_reference(reference, edited, index=ref_frame, mode=chosen.mode,
                                  needs_face=spec.needs_face)
             completed = _edit_frames(editor, reader, writers, stop=stop,
                                      label=Path(input).name,
@@ -158,7 +168,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
                        reader.truncated, saved, interrupted_by=interrupted,
                        returns=tuple(stats.returns),
                        damaged=reader.damage.describe() if reader.damage.count else None,
-                       faceless_reference=not editor.reference_has_face)
+                       faceless_reference=not editor.reference_has_face, mode=chosen)
 
 
 def _open_writers(reader: VideoReader, output: Path, compare: str | Path | None,

@@ -30,7 +30,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         config = editor_config(args, spec)
         summary = edit_video(args.input, args.output, spec, config=config,
                              ref_frame=args.ref_frame, compare=args.compare,
-                             progress=not args.quiet, pix_fmt=args.pix_fmt)
+                             progress=not args.quiet, pix_fmt=args.pix_fmt, mode=args.mode)
     except USER_ERRORS as exc:
         return fail("edit", str(exc))
     except OSError as exc:  # a read-only folder, a full disk: nothing was left half-written
@@ -83,8 +83,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="index of the reference frame (default 0)")
     p.add_argument("--mode", choices=MODES,
                    help="replace: warp the edited pixels (paper); residual: warp the edit's "
-                   "difference and add it to the live frame (default: residual for --sticker, "
-                   "replace otherwise)")
+                   "difference and add it to the live frame (default: residual for a sticker "
+                   "and for an edited frame or prompt that changes at most a quarter of the "
+                   "picture, replace for a style or a bigger change; the summary says which)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="inference backend (default ort-cpu)")
     add_low_latency_option(p)

@@ -145,7 +145,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       help="an edited first frame (same size as the frames)")
     p.add_argument("--sticker-at", default="cheek", choices=["cheek", "cheek-right", "forehead"])
     p.add_argument("--mode", choices=MODES, help="as in `edit` (default: residual for "
-                   "stickers, replace otherwise)")
+                   "stickers and small edits, replace for styles and whole-look edits)")
     p.add_argument("--backend", choices=BACKENDS, default="ort-cpu",
                    help="where the editor runs (default ort-cpu)")
     add_low_latency_option(p)

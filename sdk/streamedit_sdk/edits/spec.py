@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from streamedit_sdk.edits.modes import ModeChoice, measured_mode
 from streamedit_sdk.edits.sticker import (STICKER_PLACES, default_sticker, load_sticker,
                                           place_sticker)
 from streamedit_sdk.edits.styles import apply_style, style
 from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.frames import looks_red_blue_swapped, red_blue_matches
-from streamedit_sdk.io.images import check_image, read_image
+from streamedit_sdk.io.images import check_image, read_edited
 from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 if TYPE_CHECKING:  # diffusers and torch load only when a prompt edit is made
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # diffusers and torch load only when a prompt edit is made
 class EditSpec:
     """Which edit to make on the reference frame: exactly one of the four sources.
 
-    edited_ref: image file with the edited reference (same size as the frames).
+    edited_ref: image file with the edited reference (same size as the frames); one with an
+        alpha channel is a layer over the reference frame (transparent = unchanged).
     style: name of a built-in style (:data:`streamedit_sdk.edits.STYLES`).
     sticker: image file (RGBA PNG best) or "star" for the built-in sticker.
     sticker_at: face region for the sticker (:data:`streamedit_sdk.edits.STICKER_PLACES`).
@@ -63,10 +65,23 @@ class EditSpec:
 
     @property
     def default_mode(self) -> str:
-        """The propagation mode this kind of edit wants: a sticker is a local edit, and
-        carrying its difference keeps the rest of the face live (mouths open, eyes blink);
-        whole-frame edits (styles, edited images, prompts) carry the pixels."""
+        """The propagation mode this kind of edit wants before it is made: a sticker is a
+        local edit, and carrying its difference keeps the rest of the face live (mouths open,
+        eyes blink); a style carries the pixels; an edited frame or a prompt edit is measured
+        once made (:meth:`mode_for`), replace until then."""
         return "residual" if self.sticker is not None else "replace"
+
+    def mode_for(self, reference: np.ndarray, edited: np.ndarray) -> ModeChoice:
+        """The propagation mode of this edit, made: ``edited`` of ``reference`` (both (H, W, 3)
+        uint8). A sticker is residual, a style replace; an edited frame or a prompt edit is
+        residual when it changes a small part of the picture (strokes, a drawn moustache, a
+        hat) and replace when it changes the whole look (:mod:`~streamedit_sdk.edits.modes`).
+        """
+        if self.sticker is not None:
+            return ModeChoice("residual", "a sticker is drawn on the live face")
+        if self.style is not None:
+            return ModeChoice("replace", "a style changes the whole look")
+        return measured_mode(reference, edited)
 
     @property
     def label(self) -> str:
@@ -115,7 +130,7 @@ class EditSpec:
                                  "frame (it lands outside the frame): pick a frame where the "
                                  "face is fully in view (--ref-frame N)")
             return edited
-        edited = read_image(self.edited_ref, reference.shape)
+        edited = read_edited(self.edited_ref, reference)
         shares = red_blue_matches(reference, edited)
         if self.check_colours and looks_red_blue_swapped(reference, edited):
             raise ValueError(

@@ -12,17 +12,53 @@ from streamedit_sdk.io.paths import partial_path
 
 
 def read_image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """Read an RGB image that must match ``shape`` (H, W, 3)."""
+    """Read an RGB image that must match ``shape`` (H, W, 3); an alpha channel is dropped."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"edited reference {path} does not exist")
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError(f"could not read {path} as an image")
-    if bgr.shape[:2] != shape[:2]:
-        raise ValueError(
-            f"edited reference is {bgr.shape[1]}x{bgr.shape[0]} but frames are "
-            f"{shape[1]}x{shape[0]}: resize it or pass --ref-frame for the frame it was made from")
+    _check_size(bgr, shape)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_edited(path: Path, reference: np.ndarray) -> np.ndarray:
+    """The user's edited reference (H, W, 3) uint8 RGB, the size of ``reference``.
+
+    An image with an alpha channel (strokes on a transparent layer, as drawing apps export
+    them) is a layer over ``reference``: transparent pixels leave the frame unchanged,
+    opaque ones replace it, others blend (alpha 0..1). 16-bit images are taken to 8 bits.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"edited reference {path} does not exist")
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"could not read {path} as an image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ValueError(f"edited reference {path} has {image.dtype} pixels: save it with "
+                         "8 or 16 bits per channel")
+    _check_size(image, reference.shape)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] != 4:
+        return cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32)
+    alpha = image[..., 3:].astype(np.float32) / 255.0
+    if not alpha.any():
+        raise ValueError(f"edited reference {path} is fully transparent: it edits nothing "
+                         "(draw on the layer, or save the edited frame without alpha)")
+    layered = reference.astype(np.float32) * (1.0 - alpha) + rgb * alpha
+    return np.clip(np.rint(layered), 0, 255).astype(np.uint8)
+
+
+def _check_size(image: np.ndarray, shape: tuple[int, ...]) -> None:
+    if image.shape[:2] != shape[:2]:
+        raise ValueError(
+            f"edited reference is {image.shape[1]}x{image.shape[0]} but frames are "
+            f"{shape[1]}x{shape[0]}: resize it or pass --ref-frame for the frame it was made "
+            "from")
 
 
 def write_image(path: Path, rgb: np.ndarray) -> None:

@@ -136,8 +136,8 @@ class StreamRunner:
     ``control``: an object whose ``poll()`` returns an :class:`EditRequest` or None, asked
     between frames. ``report``: where SIGUSR1 and the end write the statistics line.
     ``follow_mode``: each edit sets the editor's propagation mode to the one its kind wants
-    (:attr:`EditSpec.default_mode`: a sticker residual, a style replace); False keeps the
-    editor's (``--mode`` given).
+    (:meth:`EditSpec.mode_for`: a sticker residual, a style replace, an edited frame by how
+    much of the picture it changes); False keeps the editor's (``--mode`` given).
     """
 
     def __init__(self, source: Source, sink: Sink, editor: StreamEditor, spec: EditSpec,
@@ -365,8 +365,9 @@ class StreamRunner:
         # reference with a face serves better) and then starts without
         needs_face = self.spec.needs_face or self.stats.passed_through < NO_FACE_HINT_FRAMES
         try:
-            self.editor.set_reference(frame, self.spec.apply(frame, self._finder),
-                                      index=self.stats.frames_out, mode=self._mode(self.spec),
+            edited = self.spec.apply(frame, self._finder)
+            self.editor.set_reference(frame, edited, index=self.stats.frames_out,
+                                      mode=self._mode(self.spec, frame, edited),
                                       needs_face=needs_face)
         except EditorLost as exc:  # a remote editor died while taking it: the next frame
             log.warning("%s; trying again on the next frame", exc)
@@ -391,9 +392,9 @@ class StreamRunner:
         """Switch the edit at this frame boundary; a request that fails leaves it as it was."""
         try:
             reference = request.reference_frame(frame)
-            self.editor.set_reference(reference, request.spec.apply(reference),
-                                      index=self.stats.frames_out,
-                                      mode=self._mode(request.spec))
+            edited = request.spec.apply(reference)
+            self.editor.set_reference(reference, edited, index=self.stats.frames_out,
+                                      mode=self._mode(request.spec, reference, edited))
         except (ValueError, OSError) as exc:
             log.error("edit change refused: %s; the edit is unchanged", exc)
             return
@@ -408,8 +409,12 @@ class StreamRunner:
         self.stats.edit_changes += 1
         log.info("frame %d: new edit", self.stats.frames_out)
 
-    def _mode(self, spec: EditSpec) -> str | None:
-        return spec.default_mode if self.follow_mode else None
+    def _mode(self, spec: EditSpec, reference: np.ndarray, edited: np.ndarray) -> str | None:
+        if not self.follow_mode:
+            return None
+        chosen = spec.mode_for(reference, edited)
+        log.info("the %s is %s", spec.label, chosen.describe())
+        return chosen.mode
 
     # -- signals ----------------------------------------------------------------------------
     def _install_usr1(self) -> Callable[[], None]:
