@@ -159,3 +159,31 @@ def test_fidelity_summary_has_a_row_per_clip_and_the_worst(report):
     assert len(lines) == 2 + 2 + 1  # header, rule, two clips, worst
     assert lines[3].startswith("| other.mp4 | 0.12 / ")
     assert lines[4].startswith("| **worst** | 0.12 / ")
+
+
+def test_excess_change_counts_what_a_switch_adds():
+    from streamedit_sdk.apps.eval.switches import ExcessChange
+
+    rng = np.random.default_rng(3)
+    frames = [np.full((32, 32, 3), 100 + t, np.uint8) for t in range(8)]  # 1 level a frame
+    excess = ExcessChange()
+    for t, f in enumerate(frames):
+        out = f.copy()
+        if t >= 5:  # a switch at frame 5 shifts the edit by 6 levels, which then stays
+            out = (out + 6).astype(np.uint8)
+        out[0, 0] = rng.integers(0, 255, 3)  # one noisy pixel: no spike
+        excess.add(f, out, reference_id=0 if t < 5 else 5)
+    s = excess.summary()
+    assert s["switches"] == 1 and s["switch_frames"] == [5]
+    assert s["spikes"] == 1 and s["switch_excess_max"] == pytest.approx(6.0, abs=0.3)
+    assert abs(s["excess_median"]) < 0.3 and len(s["excess"]) == 7
+
+
+def test_the_consistency_pass_reports_the_excess_change_of_a_style_and_a_drawn_edit(report):
+    data = report.to_json()["switches"]
+    assert set(data) == {"style", "drawn"}
+    assert data["style"]["mode"] == "replace" and data["drawn"]["mode"] == "residual"
+    for name, s in data.items():
+        assert s["frames"] == FRAMES and len(s["excess"]) == FRAMES - 1, name
+        assert s["switches"] == 3 and s["switch_frames"] == [6, 12, 18], name  # interval 6
+    assert "excess change, style (replace)" in report.table()

@@ -87,7 +87,8 @@ class _LosingEditor:
         self.lose_on_reference = lose_on_reference  # or lose it while taking this reference
         self.stats = type("Stats", (), {"references": 0})()
 
-    def set_reference(self, frame, edited, *, index=0, mode=None, needs_face=True):
+    def set_reference(self, frame, edited, *, index=0, mode=None, needs_face=True,
+                      inpainter=None):
         if len(self.references) + 1 == self.lose_on_reference:
             self.lose_on_reference = None
             self.references.append(None)

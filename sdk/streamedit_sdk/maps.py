@@ -50,3 +50,13 @@ OFF_REFERENCE = -1.0e4
 def off_reference(corr_map):
     """(h, w) bool: pixels of a map (numpy or torch, (h, w, 2)) set to :data:`OFF_REFERENCE`."""
     return corr_map[..., 0] < OFF_REFERENCE / 10
+
+
+def outside_source(corr_map: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(h, w) bool: pixels of a host map (h, w, 2) that no pixel of a ``width`` x ``height``
+    source can supply (beyond half a pixel past its edge, not finite, or
+    :data:`OFF_REFERENCE`): where the samplers fall back to the live frame."""
+    x, y = corr_map[..., 0], corr_map[..., 1]
+    with np.errstate(invalid="ignore"):
+        inside = (x >= -0.5) & (y >= -0.5) & (x <= width - 0.5) & (y <= height - 0.5)
+    return ~inside

@@ -133,7 +133,7 @@ def edit_video(input: str | Path, output: str | Path, spec: EditSpec, *,
         saved = out_path.with_name(out_path.stem + "_reference.png")
         check_outputs([("input", input)], [("the edited reference", saved)])
         write_image(saved, edited)
-    inpainter = spec.prompt.inpainter() if spec.prompt is not None else None
+    inpainter = spec.inpainter()
     start = time.perf_counter()
     with StopSignals(notice=f"stopping at once; {out_path.name} keeps the frames edited so "
                      "far (a moment)") as stop:

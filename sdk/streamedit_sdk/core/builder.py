@@ -63,7 +63,7 @@ class ReferenceBuilder:
     def __init__(self, xp: ArrayOps, model: CorrespondenceModel, inpainter: EditInpainter,
                  config: ReplacementConfig, face_lead: FaceLead | None = None) -> None:
         """``face_lead``: the editor's; new references are traced to the origin with it."""
-        self._xp, self._model, self._inpainter, self._cfg = xp, model, inpainter, config
+        self._xp, self._model, self.inpainter, self._cfg = xp, model, inpainter, config
         self._lead = face_lead
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="streamedit-reference")
                       if config.swap_delay else None)
@@ -83,7 +83,7 @@ class ReferenceBuilder:
         fetch = xp.download_later(carried.delta, carried.known, unseen)
         own = rgb.copy()  # the caller may reuse its buffers; host sides keep these copies
         shown = match.edited.copy()
-        build = partial(self._build, ref, carried.to_origin_work, fetch, own, shown,
+        build = partial(self._build, self.inpainter, ref, carried.to_origin_work, fetch, own, shown,
                         match.obs.own_landmarks)
         wh, ww = carried.to_origin_work.shape[:2]
         triangulate = partial(_mesh_of, match.obs.own_landmarks, ww, wh)
@@ -157,15 +157,15 @@ class ReferenceBuilder:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def _build(self, ref: ops.Reference, to_origin_work: Array, fetch: Callable[[], tuple],
-               rgb: np.ndarray, output: np.ndarray,
+    def _build(self, inpainter: EditInpainter, ref: ops.Reference, to_origin_work: Array,
+               fetch: Callable[[], tuple], rgb: np.ndarray, output: np.ndarray,
                landmarks: Callable[[], np.ndarray | None]
                ) -> tuple[np.ndarray, tuple[ops.Origin, Array, np.ndarray]]:
         """The host half (any thread): the new edit, inpainted where the old reference did
         not see (:func:`~.ops.edit_for_new_reference`); ``landmarks``: the frame's own."""
         delta, known, unseen = fetch()
         carried = ops.CarriedEdit(None, known, delta, to_origin_work)
-        return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, self._inpainter,
+        return ops.edit_for_new_reference(ref, carried, rgb, output, unseen, inpainter,
                                           landmarks() if self._lead is not None else None)
 
 

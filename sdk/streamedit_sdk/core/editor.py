@@ -19,8 +19,8 @@ import numpy as np
 from streamedit_sdk.config import EditorConfig, Mode
 from streamedit_sdk.core import heap, ops
 from streamedit_sdk.core.guard import SingleThreadGuard
-from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, OpenCVInpainter,
-                                         as_edit_inpainter)
+from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, NewContentPainter,
+                                         OpenCVInpainter, as_edit_inpainter)
 from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previous
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
@@ -29,6 +29,7 @@ from streamedit_sdk.core.visibility import VisibilityJudge
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.frames import from_rgb, looks_red_blue_swapped, resize_to, to_rgb
+from streamedit_sdk.maps import off_reference, outside_source
 from streamedit_sdk.sides.base import Array
 from streamedit_sdk.timing import NullTimer, Timer
 
@@ -84,11 +85,14 @@ class StreamEditor:
             heap.keep_frame_buffers()
         self._timer = timer or NullTimer()
         self._xp, self._model = open_correspondence(cfg, self._timer)
-        inpaint = as_edit_inpainter(inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))
+        self._inpaint = as_edit_inpainter(
+            inpainter or OpenCVInpainter(cfg.replacement.inpaint_radius))
         self._observer = FrameObserver(cfg, self._timer, self._xp.resizes_uploads)
-        self._refs = References(self._xp, self._model, inpaint, cfg.replacement, self._timer,
-                                cfg.face_lead)
+        self._refs = References(self._xp, self._model, self._inpaint, cfg.replacement,
+                                self._timer, cfg.face_lead)
         self._judge = VisibilityJudge(cfg.visibility) if cfg.visibility is not None else None
+        self._painter: NewContentPainter | None = None  # draws the edit on content no
+        # reference saw, frame by frame (an edit the SDK can make itself: a built-in style)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
         self._initial_face = False  # the user's reference frame showed a face
         self._prev_map: Array | None = None  # the last frame's map: the next one's prior
@@ -101,7 +105,8 @@ class StreamEditor:
 
     # -- public API -------------------------------------------------------------------------
     def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0,
-                      mode: Mode | None = None, needs_face: bool = True) -> None:
+                      mode: Mode | None = None, needs_face: bool = True,
+                      inpainter: Inpainter | EditInpainter | None = None) -> None:
         """Take ``frame`` as the reference and ``edited`` as its edit.
 
         Both (H, W, 3) uint8 in the configured channel order, same size. ``index`` is the stream
@@ -109,7 +114,10 @@ class StreamEditor:
         (:attr:`EditorConfig.mode`) from this edit on, e.g. a live stream switching from a
         style (replace) to a sticker (residual); None keeps the editor's. ``needs_face``:
         False takes a frame without a face too (an edit of the whole frame, such as a style,
-        is then carried by optical flow alone; :attr:`reference_has_face` tells). Raises
+        is then carried by optical flow alone; :attr:`reference_has_face` tells).
+        ``inpainter``: what fills the content later references did not see, for this edit
+        (e.g. :class:`~streamedit_sdk.edits.fill.StyleFill`: the style itself, for a built-in
+        style); None: the one the editor was made with. Raises
         :class:`NoFaceError` when the frame shows no face and ``needs_face``, and
         ``ValueError`` when the sizes differ or the mode is unknown; either way the editor
         keeps its reference and mode. An edit whose unedited pixels match the frame only with
@@ -119,6 +127,9 @@ class StreamEditor:
             config = self.config if mode is None else dataclasses.replace(self.config, mode=mode)
             self._set_reference(frame, edited, index, needs_face)
             self.config = config
+            fill = self._inpaint if inpainter is None else as_edit_inpainter(inpainter)
+            self._refs.use_inpainter(fill)
+            self._painter = fill if isinstance(fill, NewContentPainter) else None
 
     @property
     def reference_has_face(self) -> bool:
@@ -329,6 +340,9 @@ class StreamEditor:
             return self._pass_through(match)
         self._prev_map = match.corr_map
         edited = match.edited
+        if self._painter is not None and self.config.mode == "replace":
+            with self._timer.stage("paint"):
+                edited = self._paint_new_content(match)
         vis = self.config.visibility
         held = (vis is not None and match.view is not None
                 and match.view.hidden_share > vis.hold_above)  # an occluder: not adopted
@@ -342,6 +356,18 @@ class StreamEditor:
             self._refs.current.index, replaced, obs.landmarks is not None, match.fraction,
             self._index, visibility=None if match.view is None else match.view.visible,
             hidden_share=0.0 if match.view is None else match.view.hidden_share))
+
+    def _paint_new_content(self, match: FrameMatch) -> np.ndarray:
+        """The frame's output with the content no reference saw (where replace mode shows the
+        live frame: the correspondence leaves the reference, or the edit's trace leaves the
+        origin) drawn by the painter, so newly seen content is edited like its neighbours
+        rather than left live until the next reference takes it in."""
+        ww, wh = match.obs.size
+        unseen = outside_source(self._xp.to_host(match.corr_map), ww, wh)
+        unseen |= off_reference(self._xp.to_host(match.carried.to_origin_work))
+        if not unseen.any():
+            return match.edited
+        return self._painter.paint(match.obs.rgb, match.edited, unseen)
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -30,6 +30,21 @@ class EditInpainter(Protocol):
     """
 
     def fill(self, frame: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class NewContentPainter(Protocol):
+    """An :class:`EditInpainter` that can also make the edit on live content itself, frame by
+    frame (a built-in style: :class:`streamedit_sdk.edits.fill.StyleFill`).
+
+    ``paint(frame, output, unseen)``: frame, output (H, W, 3) uint8, the live frame and its
+    edited output; unseen (h, w) bool at any size, the content no reference saw (the output
+    shows the live frame there). Returns the output with that content edited.
+    """
+
+    def fill(self, frame: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+    def paint(self, frame: np.ndarray, output: np.ndarray, unseen: np.ndarray) -> np.ndarray: ...
 
 
 class DeltaFill:

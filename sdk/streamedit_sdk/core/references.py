@@ -49,6 +49,11 @@ class References:
         self.host = (rgb, edited)
         self._origin = (self.current, self.host)
 
+    def use_inpainter(self, inpainter: EditInpainter) -> None:
+        """Fill later references' unseen content with ``inpainter`` (from the next
+        replacement on; one being built keeps its own)."""
+        self._builder.inpainter = inpainter
+
     def swap(self, index: int) -> int | None:
         """Before frame ``index`` is matched: a reference being built takes over when due
         (with its inpainted edit), or provisionally the frame after it was picked (with its

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from streamedit_sdk.core.inpaint import EditInpainter
+from streamedit_sdk.edits.fill import StyleFill
 from streamedit_sdk.edits.modes import ModeChoice, measured_mode
 from streamedit_sdk.edits.sticker import (STICKER_PLACES, default_sticker, load_sticker,
                                           place_sticker)
@@ -70,6 +72,17 @@ class EditSpec:
         eyes blink); a style carries the pixels; an edited frame or a prompt edit is measured
         once made (:meth:`mode_for`), replace until then."""
         return "residual" if self.sticker is not None else "replace"
+
+    def inpainter(self) -> EditInpainter | None:
+        """What fills a new reference's unseen content with this edit at a replacement: the
+        style itself for a built-in style (:class:`~.fill.StyleFill`), the prompt's inpainter
+        when it names inpainting weights; None: the editor's default (the carried edit
+        inpainted)."""
+        if self.style is not None:
+            return StyleFill(self.style)
+        if self.prompt is not None:
+            return self.prompt.inpainter()
+        return None
 
     def mode_for(self, reference: np.ndarray, edited: np.ndarray) -> ModeChoice:
         """The propagation mode of this edit, made: ``edited`` of ``reference`` (both (H, W, 3)

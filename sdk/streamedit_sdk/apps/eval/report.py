@@ -11,6 +11,10 @@ JSON shape (stable; ``tests/test_eval.py`` checks it)::
      "dis_full":      {"psnr", "ssim", "references", "interval"},
      "sigma_spearman": -1..1, "warp_error_ratio": float,
      "style": str, "warp_error_ratio_per_frame_style": float,
+     "switches": {"style" | "drawn": {"mode", "frames", "excess_median", "excess_max",
+                                      "max_above_median", "spikes", "switches",
+                                      "switch_frames", "switch_excess_max",
+                                      "switch_excess_median", "excess": [per frame 1..N-1]}},
      "fidelity": {"sdk" | "dis_full": {"probes": {probe: {"iou_median", "iou_p5", "torn",
                                                           "drift_p95", "frames"}},
                                        "unscored": int}},
@@ -41,7 +45,7 @@ from streamedit_sdk.apps.eval.fidelity import FidelityScores
 METHODS: tuple[str, ...] = ("arr", "fixed", "flow", "landmark_only", "dis", "dis_full")
 REPORT_KEYS: tuple[str, ...] = ("video", "frames", "fps", *METHODS, "sigma_spearman",
                                 "warp_error_ratio", "style", "warp_error_ratio_per_frame_style",
-                                "fidelity", "occlusion", "cut")
+                                "switches", "fidelity", "occlusion", "cut")
 METHOD_KEYS: tuple[str, ...] = ("psnr", "ssim", "references")
 INTERVAL_METHODS: tuple[str, ...] = ("fixed", "flow", "landmark_only", "dis", "dis_full")
 PROBE_KEYS: tuple[str, ...] = ("iou_median", "iou_p5", "torn", "drift_p95", "frames")
@@ -79,6 +83,7 @@ class EvalReport:
     fidelity: dict[str, FidelityScores] | None = None  # sticker fidelity per propagator
     occlusion: dict | None = None  # per occluder kind (occlusion.measure)
     cut: dict | None = None  # the cut to a faceless shot (cuts.measure)
+    switches: dict | None = None  # excess change per edit (switches.ExcessChange.summary)
 
     @property
     def run(self) -> list[str]:
@@ -93,6 +98,8 @@ class EvalReport:
                    warp_error_ratio=_finite(self.warp_error_ratio), style=self.style,
                    warp_error_ratio_per_frame_style=_finite(
                        self.warp_error_ratio_per_frame_style))
+        if self.switches is not None:
+            out["switches"] = _plain(self.switches)
         if self.fidelity is not None:
             out["fidelity"] = {k: v.summary() for k, v in self.fidelity.items()}
         if self.occlusion is not None:
@@ -114,6 +121,13 @@ class EvalReport:
         lines.append(f"sigma_spearman {_fmt(self.sigma_spearman, 3)}   warp_error_ratio "
                      f"{_fmt(self.warp_error_ratio, 3)} ({self.style}; styled per frame: "
                      f"{_fmt(self.warp_error_ratio_per_frame_style, 3)})")
+        for name, s in (self.switches or {}).items():
+            if s["frames"]:
+                lines.append(
+                    f"excess change, {name} ({s['mode']}): median {s['excess_median']:.2f}, "
+                    f"max {s['excess_max']:.2f} grey levels, {s['spikes']} frames > median + 3; "
+                    f"{s['switches']} switches, at them max "
+                    f"{_fmt(s['switch_excess_max'], 2)}")
         if self.fidelity is not None:
             lines.append(f"{'fidelity':<14} {'probe':<12} {'IoU med':>7} {'IoU p5':>7} "
                          f"{'torn':>6} {'drift p95 IOD':>13}")
@@ -228,7 +242,9 @@ def fidelity_summary(reports: list[dict], probes: tuple[str, ...] = ("cheek_left
     if rows:
         def worst(p: str, who: str) -> str:
             vals = [r["fidelity"][who]["probes"][p] for r in rows if who in r["fidelity"]]
-            pick = (lambda k, f: f([v[k] for v in vals if v[k] is not None]))
+
+            def pick(k, f):
+                return f([v[k] for v in vals if v[k] is not None])
             return cells({"iou_median": pick("iou_median", min), "iou_p5": pick("iou_p5", min),
                           "torn": pick("torn", max), "drift_p95": pick("drift_p95", max)})
         gaps = [g for g in (gap(r, "dis_full") for r in rows) if g is not None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -17,11 +18,14 @@ from streamedit_sdk.apps.eval.consistency import WarpingError
 from streamedit_sdk.apps.eval.predictors import (EditorMethod, LandmarkMatcher, Prediction,
                                                  fixed_interval)
 from streamedit_sdk.apps.eval.report import EvalReport, MethodScores
+from streamedit_sdk.apps.eval.switches import ExcessChange
 from streamedit_sdk.apps.metrics import psnr, spearman, ssim
 from streamedit_sdk.config import EditorConfig
 from streamedit_sdk.core.editor import StreamEditor
+from streamedit_sdk.edits.spec import EditSpec
 from streamedit_sdk.errors import NoFaceError, VideoError
 from streamedit_sdk.io.video import VideoReader
+from streamedit_sdk.perception.landmarks import LandmarkTracker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
     Reconstruction (identity edit): ``arr`` (the SDK as configured), ``fixed`` (the same on a
     fixed schedule), ``flow`` (the same with the weight-free correspondence, on the host),
     ``landmark_only``, ``dis`` (DIS MEDIUM at the work size) and ``dis_full`` (DIS MEDIUM at
-    the clip's own resolution); ``consistency``: warping error of a propagated ``style``;
+    the clip's own resolution); ``consistency``: warping error of a propagated ``style``, and the
+    excess change of it and of a drawn edit at reference switches (:mod:`.switches`);
     ``fidelity``: stickers and a stroke drawn on frame 0 and carried in residual mode by the
     SDK (``fixed``'s configuration) and by DIS at the clip's resolution
     (:mod:`~streamedit_sdk.apps.eval.fidelity`).
@@ -121,8 +126,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
         n = len(next(iter(methods.values())).psnr) + 1
         if n < 2:
             raise VideoError(f"{reader.path} has {n} frame(s): evaluation needs at least 2")
-    warp = _warping_error(frames("consistency"), config, style) if "consistency" in passes \
-        else None
+    warp, excess = (_warping_error(frames("consistency"), config, style)
+                    if "consistency" in passes else (None, {}))
 
     errors = np.concatenate([e for e, _ in sigma_pairs]) if sigma_pairs else np.empty(0)
     sigmas = np.concatenate([s for _, s in sigma_pairs]) if sigma_pairs else np.empty(0)
@@ -133,7 +138,8 @@ def evaluate(video: str | Path, config: EditorConfig | None = None, *,
         warp_error_ratio=warp.ratio("output") if warp else float("nan"),
         style=style,
         warp_error_ratio_per_frame_style=warp.ratio("per_frame") if warp else float("nan"),
-        fidelity=fidelity, occlusion=occluded, cut=cut)
+        fidelity=fidelity, occlusion=occluded, cut=cut,
+        switches={name: e.summary() for name, e in excess.items()} or None)
 
 
 FULL_RESOLUTION = 1 << 16  # a work side no frame exceeds: DIS at the clip's own resolution
@@ -194,18 +200,52 @@ def _sigma_sample(p: Prediction, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 def _warping_error(frames: Iterator[np.ndarray], config: EditorConfig,
-                   style: str) -> WarpingError:
+                   style: str) -> tuple[WarpingError, dict[str, ExcessChange]]:
     """Edit frame 0 with ``style``, propagate it with the SDK (ARR, replace mode), and measure
-    the warping error of the output, of the input and of the style applied to every frame."""
+    the warping error of the output, of the input and of the style applied to every frame.
+    Beside it, a drawn edit (a red moustache and a blue dot on frame 0) is carried in the mode
+    the SDK picks for it; the excess change of both (:mod:`.switches`) is returned by name
+    (``style``, ``drawn``; no ``drawn`` when frame 0 shows no face)."""
     first = next(frames)
     error = WarpingError(config.work_side, ("output", "per_frame"))
-    cfg = dataclasses.replace(config, mode="replace")
-    with StreamEditor(cfg) as editor:
-        editor.set_reference(first, edits.apply_style(style, first), index=0)
+    edits_made = {"style": (edits.apply_style(style, first), "replace")}
+    drawn = _drawn_edit(first)
+    if drawn is not None:
+        edits_made["drawn"] = (drawn, EditSpec(edited_ref=Path("drawn.png")).mode_for(
+            first, drawn).mode)
+    excess = {name: ExcessChange(mode) for name, (_, mode) in edits_made.items()}
+    with ExitStack() as stack:
+        editors = {}
+        for name, (edited, mode) in edits_made.items():
+            editor = stack.enter_context(StreamEditor(dataclasses.replace(config, mode=mode)))
+            editor.set_reference(first, edited, index=0)
+            editors[name] = editor
         for frame in _chain_first(first, frames):
-            out = editor.process(frame).frame
-            error.add(frame, {"output": out, "per_frame": edits.apply_style(style, frame)})
-    return error
+            outs = {name: ed.process(frame) for name, ed in editors.items()}
+            error.add(frame, {"output": outs["style"].frame,
+                              "per_frame": edits.apply_style(style, frame)})
+            for name, out in outs.items():
+                excess[name].add(frame, out.frame, out.reference_id)
+    return error, excess
+
+
+def _drawn_edit(frame: np.ndarray) -> np.ndarray | None:
+    """``frame`` with a red moustache stroke and a blue dot on the left cheek drawn on it, as
+    a user draws on a frame; None when it shows no face."""
+    with LandmarkTracker() as tracker:
+        landmarks = tracker.detect(frame)
+    if landmarks is None:
+        return None
+    probes = {p.name: p for p in fidelity.make_probes(landmarks)}
+    moustache = dataclasses.replace(probes["moustache"], colour=(210, 30, 30))
+    cheek = probes["cheek_left"].points
+    centre, radius = cheek.mean(axis=0), float(np.linalg.norm(cheek - cheek.mean(0), axis=1)
+                                               .max()) * 0.35
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    dot = fidelity.Probe("dot", (centre + radius * np.stack([np.cos(angles), np.sin(angles)],
+                                                            1)).astype(np.float32),
+                         (40, 60, 220))
+    return fidelity.draw_probes(frame, [moustache, dot])
 
 
 def _chain_first(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:

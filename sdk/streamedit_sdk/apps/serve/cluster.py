@@ -56,9 +56,9 @@ class EditorActor:
         return os.getpid()
 
     def set_reference(self, frame: np.ndarray, edited: np.ndarray, index: int,
-                      mode: str | None, needs_face: bool = True) -> None:
+                      mode: str | None, needs_face: bool = True, inpainter=None) -> None:
         self._editor.set_reference(frame, edited, index=index, mode=mode,
-                                   needs_face=needs_face)
+                                   needs_face=needs_face, inpainter=inpainter)
 
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, bool, int]:
         """(edited frame, face found, references so far)."""
@@ -141,8 +141,10 @@ class RemoteEditor:
         self.replaced = 0  # actors lost and replaced
 
     def set_reference(self, frame: np.ndarray, edited: np.ndarray, *, index: int = 0,
-                      mode: str | None = None, needs_face: bool = True) -> None:
-        self._call(self._actor.set_reference.remote(frame, edited, index, mode, needs_face))
+                      mode: str | None = None, needs_face: bool = True,
+                      inpainter=None) -> None:
+        self._call(self._actor.set_reference.remote(frame, edited, index, mode, needs_face,
+                                                    inpainter))
 
     def process(self, frame: np.ndarray) -> RemoteResult:
         out, face, references = self._call(self._actor.process.remote(frame))

@@ -368,7 +368,7 @@ class StreamRunner:
             edited = self.spec.apply(frame, self._finder)
             self.editor.set_reference(frame, edited, index=self.stats.frames_out,
                                       mode=self._mode(self.spec, frame, edited),
-                                      needs_face=needs_face)
+                                      needs_face=needs_face, inpainter=self.spec.inpainter())
         except EditorLost as exc:  # a remote editor died while taking it: the next frame
             log.warning("%s; trying again on the next frame", exc)
             self.stats.restarts += 1
@@ -394,7 +394,8 @@ class StreamRunner:
             reference = request.reference_frame(frame)
             edited = request.spec.apply(reference)
             self.editor.set_reference(reference, edited, index=self.stats.frames_out,
-                                      mode=self._mode(request.spec, reference, edited))
+                                      mode=self._mode(request.spec, reference, edited),
+                                      inpainter=request.spec.inpainter())
         except (ValueError, OSError) as exc:
             log.error("edit change refused: %s; the edit is unchanged", exc)
             return
