@@ -25,8 +25,8 @@ def pan() -> list[np.ndarray]:
 def test_a_style_made_on_a_crop_matches_the_styled_frame(pan):
     frame = pan[0]
     for name in se.edits.STYLES:
-        unseen = np.zeros((256, 256), bool)  # work size: half the frame's
-        unseen[100:160, 30:90] = True
+        unseen = np.zeros((256, 256), np.float32)  # work size: half the frame's
+        unseen[100:160, 30:90] = 1.0
         output = frame.copy()
         painted = StyleFill(name).paint(frame, output, unseen)
         whole = se.edits.apply_style(name, frame)

@@ -25,11 +25,11 @@ from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previ
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
+from streamedit_sdk.core.unseen import follow_live, live_weight
 from streamedit_sdk.core.visibility import VisibilityJudge
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
 from streamedit_sdk.frames import from_rgb, looks_red_blue_swapped, resize_to, to_rgb
-from streamedit_sdk.maps import off_reference, outside_source
 from streamedit_sdk.sides.base import Array
 from streamedit_sdk.timing import NullTimer, Timer
 
@@ -91,6 +91,8 @@ class StreamEditor:
         self._refs = References(self._xp, self._model, self._inpaint, cfg.replacement,
                                 self._timer, cfg.face_lead)
         self._judge = VisibilityJudge(cfg.visibility) if cfg.visibility is not None else None
+        self._delta_fill = OpenCVInpainter(cfg.replacement.inpaint_radius)  # fills the
+        # carried edit's difference, frame by frame, where no reference pixel supplies it
         self._painter: NewContentPainter | None = None  # draws the edit on content no
         # reference saw, frame by frame (an edit the SDK can make itself: a built-in style)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
@@ -340,9 +342,9 @@ class StreamEditor:
             return self._pass_through(match)
         self._prev_map = match.corr_map
         edited = match.edited
-        if self._painter is not None and self.config.mode == "replace":
-            with self._timer.stage("paint"):
-                edited = self._paint_new_content(match)
+        if self.config.mode == "replace":
+            with self._timer.stage("unseen"):
+                edited = self._follow_live(match)
         vis = self.config.visibility
         held = (vis is not None and match.view is not None
                 and match.view.hidden_share > vis.hold_above)  # an occluder: not adopted
@@ -357,17 +359,22 @@ class StreamEditor:
             self._index, visibility=None if match.view is None else match.view.visible,
             hidden_share=0.0 if match.view is None else match.view.hidden_share))
 
-    def _paint_new_content(self, match: FrameMatch) -> np.ndarray:
-        """The frame's output with the content no reference saw (where replace mode shows the
-        live frame: the correspondence leaves the reference, or the edit's trace leaves the
-        origin) drawn by the painter, so newly seen content is edited like its neighbours
-        rather than left live until the next reference takes it in."""
-        ww, wh = match.obs.size
-        unseen = outside_source(self._xp.to_host(match.corr_map), ww, wh)
-        unseen |= off_reference(self._xp.to_host(match.carried.to_origin_work))
-        if not unseen.any():
-            return match.edited
-        return self._painter.paint(match.obs.rgb, match.edited, unseen)
+    def _follow_live(self, match: FrameMatch) -> np.ndarray:
+        """Replace mode's output where the reference does not describe the frame's content
+        (:mod:`~.unseen`): the edit made on the live frame by the painter (a built-in style:
+        newly seen content is styled like its neighbours, not left live until the next
+        reference takes it in), else the live frame plus the edit's difference (closed eyes
+        stay closed under the edit, rather than tearing the reference's open ones)."""
+        xp, cfg = self._xp, self.config.replacement
+        weight = live_weight(xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
+                             xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
+        if self._painter is not None:  # (an occluder too: it shows, in the style)
+            return self._painter.paint(match.obs.rgb, match.edited, weight)
+        view = match.view
+        if view is not None and view.hidden_share > 0.0:  # the difference is the face's:
+            weight *= view.visible  # never added onto what hides it
+        return follow_live(match.edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
+                           self._delta_fill)
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

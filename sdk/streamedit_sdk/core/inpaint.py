@@ -37,14 +37,15 @@ class NewContentPainter(Protocol):
     """An :class:`EditInpainter` that can also make the edit on live content itself, frame by
     frame (a built-in style: :class:`streamedit_sdk.edits.fill.StyleFill`).
 
-    ``paint(frame, output, unseen)``: frame, output (H, W, 3) uint8, the live frame and its
-    edited output; unseen (h, w) bool at any size, the content no reference saw (the output
-    shows the live frame there). Returns the output with that content edited.
+    ``paint(frame, output, weight)``: frame, output (H, W, 3) uint8, the live frame and its
+    edited output; weight (h, w) float32 0..1 at any size, how far the reference fails to
+    describe each pixel (1: content no reference saw, where the output shows the live frame).
+    Returns the output moved towards the edit made on the frame by ``weight``.
     """
 
     def fill(self, frame: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
-    def paint(self, frame: np.ndarray, output: np.ndarray, unseen: np.ndarray) -> np.ndarray: ...
+    def paint(self, frame: np.ndarray, output: np.ndarray, weight: np.ndarray) -> np.ndarray: ...
 
 
 class DeltaFill:

@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.core.inpaint import DeltaFill, EditInpainter, OpenCVInpainter
+from streamedit_sdk.core.unseen import weighted_box
 from streamedit_sdk.edits.styles import style
 
 FEATHER_PX = 6  # width of the seam (px inside the unseen region) where the carried edit's fill
 # fades into the style made on the frame
-PAINT_FEATHER_PX = 3  # the same for the frame-by-frame paint of content no reference saw
 PAINT_MARGIN_PX = 32  # context around that content the style is made with (its filters' reach)
 
 
@@ -49,32 +49,21 @@ class StyleFill:
             out[mask] = made[mask]
         return out
 
-    def paint(self, frame: np.ndarray, output: np.ndarray, unseen: np.ndarray) -> np.ndarray:
-        """Frame by frame: ``output`` (H, W, 3) uint8 with the content no reference saw (the
-        live frame there) drawn in the style, made on ``frame`` (H, W, 3) uint8 in the box of
-        ``unseen`` ((h, w) bool at any size, e.g. the work size) grown by
-        :data:`PAINT_MARGIN_PX`, faded in over :data:`PAINT_FEATHER_PX` px. Changes
-        ``output`` in place (a copy when it is read-only) and returns it."""
-        h, w = output.shape[:2]
-        uh, uw = unseen.shape
-        bx, by, bw, bh = cv2.boundingRect(unseen.astype(np.uint8))
-        if bw == 0:
+    def paint(self, frame: np.ndarray, output: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Frame by frame: ``output`` (H, W, 3) uint8 moved towards the style made on
+        ``frame`` (H, W, 3) uint8 by ``weight`` ((h, w) float32 0..1 at any size, e.g. the
+        work size: 1 on content no reference saw, where the output shows the live frame). The
+        style is made in the box where ``weight`` is above 0, grown by
+        :data:`PAINT_MARGIN_PX` for its filters' reach. Changes ``output`` in place (a copy
+        when it is read-only) and returns it."""
+        box = weighted_box(weight, output.shape[:2], PAINT_MARGIN_PX)
+        if box is None:
             return output
-        sx, sy = w / uw, h / uh
-        x0 = max(0, int(bx * sx) - PAINT_MARGIN_PX) & ~1  # even: the style's half-size pass
-        y0 = max(0, int(by * sy) - PAINT_MARGIN_PX) & ~1  # lines up with the frame's
-        x1 = min(w, int(np.ceil((bx + bw) * sx)) + PAINT_MARGIN_PX)
-        y1 = min(h, int(np.ceil((by + bh) * sy)) + PAINT_MARGIN_PX)
+        y0, y1, x0, x1, w = box
         crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        made = self._style(crop, side=min(h, w)).astype(np.float32)
-        at = unseen.astype(np.uint8)
-        if (uh, uw) != (h, w):
-            at = cv2.resize(at, (w, h), interpolation=cv2.INTER_NEAREST)
-        at = np.ascontiguousarray(at[y0:y1, x0:x1])
-        inside = cv2.distanceTransform(at, cv2.DIST_L2, 3)
-        weight = np.clip(inside / PAINT_FEATHER_PX, 0.0, 1.0)[..., None]
+        made = self._style(crop, side=min(output.shape[:2])).astype(np.float32)
         if not output.flags.writeable:
             output = output.copy()
-        box = output[y0:y1, x0:x1]
-        box[...] = np.rint(box * (1.0 - weight) + made * weight).astype(np.uint8)
+        out = output[y0:y1, x0:x1]
+        out[...] = np.clip(np.rint(out + w * (made - out)), 0, 255).astype(np.uint8)
         return output

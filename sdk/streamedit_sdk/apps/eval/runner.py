@@ -208,16 +208,18 @@ def _warping_error(frames: Iterator[np.ndarray], config: EditorConfig,
     (``style``, ``drawn``; no ``drawn`` when frame 0 shows no face)."""
     first = next(frames)
     error = WarpingError(config.work_side, ("output", "per_frame"))
-    edits_made = {"style": (edits.apply_style(style, first), "replace")}
+    styled = EditSpec(style=style)  # made as `edit --style` makes it
+    edits_made = {"style": (edits.apply_style(style, first), "replace", styled.inpainter())}
     drawn = _drawn_edit(first)
     if drawn is not None:
         edits_made["drawn"] = (drawn, EditSpec(edited_ref=Path("drawn.png")).mode_for(
-            first, drawn).mode)
-    excess = {name: ExcessChange(mode) for name, (_, mode) in edits_made.items()}
+            first, drawn).mode, None)
+    excess = {name: ExcessChange(mode) for name, (_, mode, _) in edits_made.items()}
     with ExitStack() as stack:
         editors = {}
-        for name, (edited, mode) in edits_made.items():
-            editor = stack.enter_context(StreamEditor(dataclasses.replace(config, mode=mode)))
+        for name, (edited, mode, fill) in edits_made.items():
+            editor = stack.enter_context(StreamEditor(dataclasses.replace(config, mode=mode),
+                                                      inpainter=fill))
             editor.set_reference(first, edited, index=0)
             editors[name] = editor
         for frame in _chain_first(first, frames):
