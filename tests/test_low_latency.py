@@ -128,7 +128,8 @@ def test_lagged_landmarks_survive_a_size_change(frames):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_swap_delay_only_delays_the_inpainted_edit(frames, backend):
     """The next frame takes the new reference, frame t + d its inpainted edit: every output
-    but those of t + 1 .. t + d - 1 is the one swap_delay 0 gives, bit for bit."""
+    but those of t + 1 .. t + d - 1, and those the switch frame's output fades into (t + 1 ..
+    t + fade_frames, in replace mode), is the one swap_delay 0 gives, bit for bit."""
     with _editor(_config(backend, interval=5), frames) as ed:
         now = [ed.process(f) for f in frames[:16]]
     with _editor(_config(backend, interval=5, delay=3), frames) as ed:
@@ -142,7 +143,10 @@ def test_swap_delay_only_delays_the_inpainted_edit(frames, backend):
         assert ed.stats.reference_ids == [0, 5, 10]  # 15 is taken by frame 16
     assert [r.reference_id for r in later] == [0] * 6 + [5] * 5 + [10] * 5
     assert [i for i, r in enumerate(later) if r.replaced] == [5, 10, 15]
-    waiting = {6, 7, 11, 12}  # outputs before the inpainted edit is in
+    fade = se.ReplacementConfig().fade_frames
+    # outputs before the inpainted edit is in, and those the picked frame's output (as
+    # carried, not inpainted) fades into
+    waiting = {t + k for t in (5, 10) for k in range(1, max(3, fade + 1))}
     for a, b in zip(now, later):
         if b.index in waiting:
             continue

@@ -100,6 +100,8 @@ class ReplacementConfig:
     replace_above: float = 0.12  # replace when the windowed uncertain fraction exceeds this
     rearm_below: float = 0.06  # hysteresis: re-arm once the windowed fraction drops below this
     min_gap: int = 15  # fewest frames between two replacements
+    fade_frames: int = 4  # replace mode: a switch is faded in over this many frames (the
+    # switch frame's output, carried by the motion since, mixed into theirs; 0: a cut)
     inpaint_sigma: float = 0.15  # sigma above which a pixel is taken as unseen by the old
     # reference (occluded or new content) and its edit is inpainted at replacement; between
     # pixel_sigma and this, the carried edit is kept (misalignment, not missing content)
@@ -133,6 +135,9 @@ class ReplacementConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
+        if not isinstance(self.fade_frames, int) or not 0 <= self.fade_frames <= 30:
+            raise ValueError(f"fade_frames must be a whole number of frames in [0, 30]; got "
+                             f"{self.fade_frames!r}")
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,11 @@ class ReferenceBuilder:
         self.pending = None
         edited_x = xp.from_host(edited)
         if self._provisional:
+            known_x = xp.from_host(known)
             ref = dataclasses.replace(current, edited=edited_x,
-                                      delta=xp.subtract(edited_x, current.rgb),
-                                      known=xp.from_host(known))
+                                      delta=xp.subtract(edited_x, current.rgb), known=known_x,
+                                      base=ops.replace_base(current.rgb, origin, to_origin,
+                                                            known_x, xp))
         else:
             ref = ops.encode_reference(new.index, new.frame, edited_x, new.work,
                                        new.mesh.result(), self._model,

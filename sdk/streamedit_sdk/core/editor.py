@@ -18,6 +18,7 @@ import numpy as np
 
 from streamedit_sdk.config import EditorConfig, Mode
 from streamedit_sdk.core import heap, ops
+from streamedit_sdk.core.fade import SwitchFade
 from streamedit_sdk.core.guard import SingleThreadGuard
 from streamedit_sdk.core.inpaint import (EditInpainter, Inpainter, NewContentPainter,
                                          OpenCVInpainter, as_edit_inpainter)
@@ -91,6 +92,7 @@ class StreamEditor:
         self._refs = References(self._xp, self._model, self._inpaint, cfg.replacement,
                                 self._timer, cfg.face_lead)
         self._judge = VisibilityJudge(cfg.visibility) if cfg.visibility is not None else None
+        self._fade = SwitchFade(cfg.replacement.fade_frames)
         self._delta_fill = OpenCVInpainter(cfg.replacement.inpaint_radius)  # fills the
         # carried edit's difference, frame by frame, where no reference pixel supplies it
         self._painter: NewContentPainter | None = None  # draws the edit on content no
@@ -345,6 +347,9 @@ class StreamEditor:
         if self.config.mode == "replace":
             with self._timer.stage("unseen"):
                 edited = self._follow_live(match)
+                edited = self._fade.apply(
+                    self._refs.current.index, edited, self._xp.to_host(match.full_map),
+                    None if match.view is None else match.view.visible)
         vis = self.config.visibility
         held = (vis is not None and match.view is not None
                 and match.view.hidden_share > vis.hold_above)  # an occluder: not adopted
@@ -353,6 +358,7 @@ class StreamEditor:
             with self._timer.stage("reference_update"):
                 edited, new = self._refs.replace(self._index, match)
             self._took(new)
+            self._fade.switched(self._index, edited.copy())
         return self._result(EditResult(
             from_rgb(edited, self.config.color_order), match.full_map, match.sigma,
             self._refs.current.index, replaced, obs.landmarks is not None, match.fraction,
@@ -408,6 +414,7 @@ class StreamEditor:
         self._refs.begin(rgb, edited, index, work,
                          ops.reference_mesh(landmarks, work.shape[1], work.shape[0]))
         self._took(index)
+        self._fade.clear()
 
     def _reinitialize(self, shape: tuple[int, ...]) -> None:
         rgb, edited = self._refs.host

@@ -60,6 +60,7 @@ class Origin:
     # correspondence); None when the edit is all on the face (a sticker)
     attached_reach: float = 0.0  # IOD: how far the face-attached pieces reach past the face's
     # outline on the origin (face_to_origin maps that far, and FACE_MAP_MARGIN more)
+    rgb: Array | None = None  # (H, W, 3) uint8 the frame the user edited
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Reference:
     full_gray: Array | None = None
     work: np.ndarray | None = None  # (h, w, 3) uint8 host, the frame at work size where it
     # shows a face: what the face surface looks like where it is visible (core.visibility)
+    base: Array | None = None  # (H, W, 3) uint8 what replace mode warps under the edit
+    # (:func:`replace_base`); None: ``rgb``
 
 
 def reference_mesh(landmarks: np.ndarray | None, width: int, height: int) -> WarpMesh | None:
@@ -146,11 +149,36 @@ def encode_reference(index: int, rgb: Array, edited: Array, work: Array, mesh: W
     origin, to_origin, known = (
         trace if trace is not None else
         (Origin(index, delta, features, edited, mesh, gray, attached,
-                *split_attached(delta, attached, xp), _reach_past_face(attached, mesh)),
+                *split_attached(delta, attached, xp), _reach_past_face(attached, mesh), rgb),
          None, None))
     full_gray = xp.gray(rgb) if rgb.shape[:2] != work.shape[:2] else None
+    base = None if trace is None else replace_base(rgb, origin, to_origin, known, xp)
     return Reference(index, rgb, edited, delta, origin, to_origin, known, mesh, features, gray,
-                     attached, full_gray, xp.to_host(work) if mesh is not None else None)
+                     attached, full_gray, xp.to_host(work) if mesh is not None else None, base)
+
+
+def replace_base(rgb: Array, origin: Origin, to_origin: Array, known: Array | None,
+                 xp: ArrayOps = HOST) -> Array:
+    """What replace mode warps under the edit for a reference taken by replacement: (H, W, 3)
+    uint8, the origin's frame traced onto it where its edit is traced to the origin, its own
+    frame ``rgb`` elsewhere.
+
+    Replace mode draws ``base(map) + delta`` with the delta sampled from the origin. Were the
+    base the new reference's own frame, every change of the live picture since the user's
+    frame (shading, an expression, blur) would show through the edit from the switch on: a
+    style pops at every switch. With the origin's frame under the origin's delta the output is
+    the user's edited frame warped, before and after the switch alike; made once per switch
+    from the origin, so resampling never piles up over switches. ``to_origin``: (h, w, 2)
+    work size, origin work px; ``known``: (h, w) uint8 0..255 at work size, or None (all).
+    """
+    if origin.rgb is None:
+        return rgb
+    height, width = rgb.shape[:2]
+    full = xp.resize_map(to_origin, width, height)  # (origin full px: the same size)
+    traced = xp.grid_sample(origin.rgb, full, fallback=rgb)
+    if known is None:
+        return traced
+    return xp.paste(traced, rgb, xp.resize_image(known, width, height) < 128)
 
 
 def landmark_map(mesh: WarpMesh, landmarks: np.ndarray, height: int, width: int,
@@ -403,7 +431,8 @@ def propagate(reference: Reference, carried: CarriedEdit, corr_map: Array, frame
         return xp.add_delta(frame, carried.delta)
     seen = xp.as_uint8(~off_reference(carried.to_origin))  # openings the reference never saw
     led = edit_map if edit_map is not None and edit_map is not corr_map else None
-    return xp.blend_edit(frame, carried.delta, reference.rgb, corr_map, led, seen, EDIT_FULL)
+    base = reference.rgb if reference.base is None else reference.base
+    return xp.blend_edit(frame, carried.delta, base, corr_map, led, seen, EDIT_FULL)
 
 
 def hide(output: Array, frame: Array, visible: np.ndarray, box: tuple[int, int, int, int],
