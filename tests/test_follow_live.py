@@ -53,7 +53,7 @@ def test_content_no_reference_saw_takes_the_edit_around_it():
     delta[20:40, 20:40] = 0.0  # ...but nothing carried where no reference pixel was
     weight = np.zeros((32, 32), np.float32)  # work size
     weight[10:20, 10:20] = 1.0
-    out = follow_live(output, frame, delta, weight, OpenCVInpainter())
+    out = follow_live(output, frame, delta, weight, weight >= 1.0, OpenCVInpainter())
     assert np.abs(out[24:36, 24:36].astype(int) - 140).max() <= 3  # the edit around it
     assert np.array_equal(out[:16], frame[:16])  # where the weight is 0: untouched
 
@@ -64,8 +64,8 @@ def test_the_weight_ramps_with_the_uncertainty_and_is_one_off_the_reference():
                                 np.arange(h, dtype=np.float32)), -1)
     grid[0, 0] = (-5.0, 3.0)  # off the reference
     sigma = np.tile(np.linspace(0.0, 0.3, w, dtype=np.float32), (h, 1))
-    weight = live_weight(grid, grid, sigma, pixel_sigma=0.06, inpaint_sigma=0.15)
-    assert weight[0, 0] == 1.0
+    weight, unseen = live_weight(grid, grid, sigma, pixel_sigma=0.06, inpaint_sigma=0.15)
+    assert weight[0, 0] == 1.0 and unseen[0, 0] and unseen.sum() == 1
     assert weight[3, 0] == 0.0 and weight[3, -1] == 1.0
     assert np.all(np.diff(weight[3]) >= 0.0)  # more uncertain: more live
     assert weight[3][(sigma[3] > 0.105) & (sigma[3] < 0.15)].max() < 1.0  # by degrees

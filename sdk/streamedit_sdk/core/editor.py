@@ -372,15 +372,21 @@ class StreamEditor:
         reference takes it in), else the live frame plus the edit's difference (closed eyes
         stay closed under the edit, rather than tearing the reference's open ones)."""
         xp, cfg = self._xp, self.config.replacement
-        weight = live_weight(xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
-                             xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
-        if self._painter is not None:  # (an occluder too: it shows, in the style)
-            return self._painter.paint(match.obs.rgb, match.edited, weight)
+        weight, unseen = live_weight(
+            xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
+            xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
+        edited = match.edited
+        if self._painter is not None and unseen.any():  # content no reference pixel
+            # supplies: made on the frame; the uncertain rest as below (making the style on
+            # every scattered uncertain pixel would cost half the frame's time)
+            edited = self._painter.paint(match.obs.rgb, edited, unseen.astype(np.float32))
+            weight[unseen] = 0.0
+            unseen = None
         view = match.view
         if view is not None and view.hidden_share > 0.0:  # the difference is the face's:
             weight *= view.visible  # never added onto what hides it
-        return follow_live(match.edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
-                           self._delta_fill)
+        return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
+                           unseen, self._delta_fill)
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 
 from streamedit_sdk.core.inpaint import DeltaFill, EditInpainter, OpenCVInpainter
-from streamedit_sdk.core.unseen import weighted_box
+from streamedit_sdk.core.unseen import patches
 from streamedit_sdk.edits.styles import style
 
 FEATHER_PX = 6  # width of the seam (px inside the unseen region) where the carried edit's fill
 # fades into the style made on the frame
-PAINT_MARGIN_PX = 32  # context around that content the style is made with (its filters' reach)
+PAINT_MARGIN_PX = 16  # context around that content the style is made with (its filters' reach)
 
 
 class StyleFill:
@@ -53,17 +53,17 @@ class StyleFill:
         """Frame by frame: ``output`` (H, W, 3) uint8 moved towards the style made on
         ``frame`` (H, W, 3) uint8 by ``weight`` ((h, w) float32 0..1 at any size, e.g. the
         work size: 1 on content no reference saw, where the output shows the live frame). The
-        style is made in the box where ``weight`` is above 0, grown by
-        :data:`PAINT_MARGIN_PX` for its filters' reach. Changes ``output`` in place (a copy
-        when it is read-only) and returns it."""
-        box = weighted_box(weight, output.shape[:2], PAINT_MARGIN_PX)
-        if box is None:
-            return output
-        y0, y1, x0, x1, w = box
-        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        made = self._style(crop, side=min(output.shape[:2])).astype(np.float32)
-        if not output.flags.writeable:
+        style is made at the frame's resolution on the patches where ``weight`` is above 0
+        (:func:`~streamedit_sdk.core.unseen.patches`), grown by :data:`PAINT_MARGIN_PX` for
+        its filters' reach. Changes ``output`` in place (a copy when it is read-only) and
+        returns it."""
+        found = patches(weight, output.shape[:2], PAINT_MARGIN_PX)
+        if found and not output.flags.writeable:
             output = output.copy()
-        out = output[y0:y1, x0:x1]
-        out[...] = np.clip(np.rint(out + w * (made - out)), 0, 255).astype(np.uint8)
+        side = min(output.shape[:2])
+        for p in found:
+            made = self._style(np.ascontiguousarray(frame[p.crop]), side=side)[p.inner]
+            out = output[p.crop][p.inner]
+            out[...] = np.clip(np.rint(out + p.weight * (made.astype(np.float32) - out)),
+                               0, 255).astype(np.uint8)
         return output
