@@ -9,7 +9,6 @@ import numpy as np
 
 import streamedit_sdk as se
 import streamedit_sdk.edits
-from streamedit_sdk.core.inpaint import OpenCVInpainter
 from streamedit_sdk.core.unseen import follow_live, live_weight
 
 
@@ -53,19 +52,24 @@ def test_content_no_reference_saw_takes_the_edit_around_it():
     delta[20:40, 20:40] = 0.0  # ...but nothing carried where no reference pixel was
     weight = np.zeros((32, 32), np.float32)  # work size
     weight[10:20, 10:20] = 1.0
-    out = follow_live(output, frame, delta, weight, weight >= 1.0, OpenCVInpainter())
+    out = follow_live(output, frame, delta, weight, weight >= 1.0)
     assert np.abs(out[24:36, 24:36].astype(int) - 140).max() <= 3  # the edit around it
     assert np.array_equal(out[:16], frame[:16])  # where the weight is 0: untouched
 
 
 def test_the_weight_ramps_with_the_uncertainty_and_is_one_off_the_reference():
-    h, w = 8, 8
+    h, w = 16, 16  # (the weight is made at half this size)
     grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32),
                                 np.arange(h, dtype=np.float32)), -1)
     grid[0, 0] = (-5.0, 3.0)  # off the reference
-    sigma = np.tile(np.linspace(0.0, 0.3, w, dtype=np.float32), (h, 1))
-    weight, unseen = live_weight(grid, grid, sigma, pixel_sigma=0.06, inpaint_sigma=0.15)
-    assert weight[0, 0] == 1.0 and unseen[0, 0] and unseen.sum() == 1
+    grid[4:6, 4:6] = (3.0, w + 0.6)  # past its bottom edge
+    sigma = np.tile(np.repeat(np.linspace(0.0, 0.3, w // 2, dtype=np.float32), 2), (h, 1))
+    live = live_weight(grid, grid, sigma, pixel_sigma=0.06, inpaint_sigma=0.15)
+    weight, unseen = live.weight, live.unseen
+    assert weight.shape == (8, 8)
+    assert weight[0, 0] == 1.0 and unseen[0, 0] and unseen[2, 2] and unseen.sum() == 2
+    assert live.new[0, 0] and not live.new[2, 2]  # 0.6 px past the edge: not new content
     assert weight[3, 0] == 0.0 and weight[3, -1] == 1.0
     assert np.all(np.diff(weight[3]) >= 0.0)  # more uncertain: more live
-    assert weight[3][(sigma[3] > 0.105) & (sigma[3] < 0.15)].max() < 1.0  # by degrees
+    s = sigma[6, ::2]
+    assert weight[3][(s > 0.105) & (s < 0.15)].max() < 1.0  # by degrees

@@ -52,11 +52,14 @@ def off_reference(corr_map):
     return corr_map[..., 0] < OFF_REFERENCE / 10
 
 
-def outside_source(corr_map: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(h, w) bool: pixels of a host map (h, w, 2) that no pixel of a ``width`` x ``height``
-    source can supply (beyond half a pixel past its edge, not finite, or
-    :data:`OFF_REFERENCE`): where the samplers fall back to the live frame."""
+def outside_source(corr_map: np.ndarray, width: int, height: int,
+                   beyond: float = 0.5) -> np.ndarray:
+    """(h, w) bool: pixels of a host map (h, w, 2) that point more than ``beyond`` px past
+    the edge of a ``width`` x ``height`` source, are not finite, or are
+    :data:`OFF_REFERENCE`; with 0.5, those no source pixel supplies (where the samplers fall
+    back to the live frame)."""
     x, y = corr_map[..., 0], corr_map[..., 1]
     with np.errstate(invalid="ignore"):
-        inside = (x >= -0.5) & (y >= -0.5) & (x <= width - 0.5) & (y <= height - 0.5)
+        inside = ((x >= -beyond) & (y >= -beyond) & (x <= width - 1 + beyond)
+                  & (y <= height - 1 + beyond))
     return ~inside

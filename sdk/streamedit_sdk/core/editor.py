@@ -26,7 +26,7 @@ from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previ
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
-from streamedit_sdk.core.unseen import follow_live, live_weight
+from streamedit_sdk.core.unseen import follow_live, live_weight, solid
 from streamedit_sdk.core.visibility import VisibilityJudge
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
@@ -93,8 +93,6 @@ class StreamEditor:
                                 self._timer, cfg.face_lead)
         self._judge = VisibilityJudge(cfg.visibility) if cfg.visibility is not None else None
         self._fade = SwitchFade(cfg.replacement.fade_frames)
-        self._delta_fill = OpenCVInpainter(cfg.replacement.inpaint_radius)  # fills the
-        # carried edit's difference, frame by frame, where no reference pixel supplies it
         self._painter: NewContentPainter | None = None  # draws the edit on content no
         # reference saw, frame by frame (an edit the SDK can make itself: a built-in style)
         self._initial: tuple[np.ndarray, np.ndarray, int] | None = None  # the user's
@@ -372,21 +370,25 @@ class StreamEditor:
         reference takes it in), else the live frame plus the edit's difference (closed eyes
         stay closed under the edit, rather than tearing the reference's open ones)."""
         xp, cfg = self._xp, self.config.replacement
-        weight, unseen = live_weight(
-            xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
-            xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
+        live = live_weight(xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
+                           xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
+        weight, unseen = live.weight, live.new
         edited = match.edited
-        if self._painter is not None and unseen.any():  # content no reference pixel
-            # supplies: made on the frame; the uncertain rest as below (making the style on
-            # every scattered uncertain pixel would cost half the frame's time)
-            edited = self._painter.paint(match.obs.rgb, edited, unseen.astype(np.float32))
-            weight[unseen] = 0.0
-            unseen = None
+        if self._painter is not None:  # content new to the reference, in pieces thicker
+            # than a sliver: made on the frame; the rest as below (making the style on every
+            # scattered pixel or on the rim flow drifts over at the frame's edge would cost
+            # as much as the correspondence)
+            thick = solid(live.new)
+            if thick.any():
+                edited = self._painter.paint(match.obs.rgb, edited, thick.astype(np.float32))
+                weight[thick] = 0.0
+                unseen &= ~thick
         view = match.view
         if view is not None and view.hidden_share > 0.0:  # the difference is the face's:
-            weight *= view.visible  # never added onto what hides it
+            weight *= view.visible[::2, ::2]  # never added onto what hides it (the weight
+            # is at half the work size)
         return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
-                           unseen, self._delta_fill)
+                           unseen)
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

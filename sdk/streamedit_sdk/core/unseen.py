@@ -18,47 +18,80 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from streamedit_sdk.core.inpaint import Inpainter
 from streamedit_sdk.maps import off_reference, outside_source
 
 LIVE_FROM = 0.5  # where between pixel_sigma and inpaint_sigma the live frame starts to show:
 # below, the reference's content is only misaligned (replace mode's warp keeps the edit sharp)
 
 
-def live_weight(corr_map: np.ndarray, to_origin_work: np.ndarray, sigma: np.ndarray,
-                pixel_sigma: float, inpaint_sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """How far the reference fails to describe each pixel, at work size: ((h, w) float32
-    0..1, (h, w) bool where no reference pixel supplies it at all).
+@dataclass(frozen=True)
+class LiveWeight:
+    """How far the reference fails to describe each pixel of a frame, at half the work size.
 
-    The weight is 1 where no reference pixel supplies the pixel (the correspondence leaves the
-    reference, the edit's trace leaves the origin: the second array); elsewhere a ramp of the
+    weight: (h', w') float32 0..1; unseen: (h', w') bool, where no reference pixel supplies
+    the pixel at all; new: the part of ``unseen`` that is content no reference held (the edit's
+    trace leaves the origin, or the correspondence points more than :data:`NEW_PX` past the
+    reference's edge), not a rim a few px wide that flow drifts over at the frame's edge."""
+
+    weight: np.ndarray
+    unseen: np.ndarray
+    new: np.ndarray
+
+
+NEW_PX = 4.0  # work px past the reference's edge from which content is new to it
+
+
+def live_weight(corr_map: np.ndarray, to_origin_work: np.ndarray, sigma: np.ndarray,
+                pixel_sigma: float, inpaint_sigma: float) -> LiveWeight:
+    """How far the reference fails to describe each pixel, at half the work size (every
+    second pixel each way; sigma is a windowed mean, smooth at that scale).
+
+    The weight is 1 on content new to the reference (:attr:`LiveWeight.new`), 0 on the rest
+    of what no reference pixel supplies (the rim of a few px past the reference's edge that
+    flow drifts over at the frame's edge, where replace mode shows the live frame as it
+    always did); elsewhere a ramp of the
     correspondence's Laplace scale from :data:`LIVE_FROM` of the way between ``pixel_sigma``
     and ``inpaint_sigma`` (0) to ``inpaint_sigma`` (1), the level at which a replacement takes
     a pixel as unseen. corr_map: (h, w, 2) float32 host, current -> reference work px;
     to_origin_work: (h, w, 2) host; sigma: float32 host at any size, 0..1.
     """
     h, w = corr_map.shape[:2]
-    if sigma.shape != (h, w):
-        sigma = cv2.resize(sigma, (w, h), interpolation=cv2.INTER_AREA)
+    corr_map, to_origin_work = corr_map[::2, ::2], to_origin_work[::2, ::2]
+    sigma = cv2.resize(sigma, corr_map.shape[1::-1], interpolation=cv2.INTER_AREA)
     lo = pixel_sigma + LIVE_FROM * (inpaint_sigma - pixel_sigma)
     weight = np.clip((sigma - np.float32(lo)) * np.float32(1.0 / max(inpaint_sigma - lo, 1e-6)),
                      0.0, 1.0)
-    unseen = outside_source(corr_map, w, h) | off_reference(to_origin_work)
-    weight[unseen] = 1.0
-    return weight, unseen
+    off = off_reference(to_origin_work)
+    new = outside_source(corr_map, w, h, NEW_PX) | off
+    unseen = outside_source(corr_map, w, h) | off
+    weight[unseen] = 0.0  # the rim flow drifts over at the frame's edge: left as it is
+    weight[new] = 1.0
+    return LiveWeight(weight, unseen, new)
+
+
+SLIVER_PX = 3  # px of live_weight's (half the work size): unseen pieces thinner than this
+# are slivers (the rim a still camera leaves)
+
+
+def solid(unseen: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the pieces of ``unseen`` ((h, w) bool) at least :data:`SLIVER_PX` thick
+    (a morphological opening), whole."""
+    if not unseen.any():
+        return unseen
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (SLIVER_PX, SLIVER_PX))
+    return cv2.morphologyEx(unseen.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
 
 
 def follow_live(output: np.ndarray, frame: np.ndarray, delta: np.ndarray,
-                weight: np.ndarray, unseen: np.ndarray | None,
-                inpainter: Inpainter) -> np.ndarray:
+                weight: np.ndarray, unseen: np.ndarray | None) -> np.ndarray:
     """Replace mode's ``output`` (H, W, 3) uint8 moved towards ``frame + delta`` by
     ``weight``.
 
     frame: (H, W, 3) uint8 the live frame; delta: (H, W, 3) float32 the carried edit's
     difference (what residual mode adds); weight: (h, w) float32 0..1 at any size
     (:func:`live_weight`), resized bilinearly; unseen: (h, w) bool like it, where no
-    reference pixel supplies the delta, or None. There the delta is filled by ``inpainter``
-    from the delta around, so an
+    reference pixel supplies the delta, or None. There the delta is filled from the delta
+    around (:func:`fill_from_around`), so an
     opening of the mouth or content entering at the frame's edge takes the edit of its
     surroundings (a whole-look edit) rather than staying live. Only the patches where the
     weight is above 0 are touched (:func:`patches`); ``output`` is changed in place (a copy
@@ -74,15 +107,16 @@ def follow_live(output: np.ndarray, frame: np.ndarray, delta: np.ndarray,
         near = delta[p.crop]
         empty = None if unseen is None else unseen[p.crop] > 0
         if empty is not None and empty.any():
-            near = inpainter.inpaint(np.ascontiguousarray(near), empty)
-        live = frame[p.crop][p.inner].astype(np.float32) + near[p.inner]
-        out = output[p.crop][p.inner]
-        out[...] = np.clip(np.rint(out + p.weight * (live - out)), 0, 255).astype(np.uint8)
+            near = fill_from_around(near, empty)
+        live = cv2.add(frame[p.crop][p.inner], near[p.inner], dtype=cv2.CV_8U)  # rounded,
+        out = output[p.crop][p.inner]  # saturated
+        weight = np.ascontiguousarray(p.weight[..., 0])
+        out[...] = cv2.blendLinear(live, np.ascontiguousarray(out), weight, 1.0 - weight)
     return output
 
 
 FILL_MARGIN_PX = 8  # context around a patch the delta's fill sees
-CELL_PX = 16  # work px: patches are the boxes of touching cells of this size with weight
+CELL_PX = 8  # px of the weight (half the work size): patches are boxes of touching cells
 
 
 @dataclass(frozen=True)
@@ -113,26 +147,49 @@ def patches(weight: np.ndarray, size: tuple[int, int], margin: int) -> list[Patc
     count, _, stats, _ = cv2.connectedComponentsWithStats(cells, connectivity=8)
     found = []
     for cx, cy, cw, ch, _ in stats[1:count]:
-        y0 = int(round(cy * CELL_PX * sy))
-        y1 = min(h, int(round(min((cy + ch) * CELL_PX, uh) * sy)))
-        x0 = int(round(cx * CELL_PX * sx))
-        x1 = min(w, int(round(min((cx + cw) * CELL_PX, uw) * sx)))
+        uy0, uy1 = cy * CELL_PX, min((cy + ch) * CELL_PX, uh)  # the cells, weight px
+        ux0, ux1 = cx * CELL_PX, min((cx + cw) * CELL_PX, uw)
+        y0, y1 = int(round(uy0 * sy)), min(h, int(round(uy1 * sy)))  # the same, output px
+        x0, x1 = int(round(ux0 * sx)), min(w, int(round(ux1 * sx)))
         cy0, cx0 = max(0, y0 - margin) & ~1, max(0, x0 - margin) & ~1
         cy1, cx1 = min(h, y1 + margin), min(w, x1 + margin)
-        found.append(Patch((slice(cy0, cy1), slice(cx0, cx1)),
+        inner = weight[uy0:uy1, ux0:ux1]
+        if inner.shape != (y1 - y0, x1 - x0):  # bilinear (soft: half a px at the box's edge
+            inner = cv2.resize(inner, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        found.append(Patch((slice(cy0, cy1), slice(cx0, cx1)),  # matters not)
                            (slice(y0 - cy0, y1 - cy0), slice(x0 - cx0, x1 - cx0)),
-                           _resized(weight, sx, sy, y0, y1, x0, x1)))
+                           inner[..., None]))
     return found
 
 
-def _resized(weight: np.ndarray, sx: float, sy: float, y0: int, y1: int, x0: int,
-             x1: int) -> np.ndarray:
-    """``weight`` over output px [y0, y1) x [x0, x1), (y1 - y0, x1 - x0, 1) float32, bilinear
-    with pixel centres aligned as ``cv2.resize`` aligns them."""
-    if sx == 1.0 and sy == 1.0:
-        return weight[y0:y1, x0:x1, None]
-    xs = (np.arange(x0, x1, dtype=np.float32) + 0.5) / np.float32(sx) - 0.5
-    ys = (np.arange(y0, y1, dtype=np.float32) + 0.5) / np.float32(sy) - 0.5
-    mx, my = np.meshgrid(xs, ys)
-    inside = cv2.remap(weight, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return inside[..., None]
+def fill_from_around(values: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """``values`` (h, w, C) float32 with the ``holes`` ((h, w) bool) filled smoothly from the
+    values around them (push-pull: averages over an image pyramid, the finest level that
+    reaches a hole fills it), in time linear in the area: a strip along the frame's edge or
+    an opening mouth, every frame. Returns a new array; values outside the holes unchanged."""
+    known = (~holes).astype(np.float32)
+    if not known.any():
+        return values.copy()
+    levels = [(values * known[..., None], known)]
+    while min(levels[-1][1].shape) > 1 and levels[-1][1].min() == 0.0:
+        v, k = levels[-1]
+        levels.append((_down(v), _down(k)))
+    v, k = levels[-1]
+    filled = v / np.maximum(k, 1e-6)[..., None]
+    for v, k in reversed(levels[:-1]):
+        up = cv2.resize(filled, (k.shape[1], k.shape[0]), interpolation=cv2.INTER_LINEAR)
+        up = up.reshape(k.shape[0], k.shape[1], -1)
+        mean = v / np.maximum(k, 1e-6)[..., None]
+        trust = np.minimum(k, 1.0)[..., None]
+        filled = mean * trust + up * (1.0 - trust)
+    out = values.copy()
+    out[holes] = filled[holes]
+    return out
+
+
+def _down(a: np.ndarray) -> np.ndarray:
+    """Sum of each 2 x 2 block (the last row or column alone when odd), as float32."""
+    h, w = a.shape[:2]
+    if h % 2 or w % 2:
+        a = np.pad(a, ((0, h % 2), (0, w % 2)) + ((0, 0),) * (a.ndim - 2))
+    return (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]).astype(np.float32)

@@ -41,6 +41,7 @@ from streamedit_sdk.apps.progress import Progress
 from streamedit_sdk.config import EditorConfig, ReplacementConfig, Visibility
 from streamedit_sdk.core.editor import StreamEditor
 from streamedit_sdk.correspondence.model_folder import ModelInfo, shipped_model_dir
+from streamedit_sdk.edits.fill import StyleFill
 from streamedit_sdk.io.video import VideoReader
 from streamedit_sdk.timing import FrameStages, StageStats, StageTimer, percentiles
 
@@ -217,6 +218,8 @@ def _backbone(correspondence: str, model_dir: str | Path | None) -> str:
 
 
 def _edited(frame: np.ndarray) -> np.ndarray:
+    """The style on the reference frame, carried as ``edit --style`` carries it (with
+    :class:`StyleFill`: content no reference saw is styled frame by frame)."""
     return edits.apply_style(STYLE, frame)
 
 
@@ -235,7 +238,7 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
     baseline = DisBaseline(work_side)
     edited = _edited(clip[0])
     base_ref = baseline.observe(clip[0])
-    with StreamEditor(config, timer=timer) as editor:
+    with StreamEditor(config, timer=timer, inpainter=StyleFill(STYLE)) as editor:
         editor.set_reference(clip[0], edited)
         for i, frame in enumerate(playback(clip, WARMUP + n)):
             if i == WARMUP:
@@ -260,7 +263,7 @@ def _editor(clip: list[np.ndarray], n: int, config: EditorConfig, work_side: int
 
 
 def _editor_pipelined(clip: list[np.ndarray], n: int, config: EditorConfig, bar) -> float:
-    with StreamEditor(config) as editor:
+    with StreamEditor(config, inpainter=StyleFill(STYLE)) as editor:
         editor.set_reference(clip[0], _edited(clip[0]))
         start = None
         for i, _ in enumerate(editor.stream(playback(clip, WARMUP + n), pipelined=True)):
@@ -287,7 +290,7 @@ def _editor_live(clip: list[np.ndarray], n: int, config: EditorConfig, bar,
     reference = 0
     stages = FrameStages()
     try:
-        with StreamEditor(config, timer=stages) as editor, \
+        with StreamEditor(config, timer=stages, inpainter=StyleFill(STYLE)) as editor, \
                 collector.PauseRecorder() as pauses:
             editor.set_reference(clip[0], _edited(clip[0]))
             start = 0.0
