@@ -374,19 +374,23 @@ class StreamEditor:
                            xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
         weight, unseen = live.weight, live.new
         edited = match.edited
-        if self._painter is not None:  # content new to the reference, in pieces thicker
-            # than a sliver: made on the frame; the rest as below (making the style on every
-            # scattered pixel or on the rim flow drifts over at the frame's edge would cost
-            # as much as the correspondence)
-            thick = solid(live.new)
+        view = match.view
+        hidden = (view.visible[::2, ::2] < 0.5 if view is not None and view.hidden_share > 0.0
+                  else None)  # (the weight is at half the work size)
+        if self._painter is not None:  # content new to the reference, content the
+            # reference shows otherwise (a hand over the clothes) and what hides the face (a
+            # hand over it), in pieces thicker than a sliver: made on the frame, so a hand
+            # shows as a hand, in the style; the rest as below (making the style on every
+            # scattered pixel or on the rim flow drifts over at the frame's edge would cost as
+            # much as the correspondence)
+            other = live.new | (weight >= 1.0)
+            thick = solid(other if hidden is None else other | hidden)
             if thick.any():
                 edited = self._painter.paint(match.obs.rgb, edited, thick.astype(np.float32))
                 weight[thick] = 0.0
                 unseen &= ~thick
-        view = match.view
-        if view is not None and view.hidden_share > 0.0:  # the difference is the face's:
-            weight *= view.visible[::2, ::2]  # never added onto what hides it (the weight
-            # is at half the work size)
+        if hidden is not None:  # the difference is the face's: never added onto what
+            weight *= view.visible[::2, ::2]  # hides it
         return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
                            unseen)
 
