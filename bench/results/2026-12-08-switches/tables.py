@@ -22,7 +22,8 @@ def _load(prefix: str) -> dict[str, dict]:
 
 
 def _switch_row(s: dict) -> str:
-    at = s["switch_excess_max"]
+    e = s["excess"]  # at a switch: the switch frame or the one after it, the larger
+    at = max((max(e[k - 1:k + 1]) for k in s["switch_frames"]), default=None)
     return (f"{s['excess_median']:.2f} | {s['excess_max']:.2f} | {s['max_above_median']:.2f} | "
             f"{s['spikes']} | {s['switches']} | {'-' if at is None else f'{at:.2f}'}")
 

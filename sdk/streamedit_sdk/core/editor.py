@@ -127,9 +127,9 @@ class StreamEditor:
         """
         with self._guard("set_reference"):
             config = self.config if mode is None else dataclasses.replace(self.config, mode=mode)
+            fill = self._inpaint if inpainter is None else as_edit_inpainter(inpainter)
             self._set_reference(frame, edited, index, needs_face)
             self.config = config
-            fill = self._inpaint if inpainter is None else as_edit_inpainter(inpainter)
             self._refs.use_inpainter(fill)
             self._painter = fill if isinstance(fill, NewContentPainter) else None
 

@@ -40,10 +40,8 @@ def read_edited(path: Path, reference: np.ndarray) -> np.ndarray:
         raise ValueError(f"edited reference {path} has {image.dtype} pixels: save it with "
                          "8 or 16 bits per channel")
     _check_size(image, reference.shape)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] != 4:
-        return cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB)
+    if image.ndim == 2 or image.shape[2] != 4:  # no layer: read as every image is (EXIF
+        return read_image(path, reference.shape)  # orientation applied, 16 bits to 8)
     rgb = cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB).astype(np.float32)
     alpha = image[..., 3:].astype(np.float32) / 255.0
     if not alpha.any():

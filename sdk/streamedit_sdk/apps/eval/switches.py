@@ -48,7 +48,9 @@ class ExcessChange:
         if e.size == 0:
             return {"mode": self.mode, "frames": 0}
         med = float(np.median(e))
-        at_switch = [float(e[i - 1]) for i in self.switches]
+        # the switch frame and the one after it (where a switch that does not continue the
+        # edit shows, with swap_delay 0)
+        at_switch = [float(max(e[i - 1:i + 1])) for i in self.switches]
         return {"mode": self.mode, "frames": int(e.size) + 1,
                 "excess_median": round(med, 3), "excess_max": round(float(e.max()), 3),
                 "max_above_median": round(float(e.max()) - med, 3),
