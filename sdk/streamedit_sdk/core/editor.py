@@ -345,9 +345,10 @@ class StreamEditor:
         if self.config.mode == "replace":
             with self._timer.stage("unseen"):
                 edited = self._follow_live(match)
-                edited = self._fade.apply(
-                    self._refs.current.index, edited, self._xp.to_host(match.full_map),
-                    None if match.view is None else match.view.visible)
+                if self._fade.running(self._refs.current.index):  # (the map is downloaded
+                    edited = self._fade.apply(  # only while a fade runs)
+                        self._refs.current.index, edited, self._xp.to_host(match.full_map),
+                        None if match.view is None else match.view.visible)
         vis = self.config.visibility
         held = (vis is not None and match.view is not None
                 and match.view.hidden_share > vis.hold_above)  # an occluder: not adopted
@@ -383,7 +384,7 @@ class StreamEditor:
             # shows as a hand, in the style; the rest as below (making the style on every
             # scattered pixel or on the rim flow drifts over at the frame's edge would cost as
             # much as the correspondence)
-            other = live.new | (weight >= 1.0)
+            other = weight >= 1.0  # (1 on new content too)
             thick = solid(other if hidden is None else other | hidden)
             if thick.any():
                 edited = self._painter.paint(match.obs.rgb, edited, thick.astype(np.float32))
@@ -391,6 +392,8 @@ class StreamEditor:
                 unseen &= ~thick
         if hidden is not None:  # the difference is the face's: never added onto what
             weight *= view.visible[::2, ::2]  # hides it
+        if not weight.any():  # (the delta is downloaded only when it is used)
+            return edited
         return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
                            unseen)
 

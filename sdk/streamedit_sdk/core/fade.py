@@ -38,6 +38,13 @@ class SwitchFade:
         """No fade (a new stream, a new edit)."""
         self._held = None
 
+    def running(self, reference: int) -> bool:
+        """Whether a fade into reference ``reference`` has outputs left to mix (a fade into
+        another reference is over)."""
+        if self._held is not None and self._held[0] != reference:
+            self._held = None
+        return self._held is not None
+
     def apply(self, reference: int, output: np.ndarray, full_map: np.ndarray,
               visible: np.ndarray | None = None) -> np.ndarray:
         """``output`` (H, W, 3) uint8 host of a frame matched against ``reference`` by
