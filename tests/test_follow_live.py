@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 import streamedit_sdk as se
 import streamedit_sdk.edits
+from streamedit_sdk.core import editor as editor_module
 from streamedit_sdk.core.unseen import follow_live, live_weight
 
 
@@ -29,7 +29,7 @@ def test_content_gone_from_the_frame_is_not_torn_out_of_the_reference(monkeypatc
     errors = {}
     for follow in (True, False):
         if not follow:  # the plain warp: what replace mode drew before
-            monkeypatch.setattr(se.StreamEditor, "_follow_live", lambda self, m: m.edited)
+            monkeypatch.setattr(editor_module, "follow_unseen", lambda m, *args: m.edited)
         cfg = se.EditorConfig(mode="replace", replacement=se.ReplacementConfig(enabled=False))
         with se.StreamEditor(cfg) as ed:
             ed.set_reference(first, edited)

@@ -26,7 +26,7 @@ from streamedit_sdk.core.match import FrameMatch, match_frame, starts_from_previ
 from streamedit_sdk.core.observe import FrameObserver, Observation
 from streamedit_sdk.core.references import References
 from streamedit_sdk.core.results import EditorStats, EditResult
-from streamedit_sdk.core.unseen import follow_live, live_weight, solid
+from streamedit_sdk.core.unseen import follow_unseen
 from streamedit_sdk.core.visibility import VisibilityJudge
 from streamedit_sdk.correspondence.factory import open_correspondence
 from streamedit_sdk.errors import NoFaceError
@@ -344,7 +344,8 @@ class StreamEditor:
         edited = match.edited
         if self.config.mode == "replace":
             with self._timer.stage("unseen"):
-                edited = self._follow_live(match)
+                edited = follow_unseen(match, self._xp, self.config.replacement,
+                                       self._painter)
                 if self._fade.running(self._refs.current.index):  # (the map is downloaded
                     edited = self._fade.apply(  # only while a fade runs)
                         self._refs.current.index, edited, self._xp.to_host(match.full_map),
@@ -363,39 +364,6 @@ class StreamEditor:
             self._refs.current.index, replaced, obs.landmarks is not None, match.fraction,
             self._index, visibility=None if match.view is None else match.view.visible,
             hidden_share=0.0 if match.view is None else match.view.hidden_share))
-
-    def _follow_live(self, match: FrameMatch) -> np.ndarray:
-        """Replace mode's output where the reference does not describe the frame's content
-        (:mod:`~.unseen`): the edit made on the live frame by the painter (a built-in style:
-        newly seen content is styled like its neighbours, not left live until the next
-        reference takes it in), else the live frame plus the edit's difference (closed eyes
-        stay closed under the edit, rather than tearing the reference's open ones)."""
-        xp, cfg = self._xp, self.config.replacement
-        live = live_weight(xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
-                           xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
-        weight, unseen = live.weight, live.new
-        edited = match.edited
-        view = match.view
-        hidden = (view.visible[::2, ::2] < 0.5 if view is not None and view.hidden_share > 0.0
-                  else None)  # (the weight is at half the work size)
-        if self._painter is not None:  # content new to the reference, content the
-            # reference shows otherwise (a hand over the clothes) and what hides the face (a
-            # hand over it), in pieces thicker than a sliver: made on the frame, so a hand
-            # shows as a hand, in the style; the rest as below (making the style on every
-            # scattered pixel or on the rim flow drifts over at the frame's edge would cost as
-            # much as the correspondence)
-            other = weight >= 1.0  # (1 on new content too)
-            thick = solid(other if hidden is None else other | hidden)
-            if thick.any():
-                edited = self._painter.paint(match.obs.rgb, edited, thick.astype(np.float32))
-                weight[thick] = 0.0
-                unseen &= ~thick
-        if hidden is not None:  # the difference is the face's: never added onto what
-            weight *= view.visible[::2, ::2]  # hides it
-        if not weight.any():  # (the delta is downloaded only when it is used)
-            return edited
-        return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight,
-                           unseen)
 
     def _pass_through(self, match: FrameMatch) -> EditResult:
         """The input frame, unedited, when the model's output was not finite."""

@@ -14,11 +14,18 @@ the SDK can make itself made on it (:class:`~.inpaint.NewContentPainter`, a buil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from streamedit_sdk.config import ReplacementConfig
+from streamedit_sdk.core.inpaint import NewContentPainter
 from streamedit_sdk.maps import off_reference, outside_source
+from streamedit_sdk.sides.base import ArrayOps
+
+if TYPE_CHECKING:
+    from streamedit_sdk.core.match import FrameMatch
 
 LIVE_FROM = 0.5  # where between pixel_sigma and inpaint_sigma the live frame starts to show:
 # below, the reference's content is only misaligned (replace mode's warp keeps the edit sharp)
@@ -67,6 +74,39 @@ def live_weight(corr_map: np.ndarray, to_origin_work: np.ndarray, sigma: np.ndar
     weight[unseen] = 0.0  # the rim flow drifts over at the frame's edge: left as it is
     weight[new] = 1.0
     return LiveWeight(weight, unseen, new)
+
+
+def follow_unseen(match: FrameMatch, xp: ArrayOps, cfg: ReplacementConfig,
+                  painter: NewContentPainter | None) -> np.ndarray:
+    """Replace mode's output (host (H, W, 3) uint8, ``match.edited`` changed in place where it
+    can be) where the reference does not describe the frame's content: the edit made on the
+    live frame by ``painter`` (a built-in style: newly seen content is styled like its
+    neighbours, not left live until the next reference takes it in), else the live frame plus
+    the edit's difference (closed eyes stay closed under the edit, rather than tearing the
+    reference's open ones). ``cfg``: the stream's replacement settings (its sigma levels)."""
+    live = live_weight(xp.to_host(match.corr_map), xp.to_host(match.carried.to_origin_work),
+                       xp.to_host(match.sigma), cfg.pixel_sigma, cfg.inpaint_sigma)
+    weight, unseen = live.weight, live.new
+    edited = match.edited
+    view = match.view
+    hidden = (view.visible[::2, ::2] < 0.5 if view is not None and view.hidden_share > 0.0
+              else None)  # (the weight is at half the work size)
+    if painter is not None:  # content new to the reference, content the reference shows
+        # otherwise (a hand over the clothes) and what hides the face (a hand over it), in
+        # pieces thicker than a sliver: made on the frame, so a hand shows as a hand, in the
+        # style; the rest as below (making the style on every scattered pixel or on the rim
+        # flow drifts over at the frame's edge would cost as much as the correspondence)
+        other = weight >= 1.0  # (1 on new content too)
+        thick = solid(other if hidden is None else other | hidden)
+        if thick.any():
+            edited = painter.paint(match.obs.rgb, edited, thick.astype(np.float32))
+            weight[thick] = 0.0
+            unseen &= ~thick
+    if hidden is not None:  # the difference is the face's: never added onto what hides it
+        weight *= view.visible[::2, ::2]
+    if not weight.any():  # (the delta is downloaded only when it is used)
+        return edited
+    return follow_live(edited, match.obs.rgb, xp.to_host(match.carried.delta), weight, unseen)
 
 
 SLIVER_PX = 3  # px of live_weight's (half the work size): unseen pieces thinner than this
